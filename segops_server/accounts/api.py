@@ -1,0 +1,236 @@
+"""Thin views for sign-up, JWT login, tenants and teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from segops_server.accounts import selectors, services, throttling, tokens
+from segops_server.accounts.models import Role, User
+from segops_server.accounts.serializers import (
+    InvitationOutSerializer,
+    MemberInviteSerializer,
+    MemberOutSerializer,
+    MemberRoleSerializer,
+    MyTenantSerializer,
+    PasswordChangeSerializer,
+    RefreshSerializer,
+    RegisterOutSerializer,
+    RegisterSerializer,
+    TenantCreateSerializer,
+    TenantOutSerializer,
+    TenantUpdateSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    UserOutSerializer,
+)
+from segops_server.accounts.tenancy import TenantScopedAPIView, person
+from segops_server.core.pagination import PageNumberPagination
+
+INVALID_LOGIN = "No active account found with the given credentials."
+
+
+def _paginated(view: APIView, request: Request, queryset: Any, serializer: Any) -> Response:
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class RegisterView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RegisterSerializer, responses={201: RegisterOutSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        if not settings.SEGOPS_ALLOW_REGISTRATION:
+            raise PermissionDenied("Sign-up is switched off on this installation.")
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.user_register(
+            email=data.validated_data["email"],
+            password=data.validated_data["password"],
+            tenant_name=data.validated_data.get("tenant_name"),
+            tenant_slug=data.validated_data.get("tenant_slug"),
+        )
+        pair = tokens.token_pair_issue(user=result.user)
+        body = {"user": result.user, "tenant": result.tenant, **pair}
+        return Response(RegisterOutSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = TokenObtainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["email"]
+        wait = throttling.login_retry_after(request, email)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="Too many failed sign-in attempts; try again later.")
+        # Django's backend runs the hasher even for an unknown email, so both answers take
+        # the same time and say the same thing.
+        user = authenticate(request, email=email.strip().lower(), password=data.validated_data["password"])
+        if not isinstance(user, User):
+            throttling.login_failure_record(request, email)
+            raise AuthenticationFailed(INVALID_LOGIN)
+        throttling.login_failures_clear(request, email)
+        return Response(tokens.token_pair_issue(user=user))
+
+
+class TokenRefreshView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(tokens.token_pair_rotate(raw_refresh=data.validated_data["refresh"]))
+
+
+class LogoutView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RefreshSerializer, responses={204: None}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens.token_logout(raw_refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "Me", {"user": UserOutSerializer(), "tenants": MyTenantSerializer(many=True)}
+        )
+    )
+    def get(self, request: Request) -> Response:
+        memberships = selectors.memberships_of_user(user=person(request))
+        return Response(
+            {
+                "user": UserOutSerializer(person(request)).data,
+                "tenants": MyTenantSerializer(memberships, many=True).data,
+            }
+        )
+
+
+class PasswordChangeView(APIView):
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        if not person(request).check_password(data.validated_data["current_password"]):
+            raise serializers.ValidationError({"current_password": ["Current password is wrong."]})
+        services.user_change_password(user=person(request), new_password=data.validated_data["new_password"])
+        # Every earlier token is dead; this caller gets a fresh pair to stay signed in.
+        return Response(tokens.token_pair_issue(user=person(request)))
+
+
+class TenantListView(APIView):
+    @extend_schema(responses=MyTenantSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return _paginated(
+            self, request, selectors.memberships_of_user(user=person(request)), MyTenantSerializer
+        )
+
+    @extend_schema(request=TenantCreateSerializer, responses={201: TenantOutSerializer})
+    def post(self, request: Request) -> Response:
+        data = TenantCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = services.tenant_create(owner=person(request), **data.validated_data)
+        return Response(
+            {**TenantOutSerializer(tenant).data, "role": Role.OWNER}, status=status.HTTP_201_CREATED
+        )
+
+
+class TenantDetailView(TenantScopedAPIView):
+    required_roles = {"PATCH": Role.ADMIN, "DELETE": Role.OWNER}
+
+    @extend_schema(responses=TenantOutSerializer)
+    def get(self, request: Request, tenant_slug: str) -> Response:
+        return Response({**TenantOutSerializer(self.tenant).data, "role": self.tenant_context.role})
+
+    @extend_schema(request=TenantUpdateSerializer, responses=TenantOutSerializer)
+    def patch(self, request: Request, tenant_slug: str) -> Response:
+        data = TenantUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = services.tenant_update(tenant=self.tenant, **data.validated_data)
+        return Response({**TenantOutSerializer(tenant).data, "role": self.tenant_context.role})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, tenant_slug: str) -> Response:
+        self.tenant.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberListView(TenantScopedAPIView):
+    required_roles = {"POST": Role.ADMIN}
+
+    @extend_schema(responses=MemberOutSerializer(many=True))
+    def get(self, request: Request, tenant_slug: str) -> Response:
+        return _paginated(self, request, selectors.members_of_tenant(tenant=self.tenant), MemberOutSerializer)
+
+    @extend_schema(request=MemberInviteSerializer, responses={201: MemberOutSerializer})
+    def post(self, request: Request, tenant_slug: str) -> Response:
+        data = MemberInviteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.member_invite(tenant=self.tenant, invited_by=person(request), **data.validated_data)
+        if result.membership is not None:
+            body = {**MemberOutSerializer(result.membership).data, "status": "active"}
+        else:
+            body = InvitationOutSerializer(result.invitation).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(TenantScopedAPIView):
+    required_roles = {"PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
+
+    @extend_schema(responses=MemberOutSerializer)
+    def get(self, request: Request, tenant_slug: str, user_id: int) -> Response:
+        return Response(MemberOutSerializer(selectors.member_get(tenant=self.tenant, user_id=user_id)).data)
+
+    @extend_schema(request=MemberRoleSerializer, responses=MemberOutSerializer)
+    def patch(self, request: Request, tenant_slug: str, user_id: int) -> Response:
+        data = MemberRoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = selectors.member_get(tenant=self.tenant, user_id=user_id)
+        membership = services.member_change_role(membership=membership, role=data.validated_data["role"])
+        return Response(MemberOutSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, tenant_slug: str, user_id: int) -> Response:
+        services.member_remove(membership=selectors.member_get(tenant=self.tenant, user_id=user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationListView(TenantScopedAPIView):
+    required_roles = {"GET": Role.ADMIN}
+
+    @extend_schema(responses=InvitationOutSerializer(many=True))
+    def get(self, request: Request, tenant_slug: str) -> Response:
+        return _paginated(
+            self, request, selectors.invitations_of_tenant(tenant=self.tenant), InvitationOutSerializer
+        )
+
+
+class InvitationDetailView(TenantScopedAPIView):
+    required_roles = {"DELETE": Role.ADMIN}
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, tenant_slug: str, invitation_id: int) -> Response:
+        invitation = selectors.invitation_get(tenant=self.tenant, invitation_id=invitation_id)
+        services.invitation_cancel(invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,34 @@
+"""Reads for people, tenants and teams."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
+
+from segops_server.accounts.models import Invitation, Membership, Tenant, User
+
+
+def memberships_of_user(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.for_user(user).order_by("tenant__slug")
+
+
+def members_of_tenant(*, tenant: Tenant) -> QuerySet[Membership]:
+    return Membership.objects.for_tenant(tenant).select_related("user").order_by("created_at", "pk")
+
+
+def member_get(*, tenant: Tenant, user_id: int) -> Membership:
+    membership = members_of_tenant(tenant=tenant).filter(user_id=user_id).first()
+    if membership is None:
+        raise NotFound("Member not found.")
+    return membership
+
+
+def invitations_of_tenant(*, tenant: Tenant) -> QuerySet[Invitation]:
+    return Invitation.objects.for_tenant(tenant).order_by("created_at", "pk")
+
+
+def invitation_get(*, tenant: Tenant, invitation_id: int) -> Invitation:
+    invitation = invitations_of_tenant(tenant=tenant).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise NotFound("Invitation not found.")
+    return invitation

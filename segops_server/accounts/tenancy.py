@@ -1,0 +1,140 @@
+"""The tenant choke point for requests: which tenant a call acts on, and with what role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.db import models
+from rest_framework import generics
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, User
+
+TENANT_HEADER = "HTTP_X_SEGOPS_TENANT"
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    tenant: Tenant
+    role: Role | None  # None for a machine credential (API key): its rights are its scopes
+    membership: Membership | None
+
+    def has_role(self, minimum: Role) -> bool:
+        return self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[minimum]
+
+
+def person(request: Request) -> User:
+    """The signed-in person behind a request (views that allow only people call this)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in as a person to use this endpoint.")
+    return user
+
+
+def _named_tenants(request: Request, url_slug: str | None) -> set[str]:
+    """Every tenant the request names, as ("slug:x" | "id:n") markers."""
+    names: set[str] = set()
+    if url_slug:
+        names.add(f"slug:{url_slug}")
+    header = request.META.get(TENANT_HEADER, "").strip()
+    if header:
+        names.add(f"slug:{header}")
+    sources: list[Any] = [request.query_params]
+    if isinstance(request.data, dict):
+        sources.append(request.data)
+    for source in sources:
+        slug = source.get("tenant_slug")
+        if isinstance(slug, str) and slug.strip():
+            names.add(f"slug:{slug.strip()}")
+        tenant_id = source.get("tenant")
+        if tenant_id not in (None, ""):
+            if isinstance(tenant_id, bool) or not str(tenant_id).isdigit():
+                raise ValidationError({"tenant": ["A numeric tenant id is expected."]})
+            names.add(f"id:{int(tenant_id)}")
+    return names
+
+
+def resolve_tenant(request: Request, *, url_slug: str | None = None) -> TenantContext:
+    """Fail closed: no tenant, an ambiguous one, or one the caller is not in never resolves."""
+    names = _named_tenants(request, url_slug)
+    bound = getattr(request.auth, "bound_tenant", None)
+    if bound is not None:
+        # A machine credential acts on its own tenant only; naming another one is refused.
+        for name in names:
+            kind, _, value = name.partition(":")
+            if (kind == "slug" and value != bound.slug) or (kind == "id" and value != str(bound.pk)):
+                raise PermissionDenied("This API key belongs to a different tenant.")
+        return TenantContext(tenant=bound, role=None, membership=None)
+
+    memberships = Membership.objects.for_user(person(request))
+    slugs = {n.split(":", 1)[1] for n in names if n.startswith("slug:")}
+    ids = {int(n.split(":", 1)[1]) for n in names if n.startswith("id:")}
+    if names:
+        if len(slugs) > 1 or len(ids) > 1:
+            raise ValidationError({"detail": "The request names more than one tenant."})
+        if slugs:
+            memberships = memberships.filter(tenant__slug=slugs.pop())
+        if ids:
+            memberships = memberships.filter(tenant_id=ids.pop())
+        found = list(memberships[:1])
+        if not found:
+            # 404, not 403: whether another tenant exists is nobody else's business.
+            raise NotFound("Tenant not found.")
+    else:
+        found = list(memberships[:2])
+        if len(found) != 1:
+            raise ValidationError(
+                {
+                    "detail": "Name the tenant with the X-SegOps-Tenant header"
+                    " (or tenant_slug) - you belong to several."
+                    if found
+                    else "You do not belong to any tenant yet."
+                }
+            )
+    membership = found[0]
+    return TenantContext(tenant=membership.tenant, role=Role(membership.role), membership=membership)
+
+
+class TenantScopedMixin:
+    """Resolves the tenant after authentication and checks the role the method needs.
+
+    Safe methods need Viewer and writes need Member unless `required_roles` says otherwise.
+    Machine credentials (API keys) are checked by their scopes, not by roles.
+    """
+
+    required_roles: ClassVar[dict[str, Role]] = {}
+    allow_machine_credentials: ClassVar[bool] = False
+    tenant_context: TenantContext
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        ctx = resolve_tenant(request, url_slug=kwargs.get("tenant_slug"))
+        if ctx.role is None and not self.allow_machine_credentials:
+            raise PermissionDenied("API keys cannot use this endpoint; sign in as a person.")
+        needed = self.required_roles.get(
+            request.method or "GET",
+            Role.VIEWER if request.method in ("GET", "HEAD", "OPTIONS") else Role.MEMBER,
+        )
+        if ctx.role is not None and not ctx.has_role(needed):
+            raise PermissionDenied(f"This action needs the {needed.label} role or higher.")
+        self.tenant_context = ctx
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.tenant_context.tenant
+
+
+class TenantScopedAPIView(TenantScopedMixin, APIView):
+    pass
+
+
+class TenantScopedGenericView(TenantScopedMixin, generics.GenericAPIView):
+    """Querysets come from `model.objects.for_tenant(...)`: another tenant's object is a 404."""
+
+    model: ClassVar[type[models.Model]]
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return self.model.objects.for_tenant(self.tenant)  # type: ignore[attr-defined]

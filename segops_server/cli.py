@@ -1,0 +1,100 @@
+"""The `segops` operator command: run the server, manage the database, scan for leaked keys."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segops_server.settings")
+    import django
+
+    django.setup()
+
+
+def _bootstrap_owner() -> None:
+    """On an empty installation, create the first owner and print how to sign in (once)."""
+    from django.conf import settings
+
+    from segops_server.accounts.models import User
+    from segops_server.accounts.services import user_register
+
+    if User.objects.exists():
+        print("Sign in at http://{host}:{port}/ with your account.".format(**_bind()))
+        return
+    email = os.environ.get("SEGOPS_BOOTSTRAP_EMAIL", "owner@segops.local")
+    password = os.environ.get("SEGOPS_BOOTSTRAP_PASSWORD") or secrets.token_urlsafe(12)
+    user_register(email=email, password=password, tenant_name="Default", tenant_slug="default")
+    print("=" * 72)
+    print("First owner account created (shown once; change it after signing in):")
+    print(f"  email:    {email}")
+    print(f"  password: {password}")
+    print("  tenant:   default")
+    print(f"  data dir: {settings.DATA_DIR}")
+    print("=" * 72)
+
+
+def _bind() -> dict[str, str]:
+    return {
+        "host": os.environ.get("SEGOPS_HOST", "127.0.0.1"),
+        "port": os.environ.get("SEGOPS_PORT", "8000"),
+    }
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    _bootstrap_owner()
+    bind = _bind()
+    workers = os.environ.get("SEGOPS_WORKERS", "2")
+    print(f"Serving SegOps on http://{bind['host']}:{bind['port']}/ with {workers} workers", flush=True)
+    argv = [
+        "gunicorn",
+        "segops_server.wsgi:application",
+        "--bind",
+        f"{bind['host']}:{bind['port']}",
+        "--workers",
+        workers,
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        os.environ.get("SEGOPS_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    ]
+    os.execvp(argv[0], argv)  # noqa: S606  # replaces this process: signals go straight to gunicorn
+    return 0  # pragma: no cover
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segops_server.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["segops manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segops", description="Operate a SegOps installation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="migrate, then serve the API and console (gunicorn)")
+    run.set_defaults(func=cmd_run)
+    manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

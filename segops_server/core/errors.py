@@ -1,0 +1,39 @@
+"""The one exception handler: every API error leaves as {"detail": ...} or field errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "payload_too_large"
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, list):
+        # A bare ValidationError(["..."]) becomes the one documented shape.
+        response.data = {"detail": " ".join(str(item) for item in data)}
+    elif isinstance(data, dict) and "detail" in data:
+        # simplejwt adds "code" and "messages"; clients get the message only.
+        response.data = {"detail": str(data["detail"])}
+    return response

@@ -1,0 +1,196 @@
+"""Django settings for SegOps, every value read from the environment (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from segops_server.conf.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SEGOPS_ENV = env_choice("SEGOPS_ENV", "local", ("local", "production", "test"))
+PRODUCTION = SEGOPS_ENV == "production"
+TESTING = SEGOPS_ENV == "test"
+
+DATA_DIR = Path(env_str("SEGOPS_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+
+SECRET_KEY = env_secret("SEGOPS_SECRET_KEY", data_dir=DATA_DIR, production=PRODUCTION)
+DEBUG = env_bool("SEGOPS_DEBUG", False)
+ALLOWED_HOSTS = env_list("SEGOPS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("SEGOPS_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "segops_server.core",
+    "segops_server.accounts",
+]
+
+MIDDLEWARE = [
+    "segops_server.core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "segops_server.urls"
+WSGI_APPLICATION = "segops_server.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite under the data directory unless DATABASE_URL names another one.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'segops.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # WAL lets readers run beside one writer; IMMEDIATE takes the write lock when a transaction
+    # starts, so two processes wait on the busy timeout instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SEGOPS_SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    # A fast hasher keeps the suite quick; production uses Django's default (PBKDF2).
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A cache shared by every worker process: counters for login throttling live here.
+_CACHE_URL = env_str("SEGOPS_CACHE_URL", "")
+if TESTING and not _CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif _CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": _CACHE_URL.removeprefix("file://") or str(DATA_DIR / "cache"),
+        }
+    }
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Request bodies above this size are refused with 413 before any view reads them.
+SEGOPS_MAX_BODY_BYTES = env_int("SEGOPS_MAX_BODY_BYTES", 512_000, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = SEGOPS_MAX_BODY_BYTES
+
+SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
+SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
+SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
+SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
+SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS = env_int("SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "segops_server.accounts.authentication.PersonJWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "segops_server.core.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "segops_server.core.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "NUM_PROXIES": env_int("SEGOPS_NUM_PROXIES", 0, minimum=0),
+    "UNAUTHENTICATED_USER": None,
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("SEGOPS_ACCESS_TOKEN_MINUTES", 60, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("SEGOPS_REFRESH_TOKEN_DAYS", 14, minimum=1)),
+    # Pinned: the decoder accepts exactly this algorithm, so "alg": "none" or an RS/HS swap fails.
+    "ALGORITHM": "HS256",
+    # Separate from SECRET_KEY so rotating one does not silently rotate the other.
+    "SIGNING_KEY": env_secret("SEGOPS_JWT_SIGNING_KEY", data_dir=DATA_DIR, production=PRODUCTION),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "UPDATE_LAST_LOGIN": False,
+    "ROTATE_REFRESH_TOKENS": True,
+    "LEEWAY": 0,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SegOps API",
+    "DESCRIPTION": "Behavioral segmentation: tenants, keys, events and segments.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("SEGOPS_LOG_LEVEL", "INFO").upper()},
+}

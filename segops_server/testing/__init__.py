@@ -1,0 +1,1 @@
+"""Test support shared by every app's tests: the pytest plugin, factories and live servers."""

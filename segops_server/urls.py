@@ -1,0 +1,24 @@
+"""Root routes: the API under /api/, health probes, OpenAPI docs and the console."""
+
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from segops_server.core import views as core_views
+
+api_patterns: list[URLPattern | URLResolver] = [
+    path("", include("segops_server.accounts.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/", include(api_patterns)),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("", core_views.home, name="home"),
+]
+
+handler400 = "segops_server.core.views.bad_request"
+handler403 = "segops_server.core.views.permission_denied"
+handler404 = "segops_server.core.views.not_found"
+handler500 = "segops_server.core.views.server_error"
