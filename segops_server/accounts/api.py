@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from segops_server.accounts import selectors, services, throttling, tokens
+from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, User
 from segops_server.accounts.serializers import (
     InvitationOutSerializer,
@@ -45,10 +46,19 @@ def _paginated(view: APIView, request: Request, queryset: Any, serializer: Any) 
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
-class RegisterView(APIView):
+class PublicAPIView(APIView):
+    """An endpoint that needs no credential: sign-up and the token exchanges."""
+
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
+    def get_authenticate_header(self, request: Request) -> str:
+        # Without authentication classes DRF turns AuthenticationFailed into a 403; a wrong
+        # password or a dead refresh token is a 401 with a challenge, like everywhere else.
+        return PersonJWTAuthentication().authenticate_header(request)
+
+
+class RegisterView(PublicAPIView):
     @extend_schema(request=RegisterSerializer, responses={201: RegisterOutSerializer}, auth=[])
     def post(self, request: Request) -> Response:
         if not settings.SEGOPS_ALLOW_REGISTRATION:
@@ -66,10 +76,7 @@ class RegisterView(APIView):
         return Response(RegisterOutSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class TokenObtainView(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-
+class TokenObtainView(PublicAPIView):
     @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer}, auth=[])
     def post(self, request: Request) -> Response:
         data = TokenObtainSerializer(data=request.data)
@@ -88,10 +95,7 @@ class TokenObtainView(APIView):
         return Response(tokens.token_pair_issue(user=user))
 
 
-class TokenRefreshView(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-
+class TokenRefreshView(PublicAPIView):
     @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, auth=[])
     def post(self, request: Request) -> Response:
         data = RefreshSerializer(data=request.data)
@@ -99,10 +103,7 @@ class TokenRefreshView(APIView):
         return Response(tokens.token_pair_rotate(raw_refresh=data.validated_data["refresh"]))
 
 
-class LogoutView(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-
+class LogoutView(PublicAPIView):
     @extend_schema(request=RefreshSerializer, responses={204: None}, auth=[])
     def post(self, request: Request) -> Response:
         data = RefreshSerializer(data=request.data)
