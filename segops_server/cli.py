@@ -79,11 +79,40 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_scan(args: argparse.Namespace) -> int:
+    """Exit 1 when any file holds a real SegOps key (pattern and checksum), else 0."""
+    from pathlib import Path
+
+    from segops_server.keys.scan import scan_paths
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"segops keys scan: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    found = 0
+    for finding in scan_paths(Path(p) for p in args.paths):
+        found += 1
+        print(f"{finding.path}:{finding.line}: SegOps key {finding.prefix}… found")
+    if found:
+        print(
+            f"{found} SegOps key(s) found. Revoke each one (Settings -> API Keys, or POST "
+            "/api/auth/api-keys/revoke-leaked/) and create a new one.",
+            file=sys.stderr,
+        )
+        return 1
+    print("No SegOps keys found.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segops", description="Operate a SegOps installation.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="migrate, then serve the API and console (gunicorn)")
     run.set_defaults(func=cmd_run)
+    keys = sub.add_parser("keys", help="API key tools").add_subparsers(dest="keys_command", required=True)
+    scan = keys.add_parser("scan", help="find SegOps keys in files; exits 1 if any is found")
+    scan.add_argument("paths", nargs="+", metavar="PATH")
+    scan.set_defaults(func=cmd_keys_scan)
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)

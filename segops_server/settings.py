@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "segops_server.core",
     "segops_server.accounts",
+    "segops_server.audit",
+    "segops_server.keys",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +135,9 @@ STORAGES = {
 SEGOPS_MAX_BODY_BYTES = env_int("SEGOPS_MAX_BODY_BYTES", 512_000, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SEGOPS_MAX_BODY_BYTES
 
+# Optional HMAC key for API-key digests, kept apart from SECRET_KEY and from the database.
+SEGOPS_API_KEY_PEPPER = env_str("SEGOPS_API_KEY_PEPPER", "")
+
 SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
@@ -142,6 +147,7 @@ SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS = env_int("SEGOPS_LOGIN_FAILURE_WINDOW_SECON
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "segops_server.accounts.authentication.PersonJWTAuthentication",
+        "segops_server.keys.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
@@ -35,15 +36,9 @@ from segops_server.accounts.serializers import (
     UserOutSerializer,
 )
 from segops_server.accounts.tenancy import TenantScopedAPIView, person
-from segops_server.core.pagination import PageNumberPagination
+from segops_server.core.pagination import paginated_response
 
 INVALID_LOGIN = "No active account found with the given credentials."
-
-
-def _paginated(view: APIView, request: Request, queryset: Any, serializer: Any) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 class PublicAPIView(APIView):
@@ -92,6 +87,7 @@ class TokenObtainView(PublicAPIView):
             throttling.login_failure_record(request, email)
             raise AuthenticationFailed(INVALID_LOGIN)
         throttling.login_failures_clear(request, email)
+        user_logged_in.send(sender=User, request=request, user=user)
         return Response(tokens.token_pair_issue(user=user))
 
 
@@ -143,7 +139,7 @@ class PasswordChangeView(APIView):
 class TenantListView(APIView):
     @extend_schema(responses=MyTenantSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginated_response(
             self, request, selectors.memberships_of_user(user=person(request)), MyTenantSerializer
         )
 
@@ -182,7 +178,9 @@ class MemberListView(TenantScopedAPIView):
 
     @extend_schema(responses=MemberOutSerializer(many=True))
     def get(self, request: Request, tenant_slug: str) -> Response:
-        return _paginated(self, request, selectors.members_of_tenant(tenant=self.tenant), MemberOutSerializer)
+        return paginated_response(
+            self, request, selectors.members_of_tenant(tenant=self.tenant), MemberOutSerializer
+        )
 
     @extend_schema(request=MemberInviteSerializer, responses={201: MemberOutSerializer})
     def post(self, request: Request, tenant_slug: str) -> Response:
@@ -222,7 +220,7 @@ class InvitationListView(TenantScopedAPIView):
 
     @extend_schema(responses=InvitationOutSerializer(many=True))
     def get(self, request: Request, tenant_slug: str) -> Response:
-        return _paginated(
+        return paginated_response(
             self, request, selectors.invitations_of_tenant(tenant=self.tenant), InvitationOutSerializer
         )
 

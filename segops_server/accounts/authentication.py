@@ -17,6 +17,10 @@ class PersonJWTAuthentication(JWTAuthentication):
     """`Authorization: Bearer <access>`; the token's generation must match the person's."""
 
     def authenticate(self, request: Any) -> tuple[User, Token] | None:  # type: ignore[override]
+        header = self.get_header(request)
+        raw = self.get_raw_token(header) if header is not None else None
+        if raw is not None and raw[:3] in (b"sk_", b"pk_"):
+            raise AuthenticationFailed("API keys go in `Authorization: ApiKey <key>`, not Bearer.")
         try:
             result = super().authenticate(request)
         except InvalidToken:

@@ -99,27 +99,33 @@ def resolve_tenant(request: Request, *, url_slug: str | None = None) -> TenantCo
 
 
 class TenantScopedMixin:
-    """Resolves the tenant after authentication and checks the role the method needs.
+    """Resolves the tenant after authentication and checks the right the method needs.
 
-    Safe methods need Viewer and writes need Member unless `required_roles` says otherwise.
-    Machine credentials (API keys) are checked by their scopes, not by roles.
+    People: safe methods need Viewer and writes need Member unless `required_roles` says
+    otherwise. Machine credentials (API keys, sessions) may call a method only if
+    `required_scopes` names a scope for it, and only when the credential carries that scope.
     """
 
     required_roles: ClassVar[dict[str, Role]] = {}
-    allow_machine_credentials: ClassVar[bool] = False
+    required_scopes: ClassVar[dict[str, str]] = {}
     tenant_context: TenantContext
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         ctx = resolve_tenant(request, url_slug=kwargs.get("tenant_slug"))
-        if ctx.role is None and not self.allow_machine_credentials:
-            raise PermissionDenied("API keys cannot use this endpoint; sign in as a person.")
-        needed = self.required_roles.get(
-            request.method or "GET",
-            Role.VIEWER if request.method in ("GET", "HEAD", "OPTIONS") else Role.MEMBER,
-        )
-        if ctx.role is not None and not ctx.has_role(needed):
-            raise PermissionDenied(f"This action needs the {needed.label} role or higher.")
+        method = request.method or "GET"
+        if ctx.role is None:
+            scope = self.required_scopes.get(method)
+            if scope is None:
+                raise PermissionDenied("API keys cannot use this endpoint; sign in as a person.")
+            if not request.auth.has_scope(scope):  # type: ignore[union-attr]
+                raise PermissionDenied(f"This API key lacks the '{scope}' scope.")
+        else:
+            needed = self.required_roles.get(
+                method, Role.VIEWER if method in ("GET", "HEAD", "OPTIONS") else Role.MEMBER
+            )
+            if not ctx.has_role(needed):
+                raise PermissionDenied(f"This action needs the {needed.label} role or higher.")
         self.tenant_context = ctx
 
     @property

@@ -29,6 +29,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    challenge = getattr(exc, "www_authenticate", None)
+    if challenge and response.status_code == status.HTTP_401_UNAUTHORIZED:
+        response["WWW-Authenticate"] = challenge
     data = response.data
     if isinstance(data, list):
         # A bare ValidationError(["..."]) becomes the one documented shape.

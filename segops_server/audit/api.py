@@ -1,0 +1,24 @@
+"""The audit log endpoint (Admin and Owner)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from segops_server.accounts.models import Role
+from segops_server.accounts.tenancy import TenantScopedAPIView
+from segops_server.audit.selectors import audit_events_of_tenant
+from segops_server.audit.serializers import AuditEventSerializer, AuditQuerySerializer
+from segops_server.core.pagination import paginated_response
+
+
+class AuditLogView(TenantScopedAPIView):
+    required_roles = {"GET": Role.ADMIN}
+
+    @extend_schema(parameters=[AuditQuerySerializer], responses=AuditEventSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        events = audit_events_of_tenant(tenant=self.tenant, action=query.validated_data.get("action"))
+        return paginated_response(self, request, events, AuditEventSerializer)

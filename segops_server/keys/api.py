@@ -1,0 +1,166 @@
+"""Thin views for API keys, leaked-key revocation, the public-key handshake and whoami."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from segops_server.accounts.models import Role
+from segops_server.accounts.tenancy import TenantScopedAPIView, person
+from segops_server.core.pagination import paginated_response
+from segops_server.keys import selectors, services
+from segops_server.keys.authentication import PublicKeyAuthentication, request_credential
+from segops_server.keys.models import ApiKey
+from segops_server.keys.serializers import (
+    ApiKeyCreateSerializer,
+    ApiKeyIssuedSerializer,
+    ApiKeyRollSerializer,
+    ApiKeySerializer,
+    RevokeLeakedSerializer,
+    SessionRequestSerializer,
+    SessionSerializer,
+    WhoAmISerializer,
+)
+from segops_server.keys.sessions import origin_check, session_token_mint, signature_check
+
+
+def _issued_body(issued: services.IssuedKey) -> dict[str, Any]:
+    body = {**ApiKeySerializer(issued.api_key).data, "key": issued.key}
+    if issued.hmac_secret is not None:
+        body["hmac_secret"] = issued.hmac_secret
+    return body
+
+
+class ApiKeyListView(TenantScopedAPIView):
+    """Creating, listing and revoking keys needs a signed-in Admin or Owner."""
+
+    required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+
+    @extend_schema(responses=ApiKeySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            self, request, selectors.api_keys_of_tenant(tenant=self.tenant), ApiKeySerializer
+        )
+
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyIssuedSerializer})
+    def post(self, request: Request) -> Response:
+        data = ApiKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = services.api_key_create(
+            tenant=self.tenant, created_by=person(request), request=request, **data.validated_data
+        )
+        return Response(
+            _issued_body(issued), status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"}
+        )
+
+
+class ApiKeyDetailView(TenantScopedAPIView):
+    required_roles = {"GET": Role.ADMIN, "DELETE": Role.ADMIN}
+
+    @extend_schema(responses=ApiKeySerializer)
+    def get(self, request: Request, key_id: int) -> Response:
+        return Response(ApiKeySerializer(selectors.api_key_get(tenant=self.tenant, key_id=key_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, key_id: int) -> Response:
+        api_key = selectors.api_key_get(tenant=self.tenant, key_id=key_id)
+        services.api_key_revoke(api_key=api_key, actor=person(request), request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiKeyRollView(TenantScopedAPIView):
+    required_roles = {"POST": Role.ADMIN}
+
+    @extend_schema(request=ApiKeyRollSerializer, responses={201: ApiKeyIssuedSerializer})
+    def post(self, request: Request, key_id: int) -> Response:
+        data = ApiKeyRollSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        api_key = selectors.api_key_get(tenant=self.tenant, key_id=key_id)
+        issued = services.api_key_roll(
+            api_key=api_key,
+            actor=person(request),
+            grace=timedelta(hours=data.validated_data["grace_period_hours"]),
+            request=request,
+        )
+        return Response(
+            _issued_body(issued), status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"}
+        )
+
+
+class RevokeLeakedThrottle(AnonRateThrottle):
+    scope = "revoke_leaked"
+    rate = "10/min"
+
+
+class RevokeLeakedView(APIView):
+    """No credentials needed: whoever finds a key in public can kill it."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [RevokeLeakedThrottle]
+
+    @extend_schema(request=RevokeLeakedSerializer, responses={202: None}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = RevokeLeakedSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.api_key_revoke_leaked(raw=data.validated_data["key"].strip(), request=request)
+        # The same answer whether or not the key existed: this endpoint is no key oracle.
+        return Response(
+            {"detail": "If this is a SegOps key, it is now revoked."}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class SessionView(APIView):
+    """The public-key handshake: a 15-minute token locked to one user id."""
+
+    authentication_classes = [PublicKeyAuthentication]
+
+    @extend_schema(request=SessionRequestSerializer, responses=SessionSerializer)
+    def post(self, request: Request) -> Response:
+        key = request.auth
+        assert isinstance(key, ApiKey)
+        origin_check(key=key, origin=request.headers.get("Origin"))
+        data = SessionRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_id = data.validated_data.get("user_id")
+        if user_id and (key.require_signed_user_id or "user_id_sig" in data.validated_data):
+            signature_check(
+                key=key,
+                user_id=user_id,
+                sig=data.validated_data.get("user_id_sig"),
+                ts=data.validated_data.get("user_id_ts"),
+            )
+        uid = user_id or data.validated_data["anonymous_id"]
+        token = session_token_mint(key=key, uid=uid)
+        expires_at = datetime.fromtimestamp(token["exp"], tz=UTC)
+        return Response(SessionSerializer({"token": str(token), "expires_at": expires_at, "uid": uid}).data)
+
+
+class WhoAmIView(APIView):
+    """Who the credentials on this request belong to; anonymous callers are answered too."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=WhoAmISerializer)
+    def get(self, request: Request) -> Response:
+        credential = request_credential(request)
+        if credential is not None:
+            body = {
+                "authenticated": True,
+                "kind": "api_key",
+                "tenant": credential.bound_tenant.slug,
+                "scopes": credential.scopes,
+            }
+        elif request.user is not None and request.user.is_authenticated:
+            body = {"authenticated": True, "kind": "person", "tenant": None, "scopes": []}
+        else:
+            body = {"authenticated": False, "kind": None, "tenant": None, "scopes": []}
+        return Response(body)

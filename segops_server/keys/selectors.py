@@ -1,0 +1,21 @@
+"""Reads for API keys."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
+
+from segops_server.accounts.models import Tenant
+from segops_server.keys.models import ApiKey
+
+
+def api_keys_of_tenant(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at", "-pk")
+
+
+def api_key_get(*, tenant: Tenant, key_id: int) -> ApiKey:
+    """Another tenant's key is "not found": its existence is not ours to reveal."""
+    key = api_keys_of_tenant(tenant=tenant).select_related("tenant").filter(pk=key_id).first()
+    if key is None:
+        raise NotFound("API key not found.")
+    return key

@@ -1,0 +1,84 @@
+"""Public-key sessions: 15-minute JWTs locked to one user id, minted by the handshake."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework_simplejwt.tokens import Token
+
+from segops_server.keys.models import ApiKey
+
+SESSION_LIFETIME = timedelta(minutes=15)
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class SessionToken(Token):
+    token_type = "session"
+    lifetime = SESSION_LIFETIME
+
+
+def session_token_mint(*, key: ApiKey, uid: str) -> SessionToken:
+    token = SessionToken()
+    token["kid"] = key.pk
+    token["tid"] = key.tenant_id
+    token["uid"] = uid
+    return token
+
+
+def session_key_get(token: SessionToken) -> ApiKey:
+    """The public key behind a session, still active: revoking the key ends its sessions at once."""
+    key = (
+        ApiKey.objects.unscoped_all_tenants()  # the token's own signed claims name the tenant
+        .select_related("tenant")
+        .filter(pk=token.get("kid"), tenant_id=token.get("tid"))
+        .first()
+    )
+    if key is None or key.status != "active":
+        raise AuthenticationFailed("Session token is invalid or expired.")
+    return key
+
+
+def origin_allowed(origin: str, allowlist: list[str]) -> bool:
+    """Exact origins, or `https://*.example.com` for exactly one subdomain level."""
+    if not allowlist:
+        return True
+    origin = origin.strip().lower().rstrip("/")
+    for allowed in allowlist:
+        allowed = allowed.lower().rstrip("/")
+        if origin == allowed:
+            return True
+        if "://*." in allowed:
+            scheme, _, suffix = allowed.partition("://*.")
+            parts = urlsplit(origin)
+            host = parts.netloc
+            if parts.scheme == scheme and host.endswith("." + suffix):
+                label = host[: -len(suffix) - 1]
+                if label and "." not in label:
+                    return True
+    return False
+
+
+def origin_check(*, key: ApiKey, origin: str | None) -> None:
+    if key.allowed_origins and not (origin and origin_allowed(origin, key.allowed_origins)):
+        raise PermissionDenied("This origin is not allowed to use this public key.")
+
+
+def signature_check(*, key: ApiKey, user_id: str, sig: Any, ts: Any) -> None:
+    """`user_id_sig` must be hex(HMAC-SHA256(secret, f"{user_id}|{ts}")) with ts within ±5 minutes."""
+    if sig in (None, "") or ts in (None, ""):
+        raise AuthenticationFailed("This public key requires a signed user_id (user_id_sig, user_id_ts).")
+    try:
+        ts_int = int(ts)
+    except (TypeError, ValueError):
+        raise AuthenticationFailed("user_id_ts must be unix seconds.") from None
+    if abs(time.time() - ts_int) > SIGNATURE_TOLERANCE_SECONDS:
+        raise AuthenticationFailed("user_id_ts is more than 5 minutes from the server clock.")
+    expected = hmac.new(bytes.fromhex(key.hmac_secret), f"{user_id}|{ts_int}".encode(), hashlib.sha256)
+    if not hmac.compare_digest(expected.hexdigest(), str(sig).lower()):
+        raise PermissionDenied("user_id_sig does not match this user_id.")
