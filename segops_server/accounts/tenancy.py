@@ -75,13 +75,13 @@ def resolve_tenant(request: Request, *, url_slug: str | None = None) -> TenantCo
     if names:
         if len(slugs) > 1 or len(ids) > 1:
             raise ValidationError({"detail": "The request names more than one tenant."})
-        if slugs:
-            memberships = memberships.filter(tenant__slug=slugs.pop())
-        if ids:
-            memberships = memberships.filter(tenant_id=ids.pop())
-        found = list(memberships[:1])
-        if not found:
-            # 404, not 403: whether another tenant exists is nobody else's business.
+        # Either name may match: two of the caller's own tenants is a conflict, while a name
+        # the caller is not in is a 404 (not 403): whether it exists is nobody else's business.
+        named = models.Q(tenant__slug__in=slugs) | models.Q(tenant_id__in=ids)
+        found = list(memberships.filter(named)[:2])
+        if len(found) > 1:
+            raise ValidationError({"detail": "The request names more than one tenant."})
+        if not found or not slugs <= {found[0].tenant.slug} or not ids <= {found[0].tenant_id}:
             raise NotFound("Tenant not found.")
     else:
         found = list(memberships[:2])
