@@ -1,0 +1,135 @@
+"""The `segops` operator command: arguments, the first-owner bootstrap, and `run`."""
+
+from __future__ import annotations
+
+import re
+from unittest import mock
+
+import pytest
+
+from segops_server import cli
+from segops_server.accounts.models import Membership, Role, Tenant, User
+
+
+@pytest.fixture(autouse=True)
+def _bootstrap_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SEGOPS_BOOTSTRAP_EMAIL", "SEGOPS_BOOTSTRAP_PASSWORD", "SEGOPS_HOST", "SEGOPS_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SEGOPS_WORKERS", raising=False)
+
+
+def test_it_parses_run() -> None:
+    args = cli.build_parser().parse_args(["run"])
+    assert args.command == "run"
+    assert args.func is cli.cmd_run
+
+
+def test_it_passes_everything_after_manage_through() -> None:
+    args = cli.build_parser().parse_args(["manage", "migrate", "--plan", "accounts"])
+    assert args.func is cli.cmd_manage
+    assert args.rest == ["migrate", "--plan", "accounts"]
+
+
+@pytest.mark.parametrize("argv", [[], ["serve"], ["run", "--bogus"]])
+def test_it_refuses_a_missing_or_unknown_command(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert "usage: segops" in capsys.readouterr().err
+
+
+def test_it_runs_a_django_management_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["manage", "version"]) == 0
+    assert capsys.readouterr().out.startswith("5.2")
+
+
+def _credentials(output: str) -> tuple[str, str]:
+    email = re.search(r"email:\s+(\S+)", output)
+    password = re.search(r"password:\s+(\S+)", output)
+    assert email is not None
+    assert password is not None
+    return email.group(1), password.group(1)
+
+
+def test_it_creates_the_first_owner_once_and_prints_the_credentials(
+    db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli._bootstrap_owner()
+    email, password = _credentials(capsys.readouterr().out)
+    assert email == "owner@segops.local"
+    user = User.objects.get()
+    assert user.email == email
+    assert user.check_password(password)
+    assert len(password) >= 16
+    tenant = Tenant.objects.get()
+    assert tenant.slug == "default"
+    assert Membership.objects.for_tenant(tenant).get().role == Role.OWNER
+
+    cli._bootstrap_owner()
+    again = capsys.readouterr().out
+    assert "password" not in again
+    assert "Sign in at http://127.0.0.1:8000/" in again
+    assert User.objects.count() == 1
+    assert Tenant.objects.count() == 1
+
+
+def test_it_generates_a_new_password_for_each_installation(
+    db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli._bootstrap_owner()
+    _email, first = _credentials(capsys.readouterr().out)
+    User.objects.all().delete()
+    Tenant.objects.all().delete()
+    cli._bootstrap_owner()
+    _email, second = _credentials(capsys.readouterr().out)
+    assert first != second
+
+
+def test_it_takes_the_first_owner_from_the_environment(
+    db: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SEGOPS_BOOTSTRAP_EMAIL", "Ops@Initech.test")
+    monkeypatch.setenv("SEGOPS_BOOTSTRAP_PASSWORD", "a-long-operator-passphrase")
+    cli._bootstrap_owner()
+    assert "Ops@Initech.test" in capsys.readouterr().out
+    assert User.objects.get().check_password("a-long-operator-passphrase")
+    assert User.objects.get().email == "ops@initech.test"
+
+
+def test_it_does_not_bootstrap_when_people_exist(db: None, capsys: pytest.CaptureFixture[str]) -> None:
+    User.objects.create_user(email="someone@initech.test", password="whatever-it-is-123")
+    cli._bootstrap_owner()
+    assert "Sign in at" in capsys.readouterr().out
+    assert not Tenant.objects.exists()
+
+
+def test_it_migrates_bootstraps_and_hands_over_to_gunicorn(
+    db: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SEGOPS_PORT", "8123")
+    with (
+        mock.patch("django.core.management.call_command") as call_command,
+        mock.patch("os.execvp") as execvp,
+    ):
+        assert cli.main(["run"]) == 0
+    commands = [c.args[0] for c in call_command.call_args_list]
+    assert commands == ["migrate", "collectstatic"]
+    program, argv = execvp.call_args.args
+    assert program == "gunicorn"
+    assert argv[:2] == ["gunicorn", "segops_server.wsgi:application"]
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
+    assert argv[argv.index("--workers") + 1] == "2"
+    output = capsys.readouterr().out
+    assert "owner@segops.local" in output
+    assert "Serving SegOps on http://127.0.0.1:8123/ with 2 workers" in output
+    assert User.objects.filter(email="owner@segops.local").exists()
+
+
+def test_it_honours_the_worker_count_and_bind_address(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEGOPS_WORKERS", "5")
+    monkeypatch.setenv("SEGOPS_HOST", "0.0.0.0")
+    with mock.patch("django.core.management.call_command"), mock.patch("os.execvp") as execvp:
+        cli.main(["run"])
+    argv = execvp.call_args.args[1]
+    assert argv[argv.index("--workers") + 1] == "5"
+    assert argv[argv.index("--bind") + 1] == "0.0.0.0:8000"
