@@ -62,6 +62,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{bind['host']}:{bind['port']}",
         "--workers",
         workers,
+        # Threads keep connections alive and overlap database waits inside each worker process.
+        "--worker-class",
+        "gthread",
+        "--threads",
+        os.environ.get("SEGOPS_THREADS", "4"),
         "--access-logfile",
         "-",
         "--forwarded-allow-ips",

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "segops_server.accounts",
     "segops_server.audit",
     "segops_server.keys",
+    "segops_server.ingestion",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +84,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": env_int("SEGOPS_SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # synchronous=FULL: a committed event (answered 202) survives a power cut, not only a crash.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
     }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -137,6 +139,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SEGOPS_MAX_BODY_BYTES
 
 # Optional HMAC key for API-key digests, kept apart from SECRET_KEY and from the database.
 SEGOPS_API_KEY_PEPPER = env_str("SEGOPS_API_KEY_PEPPER", "")
+
+# The plan a new tenant starts on (free, starter, business, enterprise = unlimited).
+SEGOPS_DEFAULT_PLAN = env_choice(
+    "SEGOPS_DEFAULT_PLAN", "enterprise", ("free", "starter", "business", "enterprise")
+)
 
 SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)

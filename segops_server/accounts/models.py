@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
@@ -12,6 +13,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from segops_server.accounts.plans import PlanName
 from segops_server.core.scoping import TenantScopedManager
 
 
@@ -72,9 +74,14 @@ slug_validator = RegexValidator(
 )
 
 
+def default_plan() -> str:
+    return str(settings.SEGOPS_DEFAULT_PLAN)
+
+
 class Tenant(models.Model):
     name = models.CharField(max_length=100)
     slug = models.CharField(max_length=40, unique=True, validators=[slug_validator])
+    plan = models.CharField(max_length=20, choices=PlanName.choices, default=default_plan)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

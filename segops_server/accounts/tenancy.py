@@ -7,11 +7,13 @@ from typing import Any, ClassVar
 
 from django.db import models
 from rest_framework import generics
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, User
+from segops_server.accounts.plans import PLANS, PlanName
+from segops_server.core.quotas import per_minute_take, per_month_take
 
 TENANT_HEADER = "HTTP_X_SEGOPS_TENANT"
 
@@ -98,6 +100,24 @@ def resolve_tenant(request: Request, *, url_slug: str | None = None) -> TenantCo
     return TenantContext(tenant=membership.tenant, role=Role(membership.role), membership=membership)
 
 
+def plan_calls_check(tenant: Tenant) -> None:
+    limit = PLANS[PlanName(tenant.plan)].calls_per_minute
+    if limit is None:
+        return
+    wait = per_minute_take(name=f"calls:{tenant.pk}", amount=1, limit=limit)
+    if wait is not None:
+        raise Throttled(wait=wait, detail=f"The {tenant.plan} plan allows {limit} API calls a minute.")
+
+
+def plan_events_check(tenant: Tenant, count: int) -> None:
+    limit = PLANS[PlanName(tenant.plan)].events_per_month
+    if limit is None or count == 0:
+        return
+    wait = per_month_take(name=f"events:{tenant.pk}", amount=count, limit=limit)
+    if wait is not None:
+        raise Throttled(wait=wait, detail=f"The {tenant.plan} plan allows {limit} events a month.")
+
+
 class TenantScopedMixin:
     """Resolves the tenant after authentication and checks the right the method needs.
 
@@ -108,6 +128,8 @@ class TenantScopedMixin:
 
     required_roles: ClassVar[dict[str, Role]] = {}
     required_scopes: ClassVar[dict[str, str]] = {}
+    # Ingestion counts events against the monthly quota instead of calls against the minute one.
+    counts_as_api_call: ClassVar[bool] = True
     tenant_context: TenantContext
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -126,6 +148,8 @@ class TenantScopedMixin:
             )
             if not ctx.has_role(needed):
                 raise PermissionDenied(f"This action needs the {needed.label} role or higher.")
+        if self.counts_as_api_call:
+            plan_calls_check(ctx.tenant)
         self.tenant_context = ctx
 
     @property

@@ -1,0 +1,33 @@
+"""Opaque cursors for large collections: ?limit=&cursor= -> {"results", "next_cursor"}."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+MAX_LIMIT = 1000
+
+
+class CursorQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=100)
+    cursor = serializers.CharField(required=False, max_length=500)
+
+
+def cursor_encode(position: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()
+
+
+def cursor_decode(cursor: str | None, length: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+    if not isinstance(position, list) or len(position) != length:
+        raise ValidationError({"cursor": ["Invalid cursor."]})
+    return position

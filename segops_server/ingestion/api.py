@@ -1,0 +1,127 @@
+"""Thin views: track, batch track, and the explorer's user reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from segops_server.accounts.tenancy import TenantScopedAPIView, plan_events_check
+from segops_server.core.errors import PayloadTooLarge
+from segops_server.core.parsers import FastJSONParser
+from segops_server.ingestion import selectors
+from segops_server.ingestion.serializers import (
+    BatchInSerializer,
+    BatchQueuedSerializer,
+    EventInSerializer,
+    EventOutSerializer,
+    QueuedSerializer,
+    UserEventsQuerySerializer,
+    UserProfileSerializer,
+    UserSearchQuerySerializer,
+    UserSummarySerializer,
+)
+from segops_server.ingestion.services import events_store
+from segops_server.ingestion.validation import MAX_BATCH_EVENTS, EventError, ValidEvent, event_validate
+from segops_server.keys.authentication import (
+    ApiKeyAuthentication,
+    SessionCredential,
+    SessionTokenAuthentication,
+)
+from segops_server.keys.models import Scope
+
+
+class _IngestionView(TenantScopedAPIView):
+    """Secret keys with events:write, or public-key sessions (whose uid replaces every user_id)."""
+
+    authentication_classes = [ApiKeyAuthentication, SessionTokenAuthentication]
+    parser_classes = [FastJSONParser]
+    required_scopes = {"POST": Scope.EVENTS_WRITE}
+    counts_as_api_call = False
+
+    def forced_user_id(self, request: Request) -> str | None:
+        return request.auth.uid if isinstance(request.auth, SessionCredential) else None
+
+    def store(self, events: list[ValidEvent], received_at: Any) -> None:
+        plan_events_check(self.tenant, len(events))
+        events_store(tenant=self.tenant, events=events, received_at=received_at)
+
+
+class TrackView(_IngestionView):
+    @extend_schema(request=EventInSerializer, responses={202: QueuedSerializer})
+    def post(self, request: Request) -> Response:
+        now = timezone.now()
+        try:
+            event = event_validate(request.data, now=now, forced_user_id=self.forced_user_id(request))
+        except EventError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
+        self.store([event], now)
+        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+class TrackBatchView(_IngestionView):
+    @extend_schema(request=BatchInSerializer, responses={202: BatchQueuedSerializer})
+    def post(self, request: Request) -> Response:
+        data = request.data
+        raw_events = data.get("events") if isinstance(data, dict) else None
+        if not isinstance(raw_events, list):
+            raise ValidationError({"events": ['Send {"events": [...]} with a list of events.']})
+        if len(raw_events) > MAX_BATCH_EVENTS:
+            raise PayloadTooLarge(
+                f"A batch holds at most {MAX_BATCH_EVENTS} events; this one has {len(raw_events)}. Split it."
+            )
+        now = timezone.now()
+        forced = self.forced_user_id(request)
+        valid: list[ValidEvent] = []
+        errors: list[dict[str, Any]] = []
+        for index, raw in enumerate(raw_events):
+            try:
+                valid.append(event_validate(raw, now=now, forced_user_id=forced))
+            except EventError as exc:
+                errors.append({"index": index, "field": exc.field, "message": exc.message})
+        self.store(valid, now)
+        body = {"queued": len(valid), "skipped": len(errors), "errors": errors[:50]}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class _ExplorerView(TenantScopedAPIView):
+    required_scopes = {"GET": Scope.SEGMENTS_READ}
+
+
+class UserListView(_ExplorerView):
+    @extend_schema(parameters=[UserSearchQuerySerializer], responses=UserSummarySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = UserSearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        users = selectors.users_search(tenant=self.tenant, q=query.validated_data["q"])
+        page = users[: query.validated_data["limit"]]
+        return Response({"count": users.count(), "results": UserSummarySerializer(page, many=True).data})
+
+
+class UserDetailView(_ExplorerView):
+    @extend_schema(responses=UserProfileSerializer)
+    def get(self, request: Request, user_id: str) -> Response:
+        profile = selectors.user_get(tenant=self.tenant, user_id=user_id)
+        aliases = selectors.user_aliases(tenant=self.tenant, user_id=user_id)
+        return Response({**UserProfileSerializer(profile).data, "anonymous_ids": aliases})
+
+
+class UserEventsView(_ExplorerView):
+    @extend_schema(parameters=[UserEventsQuerySerializer], responses=EventOutSerializer(many=True))
+    def get(self, request: Request, user_id: str) -> Response:
+        query = UserEventsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        selectors.user_get(tenant=self.tenant, user_id=user_id)
+        events, next_cursor = selectors.user_events_page(
+            tenant=self.tenant,
+            user_id=user_id,
+            event_type=query.validated_data.get("event_type"),
+            limit=query.validated_data["limit"],
+            cursor=query.validated_data.get("cursor"),
+        )
+        return Response({"results": EventOutSerializer(events, many=True).data, "next_cursor": next_cursor})

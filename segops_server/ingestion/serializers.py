@@ -1,0 +1,71 @@
+"""Shapes of ingestion answers and explorer reads."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+
+class EventInSerializer(serializers.Serializer):
+    """Documentation of one event (validation itself runs in ingestion.validation)."""
+
+    user_id = serializers.CharField(
+        max_length=255, help_text="Required for secret keys; a session's uid wins."
+    )
+    event_type = serializers.RegexField(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$", max_length=100)
+    occurred_at = serializers.DateTimeField(required=False)
+    payload = serializers.DictField(required=False, help_text="A JSON object, at most 32 KB.")
+    anonymous_id = serializers.CharField(max_length=255, required=False)
+    message_id = serializers.CharField(max_length=255, required=False, help_text="Idempotency key.")
+
+
+class BatchInSerializer(serializers.Serializer):
+    events = EventInSerializer(many=True)
+
+
+class QueuedSerializer(serializers.Serializer):
+    queued = serializers.BooleanField()
+
+
+# "errors" would shadow Serializer.errors on a class, hence the inline form.
+BatchQueuedSerializer = inline_serializer(
+    "BatchQueued",
+    fields={
+        "queued": serializers.IntegerField(),
+        "skipped": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField(), help_text="The first 50 skipped."),
+    },
+)
+
+
+class UserSummarySerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    event_count = serializers.IntegerField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+
+
+class UserProfileSerializer(UserSummarySerializer):
+    properties = serializers.JSONField()
+    properties_updated_at = serializers.DateTimeField(source="properties_at", allow_null=True)
+
+
+class EventOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.CharField()
+    event_type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    payload = serializers.JSONField()
+    anonymous_id = serializers.CharField(allow_null=True)
+
+
+class UserSearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+class UserEventsQuerySerializer(serializers.Serializer):
+    event_type = serializers.CharField(required=False, max_length=100)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    cursor = serializers.CharField(required=False, max_length=500)

@@ -1,0 +1,59 @@
+"""Storing events: one transaction per request, committed before the 202 is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from segops_server.accounts.models import Tenant
+from segops_server.ingestion import storage
+from segops_server.ingestion.validation import ValidEvent
+
+# Up to this many events go in one statement (PostgreSQL); larger batches use COPY.
+ONE_STATEMENT_MAX = 50
+
+
+def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: datetime) -> int:
+    """Store events (retries with a known message_id are acknowledged, not stored twice).
+
+    Returns how many were new. The transaction commits before the caller answers, so a 202
+    means the events are on disk.
+    """
+    if not events:
+        return 0
+    if (
+        len(events) <= ONE_STATEMENT_MAX
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and all(e.message_id is None for e in events)
+    ):
+        storage.events_store_one_statement(tenant_id=tenant.pk, events=events, received_at=received_at)
+        return len(events)
+    with transaction.atomic():
+        message_ids = [e.message_id for e in events if e.message_id is not None]
+        if message_ids:
+            fresh = storage.messages_claim(tenant_id=tenant.pk, message_ids=sorted(set(message_ids)))
+            kept: list[ValidEvent] = []
+            for e in events:
+                if e.message_id is None:
+                    kept.append(e)
+                elif e.message_id in fresh:
+                    fresh.discard(e.message_id)  # a repeat inside the same batch counts once
+                    kept.append(e)
+            events = kept
+        if events:
+            storage.events_insert(tenant_id=tenant.pk, events=events, received_at=received_at)
+            if connection.vendor == "postgresql":
+                storage.pending_insert(tenant_id=tenant.pk, events=events)
+            else:
+                storage.profiles_upsert(tenant_id=tenant.pk, events=events)
+            storage.aliases_insert(tenant_id=tenant.pk, events=events, now=received_at)
+    return len(events)
+
+
+def profiles_refresh() -> None:
+    """Bring profiles up to date with every stored event (PostgreSQL folds pending deltas)."""
+    if connection.vendor == "postgresql":
+        storage.profiles_rollup()

@@ -1,0 +1,255 @@
+"""Bulk writes of events, profiles, aliases and message ids: COPY on PostgreSQL, executemany on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from segops_server.ingestion.models import (
+    IDENTIFY_EVENT,
+    Event,
+    IdentityAlias,
+    ProfilePending,
+    SeenMessage,
+    UserProfile,
+)
+from segops_server.ingestion.validation import ValidEvent
+
+EVENT_COLUMNS = (
+    "tenant_id",
+    "user_id",
+    "event_type",
+    "occurred_at",
+    "received_at",
+    "payload",
+    "anonymous_id",
+)
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _db_time(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def messages_claim(*, tenant_id: int, message_ids: Sequence[str]) -> set[str]:
+    """Record message ids; returns those seen for the first time (the others are retries)."""
+    if not message_ids:
+        return set()
+    table = SeenMessage._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(message_ids))
+    params: list[Any] = []
+    for message_id in message_ids:
+        params += [tenant_id, message_id]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, message_id) VALUES {values} "  # noqa: S608 (names are ours)
+            "ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING message_id",
+            params,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def events_insert(*, tenant_id: int, events: Sequence[ValidEvent], received_at: datetime) -> None:
+    table = Event._meta.db_table
+    if _postgres():
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the psycopg cursor: COPY is the fastest way into PostgreSQL
+            with raw.copy(f"COPY {table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+                for e in events:
+                    copy.write_row(
+                        (
+                            tenant_id,
+                            e.user_id,
+                            e.event_type,
+                            e.occurred_at,
+                            received_at,
+                            e.payload_json,
+                            e.anonymous_id,
+                        )
+                    )
+        return
+    received = _db_time(received_at)
+    rows = [
+        (
+            tenant_id,
+            e.user_id,
+            e.event_type,
+            _db_time(e.occurred_at),
+            received,
+            e.payload_json,
+            e.anonymous_id,
+        )
+        for e in events
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['%s'] * 7)})",  # noqa: S608
+            rows,
+        )
+
+
+_PROFILE_SET = """
+ON CONFLICT (tenant_id, user_id) DO UPDATE SET
+    first_seen = {least}(p.first_seen, excluded.first_seen),
+    last_seen = {greatest}(p.last_seen, excluded.last_seen),
+    event_count = p.event_count + excluded.event_count,
+    properties = CASE
+        WHEN excluded.properties_at IS NOT NULL
+             AND (p.properties_at IS NULL OR excluded.properties_at >= p.properties_at)
+        THEN excluded.properties ELSE p.properties END,
+    properties_at = CASE
+        WHEN excluded.properties_at IS NOT NULL
+             AND (p.properties_at IS NULL OR excluded.properties_at >= p.properties_at)
+        THEN excluded.properties_at ELSE p.properties_at END
+"""
+_PROFILE_COLUMNS = "(tenant_id, user_id, first_seen, last_seen, event_count, properties, properties_at)"
+
+
+def _profile_rows(events: Sequence[ValidEvent]) -> list[tuple[Any, ...]]:
+    """Per user: first and last seen, count, and the latest identify's traits; sorted by user id
+    so concurrent requests take row locks in the same order."""
+    summary: dict[str, list[Any]] = {}
+    for e in events:
+        row = summary.get(e.user_id)
+        if row is None:
+            row = summary[e.user_id] = [e.occurred_at, e.occurred_at, 0, None, None]
+        row[0] = min(row[0], e.occurred_at)
+        row[1] = max(row[1], e.occurred_at)
+        row[2] += 1
+        if e.event_type == IDENTIFY_EVENT and (row[4] is None or e.occurred_at >= row[4]):
+            row[3], row[4] = e.payload_json, e.occurred_at
+    return [(user_id, *summary[user_id]) for user_id in sorted(summary)]
+
+
+def _alias_rows(events: Sequence[ValidEvent]) -> list[tuple[str, str]]:
+    """anonymous_id -> user_id, the earliest event's pairing per anonymous id."""
+    first: dict[str, str] = {}
+    for e in sorted(events, key=lambda e: e.occurred_at):
+        if e.anonymous_id and e.anonymous_id != e.user_id:
+            first.setdefault(e.anonymous_id, e.user_id)
+    return sorted(first.items())
+
+
+def profiles_upsert(*, tenant_id: int, events: Sequence[ValidEvent]) -> None:
+    """SQLite: upsert the profiles in the same transaction as the events."""
+    rows = _profile_rows(events)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    sql = (
+        f"INSERT INTO {UserProfile._meta.db_table} AS p {_PROFILE_COLUMNS} VALUES {values}"  # noqa: S608
+        + _PROFILE_SET.format(least="MIN", greatest="MAX")
+    )
+    params: list[Any] = []
+    for user_id, first, last, count, props_json, props_at in rows:
+        params += [
+            tenant_id,
+            user_id,
+            _db_time(first),
+            _db_time(last),
+            count,
+            props_json or "{}",
+            _db_time(props_at) if props_at else None,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def aliases_insert(*, tenant_id: int, events: Sequence[ValidEvent], now: datetime) -> None:
+    """First identify wins: an existing alias is never rewritten, so known users never merge."""
+    rows = _alias_rows(events)
+    if not rows:
+        return
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    params: list[Any] = []
+    for anonymous_id, user_id in rows:
+        params += [tenant_id, anonymous_id, user_id, _db_time(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {IdentityAlias._meta.db_table} (tenant_id, anonymous_id, user_id, created_at) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT (tenant_id, anonymous_id) DO NOTHING",
+            params,
+        )
+
+
+_PENDING_COLUMNS = "(tenant_id, user_id, first_seen, last_seen, event_count, properties, properties_at)"
+
+
+def pending_insert(*, tenant_id: int, events: Sequence[ValidEvent]) -> None:
+    """PostgreSQL: COPY this request's per-user deltas into the pending table."""
+    rows = _profile_rows(events)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {ProfilePending._meta.db_table} {_PENDING_COLUMNS} FROM STDIN") as copy,
+    ):
+        for user_id, first, last, count, props, props_at in rows:
+            copy.write_row((tenant_id, user_id, first, last, count, props, props_at))
+
+
+def profiles_rollup() -> None:
+    """PostgreSQL: fold every pending delta into the profiles, atomically.
+
+    DELETE ... RETURNING takes each pending row exactly once, even with several rollups at
+    once (a second one waits on the first's row locks, then finds those rows gone).
+    """
+    sql = (
+        f"WITH moved AS (DELETE FROM {ProfilePending._meta.db_table} RETURNING *) "  # noqa: S608
+        f"INSERT INTO {UserProfile._meta.db_table} AS p {_PROFILE_COLUMNS} "
+        "SELECT tenant_id, user_id, min(first_seen), max(last_seen), sum(event_count), "
+        "coalesce((array_agg(properties ORDER BY properties_at DESC NULLS LAST))[1], '{}'::jsonb), "
+        "max(properties_at) FROM moved GROUP BY tenant_id, user_id ORDER BY tenant_id, user_id"
+        + _PROFILE_SET.format(least="LEAST", greatest="GREATEST")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def events_store_one_statement(
+    *, tenant_id: int, events: Sequence[ValidEvent], received_at: datetime
+) -> None:
+    """PostgreSQL, small requests: events, aliases and profile deltas in one statement.
+
+    One statement is one round trip and is atomic on its own (autocommit), where BEGIN,
+    three INSERTs and COMMIT would be five: on small requests round trips are the cost.
+    """
+    rows = _profile_rows(events)
+    aliases = _alias_rows(events)
+    users, firsts, lasts, counts, props, props_at = (list(col) for col in zip(*rows, strict=True))
+    sql = (
+        f"WITH ev AS (INSERT INTO {Event._meta.db_table} ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
+        "SELECT %s, u, t, o, %s, p::jsonb, a FROM unnest("
+        "%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[]) AS x(u, t, o, p, a)), "
+        f"al AS (INSERT INTO {IdentityAlias._meta.db_table} (tenant_id, anonymous_id, user_id, created_at) "
+        "SELECT %s, a, u, %s FROM unnest(%s::text[], %s::text[]) AS y(a, u) "
+        "ON CONFLICT (tenant_id, anonymous_id) DO NOTHING) "
+        f"INSERT INTO {ProfilePending._meta.db_table} {_PENDING_COLUMNS} "
+        "SELECT %s, u, f, l, c, pr::jsonb, pa FROM unnest("
+        "%s::text[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], %s::text[], %s::timestamptz[]"
+        ") AS z(u, f, l, c, pr, pa)"
+    )
+    params: list[Any] = [
+        tenant_id,
+        received_at,
+        [e.user_id for e in events],
+        [e.event_type for e in events],
+        [e.occurred_at for e in events],
+        [e.payload_json for e in events],
+        [e.anonymous_id for e in events],
+        tenant_id,
+        received_at,
+        [a for a, _ in aliases],
+        [u for _, u in aliases],
+        tenant_id,
+        users,
+        firsts,
+        lasts,
+        counts,
+        props,
+        props_at,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
