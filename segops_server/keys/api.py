@@ -14,7 +14,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from segops_server.accounts.models import Role
-from segops_server.accounts.tenancy import TenantScopedAPIView, person
+from segops_server.accounts.tenancy import TenantScopedAPIView, person, resolve_tenant
 from segops_server.core.pagination import paginated_response
 from segops_server.keys import selectors, services
 from segops_server.keys.authentication import PublicKeyAuthentication, request_credential
@@ -153,10 +153,11 @@ class WhoAmIView(APIView):
     def get(self, request: Request) -> Response:
         credential = request_credential(request)
         if credential is not None:
+            # Naming another tenant is a 403 here too: a key never speaks for a tenant not its own.
             body = {
                 "authenticated": True,
                 "kind": "api_key",
-                "tenant": credential.bound_tenant.slug,
+                "tenant": resolve_tenant(request).tenant.slug,
                 "scopes": credential.scopes,
             }
         elif request.user is not None and request.user.is_authenticated:
