@@ -80,5 +80,6 @@ def signature_check(*, key: ApiKey, user_id: str, sig: Any, ts: Any) -> None:
     if abs(time.time() - ts_int) > SIGNATURE_TOLERANCE_SECONDS:
         raise AuthenticationFailed("user_id_ts is more than 5 minutes from the server clock.")
     expected = hmac.new(bytes.fromhex(key.hmac_secret), f"{user_id}|{ts_int}".encode(), hashlib.sha256)
-    if not hmac.compare_digest(expected.hexdigest(), str(sig).lower()):
+    # Compared as bytes: compare_digest refuses non-ASCII str, and a forged sig is a 403, not a 500.
+    if not hmac.compare_digest(expected.hexdigest().encode(), str(sig).lower().encode()):
         raise PermissionDenied("user_id_sig does not match this user_id.")
