@@ -15,5 +15,7 @@ class FastJSONParser(BaseParser):
     def parse(self, stream: IO[Any], media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
             return msgspec.json.decode(stream.read())
-        except msgspec.DecodeError as exc:
+        # Invalid UTF-8 inside a string raises UnicodeDecodeError and deep nesting RecursionError,
+        # not DecodeError: both are bad input (400), never a 500.
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
