@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 
 
@@ -53,6 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     _bootstrap_owner()
     bind = _bind()
+    # The task worker (segment computes, schedules) runs beside the web server and exits with it.
+    subprocess.Popen([sys.executable, "-m", "segops_server.cli", "worker", "--exit-with-parent"])  # noqa: S603
     workers = os.environ.get("SEGOPS_WORKERS", "2")
     print(f"Serving SegOps on http://{bind['host']}:{bind['port']}/ with {workers} workers", flush=True)
     argv = [
@@ -74,6 +80,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     ]
     os.execvp(argv[0], argv)  # noqa: S606  # replaces this process: signals go straight to gunicorn
     return 0  # pragma: no cover
+
+
+def _scheduler_loop(parent: int | None) -> None:
+    """Every SEGOPS_SCHEDULER_INTERVAL_SECONDS: fold profile deltas, queue due segment computes."""
+    from django.conf import settings
+    from django.db import close_old_connections
+
+    from segops_server.ingestion.services import profiles_refresh
+    from segops_server.segments.services import segments_refresh_due
+
+    while True:
+        if parent is not None and os.getppid() != parent:
+            os._exit(0)  # the server that started this worker is gone
+        try:
+            profiles_refresh()
+            segments_refresh_due()
+        except Exception:  # a failed round is logged and retried next round, never fatal
+            logging.getLogger("segops.scheduler").exception("Scheduler round failed")
+        finally:
+            close_old_connections()
+        time.sleep(settings.SEGOPS_SCHEDULER_INTERVAL_SECONDS)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Work the task queue (django-tasks, database backend) and run the scheduler."""
+    _setup_django()
+    from django.core.management import call_command
+
+    parent = os.getppid() if args.exit_with_parent else None
+    threading.Thread(target=_scheduler_loop, args=(parent,), daemon=True, name="scheduler").start()
+    call_command("db_worker", queue_name="default", interval=1, verbosity=1)
+    return 0
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -114,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="migrate, then serve the API and console (gunicorn)")
     run.set_defaults(func=cmd_run)
+    worker = sub.add_parser("worker", help="work the background task queue and run the scheduler")
+    worker.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    worker.set_defaults(func=cmd_worker)
     keys = sub.add_parser("keys", help="API key tools").add_subparsers(dest="keys_command", required=True)
     scan = keys.add_parser("scan", help="find SegOps keys in files; exits 1 if any is found")
     scan.add_argument("paths", nargs="+", metavar="PATH")

@@ -37,11 +37,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "segops_server.core",
     "segops_server.accounts",
     "segops_server.audit",
     "segops_server.keys",
     "segops_server.ingestion",
+    "segops_server.segments",
 ]
 
 MIDDLEWARE = [
@@ -132,6 +135,21 @@ STORAGES = {
         )
     },
 }
+
+# Background work (segment computes): a queue in the database, worked by `segops worker`, so
+# the embedded default needs no other service. The test profile runs tasks at once.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if TESTING
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+# How often the worker queues computes for segments with a refresh interval.
+SEGOPS_SCHEDULER_INTERVAL_SECONDS = env_int("SEGOPS_SCHEDULER_INTERVAL_SECONDS", 60, minimum=1)
 
 # Request bodies above this size are refused with 413 before any view reads them.
 SEGOPS_MAX_BODY_BYTES = env_int("SEGOPS_MAX_BODY_BYTES", 512_000, minimum=1024)

@@ -1,0 +1,150 @@
+"""Thin views: segment CRUD, versions, preview, compute, members and the delivery API."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from segops_server.accounts.models import Role
+from segops_server.accounts.tenancy import TenantScopedAPIView
+from segops_server.core.pagination import paginated_response
+from segops_server.keys.models import Scope
+from segops_server.segments import selectors, services
+from segops_server.segments.serializers import (
+    MemberSerializer,
+    MembershipQuerySerializer,
+    MembersQuerySerializer,
+    PreviewOutSerializer,
+    PreviewSerializer,
+    SegmentSerializer,
+    SegmentVersionSerializer,
+)
+
+_READ_WRITE_SCOPES = {
+    "GET": Scope.SEGMENTS_READ,
+    "POST": Scope.SEGMENTS_WRITE,
+    "PATCH": Scope.SEGMENTS_WRITE,
+    "PUT": Scope.SEGMENTS_WRITE,
+    "DELETE": Scope.SEGMENTS_WRITE,
+}
+
+
+class _SegmentsView(TenantScopedAPIView):
+    """Viewers read, Members and up write; keys need segments:read / segments:write."""
+
+    required_scopes = _READ_WRITE_SCOPES
+
+    def actor(self, request: Request) -> object:
+        return request.user if self.tenant_context.role is not None else None
+
+
+class SegmentListView(_SegmentsView):
+    @extend_schema(responses=SegmentSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        segments = selectors.segments_of_tenant(tenant=self.tenant).select_related("computed_version")
+        return paginated_response(self, request, segments, SegmentSerializer)
+
+    @extend_schema(request=SegmentSerializer, responses={201: SegmentSerializer})
+    def post(self, request: Request) -> Response:
+        data = SegmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        segment = services.segment_create(
+            tenant=self.tenant, actor=self.actor(request), **data.validated_data
+        )  # type: ignore[arg-type]
+        return Response(SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
+
+
+class SegmentDetailView(_SegmentsView):
+    @extend_schema(responses=SegmentSerializer)
+    def get(self, request: Request, segment_id: int) -> Response:
+        return Response(
+            SegmentSerializer(selectors.segment_get(tenant=self.tenant, segment_id=segment_id)).data
+        )
+
+    @extend_schema(request=SegmentSerializer(partial=True), responses=SegmentSerializer)
+    def patch(self, request: Request, segment_id: int) -> Response:
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        data = SegmentSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        segment = services.segment_update(segment=segment, actor=self.actor(request), **data.validated_data)  # type: ignore[arg-type]
+        return Response(SegmentSerializer(segment).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, segment_id: int) -> Response:
+        services.segment_delete(segment=selectors.segment_get(tenant=self.tenant, segment_id=segment_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SegmentVersionsView(_SegmentsView):
+    @extend_schema(responses=SegmentVersionSerializer(many=True))
+    def get(self, request: Request, segment_id: int) -> Response:
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        return paginated_response(
+            self, request, selectors.versions_of_segment(segment=segment), SegmentVersionSerializer
+        )
+
+
+class PreviewView(_SegmentsView):
+    # Preview reads data but takes a body: Viewers may preview, keys need segments:read.
+    required_scopes = {"POST": Scope.SEGMENTS_READ}
+    required_roles = {"POST": Role.VIEWER}
+
+    @extend_schema(request=PreviewSerializer, responses=PreviewOutSerializer)
+    def post(self, request: Request) -> Response:
+        data = PreviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        definition = services.definition_clean(
+            tenant=self.tenant, definition=data.validated_data["definition"]
+        )
+        return Response(
+            selectors.preview(tenant=self.tenant, definition=definition, limit=data.validated_data["limit"])
+        )
+
+
+class ComputeView(_SegmentsView):
+    @extend_schema(
+        request=None,
+        responses={202: inline_serializer("ComputeQueued", {"status": serializers.CharField()})},
+    )
+    def post(self, request: Request, segment_id: int) -> Response:
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        queued_now = services.segment_compute_request(segment=segment)
+        body = {"status": "queued", "coalesced": not queued_now}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class MembersView(_SegmentsView):
+    @extend_schema(parameters=[MembersQuerySerializer], responses=MemberSerializer(many=True))
+    def get(self, request: Request, segment_id: int) -> Response:
+        query = MembersQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        members, next_cursor = selectors.members_page(
+            segment=segment, limit=query.validated_data["limit"], cursor=query.validated_data.get("cursor")
+        )
+        return Response({"results": MemberSerializer(members, many=True).data, "next_cursor": next_cursor})
+
+
+class MembershipView(_SegmentsView):
+    """The delivery API: which segments is this user in (or: is this user in that segment)?"""
+
+    @extend_schema(parameters=[MembershipQuerySerializer])
+    def get(self, request: Request) -> Response:
+        query = MembershipQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id = query.validated_data["user_id"]
+        segment_id = query.validated_data.get("segment_id")
+        found = selectors.user_segments(tenant=self.tenant, user_id=user_id, segment_id=segment_id)
+        if segment_id is None:
+            segments = [
+                {**s, "computed_at": serializers.DateTimeField().to_representation(s["computed_at"])}
+                for s in found
+            ]
+            return Response({"user_id": user_id, "segments": segments})
+        if not found:
+            selectors.segment_get(
+                tenant=self.tenant, segment_id=segment_id
+            )  # 404 for another tenant's segment
+        return Response({"user_id": user_id, "segment_id": segment_id, "member": bool(found)})

@@ -1,0 +1,105 @@
+"""Segments, their saved definitions (versions) and their materialised members."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from segops_server.core.scoping import TenantScopedManager
+
+
+class SegmentType(models.TextChoices):
+    RULE = "rule", "Rule"
+    AI = "ai", "AI"
+    LOOKALIKE = "lookalike", "Lookalike"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    COMPUTING = "computing", "Computing"
+    COMPUTED = "computed", "Computed"
+    FAILED = "failed", "Failed"
+
+
+class ComputeState(models.TextChoices):
+    IDLE = "idle", "Idle"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+
+
+class Segment(models.Model):
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=2000)
+    segment_type = models.CharField(max_length=20, choices=SegmentType.choices, default=SegmentType.RULE)
+    definition = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    error = models.TextField(blank=True)
+    member_count = models.BigIntegerField(default=0)
+    last_computed_at = models.DateTimeField(null=True, blank=True)
+    computed_version = models.ForeignKey(
+        "SegmentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Members of the current set carry this generation; a compute writes generation + 1 and then
+    # moves this number in one UPDATE, so readers never see a half-written set.
+    generation = models.BigIntegerField(default=0)
+    compute_state = models.CharField(max_length=10, choices=ComputeState.choices, default=ComputeState.IDLE)
+    # Time-window rules drift as time passes; when set, the scheduler recomputes this often.
+    refresh_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="segment_tenant_recent")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentVersion(models.Model):
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "number"], name="segment_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} v{self.number}"
+
+
+class SegmentMember(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    generation = models.BigIntegerField()
+    user_id = models.CharField(max_length=255)
+    computed_at = models.DateTimeField()
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "generation", "user_id"], name="segment_member_unique")
+        ]
+        # The delivery API: "which segments is this user in?"
+        indexes = [models.Index(fields=["tenant", "user_id"], name="member_tenant_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.segment_id}"

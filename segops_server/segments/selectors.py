@@ -1,0 +1,112 @@
+"""Reads for segments: lists, versions, members, preview and the delivery API's membership."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, ValidationError
+
+from segops_server.accounts.models import Tenant
+from segops_server.core.cursors import cursor_decode, cursor_encode
+from segops_server.ingestion.services import profiles_refresh
+from segops_server.segments.compiler import definition_compile
+from segops_server.segments.models import Segment, SegmentMember, SegmentVersion
+from segops_server.segments.services import definition_lookup
+
+
+def segments_of_tenant(*, tenant: Tenant) -> QuerySet[Segment]:
+    return Segment.objects.for_tenant(tenant).order_by("-created_at", "-pk")
+
+
+def segment_get(*, tenant: Tenant, segment_id: int) -> Segment:
+    segment = segments_of_tenant(tenant=tenant).select_related("tenant").filter(pk=segment_id).first()
+    if segment is None:
+        raise NotFound("Segment not found.")
+    return segment
+
+
+def versions_of_segment(*, segment: Segment) -> QuerySet[SegmentVersion]:
+    return (
+        SegmentVersion.objects.for_tenant(segment.tenant)
+        .filter(segment=segment)
+        .select_related("created_by")
+        .order_by("-number")
+    )
+
+
+def members_page(
+    *, segment: Segment, limit: int, cursor: str | None
+) -> tuple[list[SegmentMember], str | None]:
+    members = SegmentMember.objects.for_tenant(segment.tenant).filter(
+        segment=segment, generation=segment.generation
+    )
+    position = cursor_decode(cursor, 1)
+    if position is not None:
+        if not isinstance(position[0], str):
+            raise ValidationError({"cursor": ["Invalid cursor."]})
+        members = members.filter(user_id__gt=position[0])
+    page = list(members.order_by("user_id")[: limit + 1])
+    if len(page) > limit:
+        page = page[:limit]
+        return page, cursor_encode([page[-1].user_id])
+    return page, None
+
+
+def preview(
+    *, tenant: Tenant, definition: dict[str, Any], limit: int, now: datetime | None = None
+) -> dict[str, Any]:
+    """How many users match right now, a deterministic sample (lowest ids) and the compiled SQL."""
+    profiles_refresh()
+    sql, params = definition_compile(
+        definition,
+        tenant_id=tenant.pk,
+        vendor=connection.vendor,
+        now=now or timezone.now(),
+        lookup_definition=definition_lookup(tenant),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608 (compiled, parameterised)
+        matched = cursor.fetchone()[0]
+        cursor.execute(f"SELECT q.user_id FROM ({sql}) q ORDER BY q.user_id LIMIT %s", [*params, limit])  # noqa: S608
+        sample = [row[0] for row in cursor.fetchall()]
+    return {
+        "matched_users": matched,
+        "sample_user_ids": sample,
+        "sql": sql,
+        "params": [str(p) for p in params],
+    }
+
+
+_MEMBERSHIP_SQL = (
+    "SELECT s.id, s.name, m.computed_at FROM {members} m "
+    "JOIN {segments} s ON s.id = m.segment_id AND s.generation = m.generation "
+    "WHERE m.tenant_id = %s AND m.user_id = %s{extra} ORDER BY s.id"
+)
+
+
+def user_segments(*, tenant: Tenant, user_id: str, segment_id: int | None = None) -> list[dict[str, Any]]:
+    """The delivery API's question, in one indexed query (tenant_id, user_id) joined to the
+    segments' current generation, so a compute in progress is never half visible."""
+    sql = _MEMBERSHIP_SQL.format(
+        members=SegmentMember._meta.db_table,
+        segments=Segment._meta.db_table,
+        extra=" AND s.id = %s" if segment_id is not None else "",
+    )
+    params: list[Any] = [tenant.pk, user_id]
+    if segment_id is not None:
+        params.append(segment_id)
+    field = SegmentMember._meta.get_field("computed_at")
+    converters = connection.ops.get_db_converters(field.get_col(SegmentMember._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = []
+    for pk, name, computed_at in rows:
+        for converter in converters:
+            computed_at = converter(computed_at, field, connection)
+        result.append({"id": pk, "name": name, "computed_at": computed_at})
+    return result

@@ -1,0 +1,15 @@
+"""Routes for segments."""
+
+from django.urls import path
+
+from segops_server.segments import api
+
+urlpatterns = [
+    path("segments/", api.SegmentListView.as_view(), name="segment-list"),
+    path("segments/preview/", api.PreviewView.as_view(), name="segment-preview"),
+    path("segments/membership/", api.MembershipView.as_view(), name="segment-membership"),
+    path("segments/<int:segment_id>/", api.SegmentDetailView.as_view(), name="segment-detail"),
+    path("segments/<int:segment_id>/versions/", api.SegmentVersionsView.as_view(), name="segment-versions"),
+    path("segments/<int:segment_id>/compute/", api.ComputeView.as_view(), name="segment-compute"),
+    path("segments/<int:segment_id>/members/", api.MembersView.as_view(), name="segment-members"),
+]
