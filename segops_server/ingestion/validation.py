@@ -20,6 +20,9 @@ MAX_EVENT_TYPE_LENGTH = 100
 # Clocks drift and queues replay; beyond a day ahead a timestamp is a bug, not a clock skew.
 MAX_FUTURE = timedelta(days=1)
 EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+# An escaped NUL in encoded JSON: `\u0000` after an even number of backslashes (after an odd
+# number, as in `\\u0000`, it is the six characters of the text "\u0000", which is fine).
+ESCAPED_NUL_RE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class EventIn(msgspec.Struct, forbid_unknown_fields=False):
@@ -106,7 +109,7 @@ def event_validate(raw: Any, *, now: datetime, forced_user_id: str | None = None
     payload_json = _encoder.encode(payload)
     if len(payload_json) > MAX_PAYLOAD_BYTES:
         raise EventError("payload", f"Larger than {MAX_PAYLOAD_BYTES // 1024} KB.")
-    if b"\\u0000" in payload_json:
+    if b"\\u0000" in payload_json and ESCAPED_NUL_RE.search(payload_json):
         raise EventError("payload", "Must not contain NUL characters.")
     return ValidEvent(
         user_id=user_id or "",
