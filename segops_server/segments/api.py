@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from segops_server.accounts.models import Role
-from segops_server.accounts.tenancy import TenantScopedAPIView
+from segops_server.accounts.models import Role, User
+from segops_server.accounts.tenancy import TenantScopedAPIView, person
 from segops_server.core.pagination import paginated_response
 from segops_server.keys.models import Scope
 from segops_server.segments import selectors, services
+from segops_server.segments.explain import segment_explain
 from segops_server.segments.serializers import (
+    ExplainSerializer,
     MemberSerializer,
     MembershipQuerySerializer,
     MembersQuerySerializer,
@@ -20,9 +24,10 @@ from segops_server.segments.serializers import (
     PreviewSerializer,
     SegmentSerializer,
     SegmentVersionSerializer,
+    UserSegmentSerializer,
 )
 
-_READ_WRITE_SCOPES = {
+_READ_WRITE_SCOPES: dict[str, str] = {
     "GET": Scope.SEGMENTS_READ,
     "POST": Scope.SEGMENTS_WRITE,
     "PATCH": Scope.SEGMENTS_WRITE,
@@ -34,10 +39,10 @@ _READ_WRITE_SCOPES = {
 class _SegmentsView(TenantScopedAPIView):
     """Viewers read, Members and up write; keys need segments:read / segments:write."""
 
-    required_scopes = _READ_WRITE_SCOPES
+    required_scopes: ClassVar[dict[str, str]] = _READ_WRITE_SCOPES
 
-    def actor(self, request: Request) -> object:
-        return request.user if self.tenant_context.role is not None else None
+    def actor(self, request: Request) -> User | None:
+        return person(request) if self.tenant_context.role is not None else None
 
 
 class SegmentListView(_SegmentsView):
@@ -52,7 +57,7 @@ class SegmentListView(_SegmentsView):
         data.is_valid(raise_exception=True)
         segment = services.segment_create(
             tenant=self.tenant, actor=self.actor(request), **data.validated_data
-        )  # type: ignore[arg-type]
+        )
         return Response(SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
 
 
@@ -68,7 +73,7 @@ class SegmentDetailView(_SegmentsView):
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
         data = SegmentSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        segment = services.segment_update(segment=segment, actor=self.actor(request), **data.validated_data)  # type: ignore[arg-type]
+        segment = services.segment_update(segment=segment, actor=self.actor(request), **data.validated_data)
         return Response(SegmentSerializer(segment).data)
 
     @extend_schema(responses={204: None})
@@ -148,3 +153,35 @@ class MembershipView(_SegmentsView):
                 tenant=self.tenant, segment_id=segment_id
             )  # 404 for another tenant's segment
         return Response({"user_id": user_id, "segment_id": segment_id, "member": bool(found)})
+
+
+class UserSegmentsView(_SegmentsView):
+    """The explorer's view of one user's segments (a plain list)."""
+
+    @extend_schema(responses=UserSegmentSerializer(many=True))
+    def get(self, request: Request, user_id: str) -> Response:
+        found = selectors.user_segments(tenant=self.tenant, user_id=user_id)
+        counts = dict(
+            selectors.segments_of_tenant(tenant=self.tenant)
+            .filter(pk__in=[s["id"] for s in found])
+            .values_list("pk", "member_count")
+        )
+        rows = [
+            {
+                "segment_id": s["id"],
+                "segment_name": s["name"],
+                "member_count": counts.get(s["id"], 0),
+                "computed_at": s["computed_at"],
+            }
+            for s in found
+        ]
+        return Response(UserSegmentSerializer(rows, many=True).data)
+
+
+class ExplainView(_SegmentsView):
+    @extend_schema(responses=ExplainSerializer)
+    def get(self, request: Request, user_id: str, segment_id: int) -> Response:
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        return Response(
+            ExplainSerializer(segment_explain(tenant=self.tenant, segment=segment, user_id=user_id)).data
+        )

@@ -71,3 +71,26 @@ class MembersQuerySerializer(CursorQuerySerializer):
 class MembershipQuerySerializer(serializers.Serializer):
     user_id = serializers.CharField(max_length=255)
     segment_id = serializers.IntegerField(required=False, min_value=1)
+
+
+class UserSegmentSerializer(serializers.Serializer):
+    segment_id = serializers.IntegerField()
+    segment_name = serializers.CharField()
+    member_count = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+
+
+class ExplainConditionSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    type = serializers.CharField()
+    matched = serializers.BooleanField()
+    value = serializers.JSONField(allow_null=True, help_text="What was seen: a count, days, a sum, a value.")
+
+
+class ExplainSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    segment_id = serializers.IntegerField()
+    logic = serializers.CharField(allow_null=True)
+    matched = serializers.BooleanField()
+    evaluated_at = serializers.DateTimeField()
+    conditions = ExplainConditionSerializer(many=True)

@@ -1,6 +1,6 @@
 """Routes for segments."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from segops_server.segments import api
 
@@ -12,4 +12,15 @@ urlpatterns = [
     path("segments/<int:segment_id>/versions/", api.SegmentVersionsView.as_view(), name="segment-versions"),
     path("segments/<int:segment_id>/compute/", api.ComputeView.as_view(), name="segment-compute"),
     path("segments/<int:segment_id>/members/", api.MembersView.as_view(), name="segment-members"),
+    # Included before the ingestion app's explorer routes, whose user_id pattern would swallow these.
+    re_path(
+        r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]+)/explain/$",
+        api.ExplainView.as_view(),
+        name="explorer-user-explain",
+    ),
+    re_path(
+        r"^explorer/users/(?P<user_id>.+)/segments/$",
+        api.UserSegmentsView.as_view(),
+        name="explorer-user-segments",
+    ),
 ]
