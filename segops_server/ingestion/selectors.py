@@ -50,7 +50,10 @@ def user_events_page(
         events = events.filter(event_type=event_type)
     position = cursor_decode(cursor, 2)
     if position is not None:
-        at = parse_datetime(str(position[0]))
+        try:
+            at = parse_datetime(str(position[0]))
+        except ValueError:  # well formed but impossible, such as month 13
+            at = None
         if at is None or not isinstance(position[1], int):
             raise ValidationError({"cursor": ["Invalid cursor."]})
         events = events.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=position[1]))
