@@ -1,0 +1,128 @@
+"""The console's tenant choke point: who is signed in, which tenant the URL names, and the role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from rest_framework import exceptions as drf
+
+from segops_server.accounts.models import Membership, Role, User
+from segops_server.accounts.selectors import memberships_of_user
+from segops_server.accounts.tenancy import TenantContext
+
+P = ParamSpec("P")
+TenantView = Callable[Concatenate[HttpRequest, TenantContext, P], HttpResponse]
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def signed_in_person(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) and user.is_authenticated and user.is_active else None
+
+
+def tenant_context(*, person: User, slug: str) -> TenantContext | None:
+    """The person's membership in the tenant the URL names, or None.
+
+    The same rule as the API's `resolve_tenant`: only the person's own memberships are searched,
+    so a tenant they are not in looks exactly like one that does not exist. No "current
+    tenant" is remembered in the session; every request names its tenant in the URL.
+    """
+    membership = Membership.objects.for_user(person).filter(tenant__slug=slug).first()
+    if membership is None:
+        return None
+    return TenantContext(tenant=membership.tenant, role=Role(membership.role), membership=membership)
+
+
+def page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    ctx: TenantContext | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render a console page with what the layout needs: the tenant, the role and the switcher."""
+    person = signed_in_person(request)
+    full: dict[str, Any] = {
+        "person": person,
+        "memberships": list(memberships_of_user(user=person)) if person else [],
+        "ctx": ctx,
+        "tenant": ctx.tenant if ctx else None,
+    }
+    if ctx is not None:
+        full["can"] = {
+            "write_segments": ctx.has_role(Role.MEMBER),
+            "admin": ctx.has_role(Role.ADMIN),
+            "owner": ctx.has_role(Role.OWNER),
+        }
+    full.update(context or {})
+    return render(request, template, full, status=status)
+
+
+def refused(request: HttpRequest, ctx: TenantContext | None, message: str) -> HttpResponse:
+    return page(request, "console/errors/403.html", {"message": message}, ctx=ctx, status=403)
+
+
+def not_found(request: HttpRequest, ctx: TenantContext | None = None) -> HttpResponse:
+    return page(request, "console/errors/404.html", ctx=ctx, status=404)
+
+
+def tenant_page(
+    *, read: Role = Role.VIEWER, write: Role = Role.MEMBER
+) -> Callable[[TenantView[P]], Callable[..., HttpResponse]]:
+    """For every view under /t/<slug>/: sign-in, the tenant from the URL, then the role.
+
+    Reads (GET/HEAD) need `read`, everything else `write` — the API's rule, with the same
+    defaults (Viewer reads, Member writes). A tenant the person is not in is a 404, never a 403,
+    so an outsider cannot tell a real tenant from a made-up one. A role too low is a 403, and
+    the templates hide the controls that would lead there.
+    """
+
+    def decorator(view: TenantView[P]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(
+            request: HttpRequest, tenant_slug: str, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponse:
+            person = signed_in_person(request)
+            if person is None:
+                return redirect_to_login(request.get_full_path(), reverse("console:sign-in"))
+            ctx = tenant_context(person=person, slug=tenant_slug)
+            if ctx is None:
+                return not_found(request)
+            needed = read if request.method in SAFE_METHODS else write
+            if not ctx.has_role(needed):
+                return refused(request, ctx, f"This needs the {needed.label} role or higher.")
+            try:
+                return view(request, ctx, *args, **kwargs)
+            except (Http404, drf.NotFound):
+                return not_found(request, ctx)
+            except (PermissionDenied, drf.PermissionDenied) as exc:
+                return refused(request, ctx, str(exc) or "You may not do this.")
+
+        return wrapped
+
+    return decorator
+
+
+def person_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For pages outside any tenant that still need someone signed in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        person = signed_in_person(request)
+        if person is None:
+            return redirect_to_login(request.get_full_path(), reverse("console:sign-in"))
+        return view(request, person, *args, **kwargs)
+
+    return wrapped
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"

@@ -1,0 +1,46 @@
+"""Console routes: sign-in at /, then everything about a workspace under /t/<slug>/."""
+
+from django.urls import URLPattern, include, path
+
+from segops_server.console.views import audit, auth, compute, explorer, general, keys, segments, team
+
+app_name = "console"
+
+tenant_patterns: list[URLPattern] = [
+    path("", general.tenant_home, name="tenant-home"),
+    path("segments/", segments.segment_list, name="segment-list"),
+    path("segments/new/", segments.segment_new, name="segment-new"),
+    path("segments/preview/", segments.segment_preview, name="segment-preview"),
+    path("segments/<int:segment_id>/", segments.segment_detail, name="segment-detail"),
+    path("segments/<int:segment_id>/recompute/", compute.segment_recompute, name="segment-recompute"),
+    path("segments/<int:segment_id>/status/", compute.segment_status, name="segment-status"),
+    path("segments/<int:segment_id>/history/", compute.segment_history, name="segment-history"),
+    path("explorer/", explorer.explorer, name="explorer"),
+    path("explorer/user/", explorer.user_detail, name="explorer-user"),
+    path("settings/", general.settings_home, name="settings"),
+    path("settings/general/", general.general, name="settings-general"),
+    path("settings/delete/", general.tenant_delete, name="tenant-delete"),
+    path("settings/team/", team.team, name="settings-team"),
+    path("settings/team/invite/", team.invite, name="team-invite"),
+    path("settings/team/<int:user_id>/role/", team.change_role, name="team-role"),
+    path("settings/team/<int:user_id>/remove/", team.remove, name="team-remove"),
+    path(
+        "settings/team/invitations/<int:invitation_id>/cancel/",
+        team.cancel_invitation,
+        name="invitation-cancel",
+    ),
+    path("settings/api-keys/", keys.key_list, name="key-list"),
+    path("settings/api-keys/new/", keys.key_new, name="key-new"),
+    path("settings/api-keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
+    path("settings/api-keys/<int:key_id>/roll/", keys.key_roll, name="key-roll"),
+    path("settings/audit-log/", audit.audit_log, name="settings-audit"),
+]
+
+urlpatterns = [
+    path("", auth.entry, name="entry"),
+    path("sign-in/", auth.sign_in, name="sign-in"),
+    path("sign-up/", auth.sign_up, name="sign-up"),
+    path("sign-out/", auth.sign_out, name="sign-out"),
+    path("workspaces/new/", auth.tenant_new, name="tenant-new"),
+    path("t/<str:tenant_slug>/", include(tenant_patterns)),
+]

@@ -1,0 +1,101 @@
+"""Settings → Team: members and their roles, invitations (Admin and Owner manage; the Owner is fixed)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import APIException
+
+from segops_server.accounts import selectors, services
+from segops_server.accounts.models import Role
+from segops_server.accounts.tenancy import TenantContext
+from segops_server.console.access import is_htmx, page, tenant_page
+from segops_server.console.forms import InviteForm, RoleForm
+from segops_server.console.formtools import add_service_errors
+
+TEAM = "console/settings/team.html"
+
+
+def _team_page(
+    request: HttpRequest, ctx: TenantContext, invite_form: InviteForm | None = None, status: int = 200
+) -> HttpResponse:
+    admin = ctx.has_role(Role.ADMIN)
+    members = list(selectors.members_of_tenant(tenant=ctx.tenant))
+    return page(
+        request,
+        TEAM,
+        {
+            "members": [(m, RoleForm(initial={"role": m.role}, prefix=f"m{m.user_id}")) for m in members],
+            # Like GET /api/tenants/<slug>/invitations/: pending invitations are for Admins.
+            "invitations": list(selectors.invitations_of_tenant(tenant=ctx.tenant)) if admin else [],
+            "invite_form": invite_form or InviteForm(),
+            "section": "team",
+        },
+        ctx=ctx,
+        status=status,
+    )
+
+
+@tenant_page(write=Role.ADMIN)
+@require_http_methods(["GET"])
+def team(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
+    return _team_page(request, ctx)
+
+
+@tenant_page(write=Role.ADMIN)
+@require_POST
+def invite(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        assert ctx.membership is not None
+        try:
+            result = services.member_invite(
+                tenant=ctx.tenant, invited_by=ctx.membership.user, **form.cleaned_data
+            )
+        except APIException as exc:  # a bad role (400) or someone already in or invited (409)
+            add_service_errors(form, exc)
+        else:
+            email = form.cleaned_data["email"]
+            if result.membership is not None:
+                messages.success(request, f"{email} joined as {result.membership.get_role_display()}.")
+            else:
+                messages.success(request, f"{email} is invited; they join when they sign up with that email.")
+            return redirect("console:settings-team", tenant_slug=ctx.tenant.slug)
+    return _team_page(request, ctx, invite_form=form, status=400)
+
+
+@tenant_page(write=Role.ADMIN)
+@require_POST
+def change_role(request: HttpRequest, ctx: TenantContext, user_id: int) -> HttpResponse:
+    membership = selectors.member_get(tenant=ctx.tenant, user_id=user_id)
+    form = RoleForm(request.POST, prefix=f"m{user_id}")
+    if not form.is_valid():
+        messages.error(request, "Choose admin, member or viewer.")
+    else:
+        services.member_change_role(membership=membership, role=form.cleaned_data["role"])
+        messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
+    return redirect("console:settings-team", tenant_slug=ctx.tenant.slug)
+
+
+@tenant_page(write=Role.ADMIN, read=Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def remove(request: HttpRequest, ctx: TenantContext, user_id: int) -> HttpResponse:
+    """GET asks for confirmation (a dialog with htmx, a page without); POST removes at once."""
+    membership = selectors.member_get(tenant=ctx.tenant, user_id=user_id)
+    if request.method == "POST":
+        services.member_remove(membership=membership)  # the Owner is refused (403) in the service
+        messages.success(request, f"{membership.user.email} no longer has access to {ctx.tenant.name}.")
+        return redirect("console:settings-team", tenant_slug=ctx.tenant.slug)
+    template = "console/settings/_remove_dialog.html" if is_htmx(request) else "console/settings/remove.html"
+    return page(request, template, {"membership": membership, "section": "team"}, ctx=ctx)
+
+
+@tenant_page(write=Role.ADMIN)
+@require_POST
+def cancel_invitation(request: HttpRequest, ctx: TenantContext, invitation_id: int) -> HttpResponse:
+    invitation = selectors.invitation_get(tenant=ctx.tenant, invitation_id=invitation_id)
+    services.invitation_cancel(invitation=invitation)
+    messages.success(request, f"The invitation for {invitation.email} is cancelled.")
+    return redirect("console:settings-team", tenant_slug=ctx.tenant.slug)
