@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "segops_server.keys",
     "segops_server.ingestion",
     "segops_server.segments",
+    "segops_server.console",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "segops_server.console.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "segops_server.urls"

@@ -9,6 +9,8 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.accounts.urls")),
     path("", include("segops_server.keys.urls")),
     path("", include("segops_server.audit.urls")),
+    # Segments before ingestion: its explorer routes are more specific than ingestion's.
+    path("", include("segops_server.segments.urls")),
     path("", include("segops_server.ingestion.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
@@ -18,7 +20,8 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
-    path("", core_views.home, name="home"),
+    # The console last: its routes sit at the root, so the API and probes above win.
+    path("", include("segops_server.console.urls")),
 ]
 
 handler400 = "segops_server.core.views.bad_request"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -36,7 +35,3 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")
