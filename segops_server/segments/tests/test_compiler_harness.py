@@ -133,11 +133,26 @@ def test_it_ranges_over_every_user_with_an_event_of_the_tenant() -> None:
 
 def test_it_never_returns_another_tenants_users() -> None:
     history = store([("u1", "order_placed", ago(1), {"total": 900})])
-    rule = one({"type": "monetary", "event_type": "order_placed", "property": "total", "metric": "sum",
-                "operator": "gte", "value": 500})  # fmt: skip
+    rule = one(
+        {
+            "type": "monetary",
+            "event_type": "order_placed",
+            "property": "total",
+            "metric": "sum",
+            "operator": "gte",
+            "value": 500,
+        }
+    )
     assert history.match(rule) == {"u1"}
-    assert history.match({"logic": "OR", "conditions": [rule, one({"type": "event_count", "event_type": "x",
-                          "operator": "eq", "value": 0})]}) == {"u1"}  # fmt: skip
+    assert history.match(
+        {
+            "logic": "OR",
+            "conditions": [
+                rule,
+                one({"type": "event_count", "event_type": "x", "operator": "eq", "value": 0}),
+            ],
+        }
+    ) == {"u1"}
 
 
 def test_it_returns_one_user_id_column() -> None:
