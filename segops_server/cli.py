@@ -87,6 +87,7 @@ def _scheduler_loop(parent: int | None) -> None:
     from django.conf import settings
     from django.db import close_old_connections
 
+    from segops_server.core.idempotency import idempotency_purge
     from segops_server.ingestion.services import profiles_refresh
     from segops_server.segments.services import segments_refresh_due
 
@@ -96,6 +97,7 @@ def _scheduler_loop(parent: int | None) -> None:
         try:
             profiles_refresh()
             segments_refresh_due()
+            idempotency_purge()
         except Exception:  # a failed round is logged and retried next round, never fatal
             logging.getLogger("segops.scheduler").exception("Scheduler round failed")
         finally:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, User
 from segops_server.accounts.plans import PLANS, PlanName
+from segops_server.core.idempotency import idempotency_key, idempotency_replay, idempotency_store
 from segops_server.core.quotas import per_minute_take, per_month_take
 
 TENANT_HEADER = "HTTP_X_SEGOPS_TENANT"
@@ -131,6 +132,7 @@ class TenantScopedMixin:
     # Ingestion counts events against the monthly quota instead of calls against the minute one.
     counts_as_api_call: ClassVar[bool] = True
     tenant_context: TenantContext
+    idempotency_key: str | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
@@ -151,6 +153,16 @@ class TenantScopedMixin:
         if self.counts_as_api_call:
             plan_calls_check(ctx.tenant)
         self.tenant_context = ctx
+        self.idempotency_key = idempotency_key(request)
+        if self.idempotency_key:
+            idempotency_replay(request, tenant_id=ctx.tenant.pk, key=self.idempotency_key)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        key = getattr(self, "idempotency_key", None)
+        if key and hasattr(self, "tenant_context"):
+            idempotency_store(request, response, tenant_id=self.tenant.pk, key=key)
+        return response
 
     @property
     def tenant(self) -> Tenant:

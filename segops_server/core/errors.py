@@ -24,6 +24,10 @@ class Conflict(APIException):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from segops_server.core.idempotency import Replay, replay_response
+
+    if isinstance(exc, Replay):
+        return replay_response(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     response = drf_exception_handler(exc, context)

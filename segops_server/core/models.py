@@ -1,0 +1,27 @@
+"""Request bookkeeping shared by every app: stored answers for Idempotency-Key retries."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class IdempotentResponse(models.Model):
+    """The answer to a write sent with an Idempotency-Key, replayed when the client retries it."""
+
+    tenant_id = models.BigIntegerField()
+    principal = models.CharField(max_length=64)  # "user:<id>" or "key:<id>": keys are per caller
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "principal", "key"], name="idempotent_response_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
