@@ -72,7 +72,15 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "user_property": PROPERTY_OPERATORS,
     "segment_membership": MEMBERSHIP_OPERATORS,
 }
-DEFAULT_OPERATOR = {"recency": "lt", "segment_membership": "in"}
+DEFAULT_OPERATOR = {
+    "event_count": "gte",
+    "recency": "lt",
+    "monetary": "gte",
+    "event_property": "eq",
+    "user_property": "eq",
+    "event_sequence": "",
+    "segment_membership": "in",
+}
 FIELD_NAMES = (
     "type",
     "event_type",
@@ -116,11 +124,11 @@ class Node:
 
 
 def new_condition(kind: str = "event_count") -> Node:
-    return Node(kind="condition", values={"type": kind, "operator": DEFAULT_OPERATOR.get(kind, "gte")})
+    return Node(kind="condition", values={"type": kind, "operator": DEFAULT_OPERATOR[kind]})
 
 
 def new_tree() -> Node:
-    return Node(kind="group", children=[new_condition()])
+    return renumber(Node(kind="group", children=[new_condition()]))
 
 
 def _count(node: Node) -> int:
@@ -355,7 +363,7 @@ class RowField:
 def _operator_field(kind: str, value: str) -> RowField:
     choices = OPERATORS[kind]
     if value not in choices:
-        value = DEFAULT_OPERATOR.get(kind, choices[0])
+        value = DEFAULT_OPERATOR[kind]
     return RowField(
         "operator",
         "Operator",
