@@ -24,6 +24,9 @@ def users_search(*, tenant: Tenant, q: str) -> QuerySet[UserProfile]:
 
 
 def user_get(*, tenant: Tenant, user_id: str) -> UserProfile:
+    # Ingestion refuses ids with NUL, so none is stored; PostgreSQL cannot even compare one (500).
+    if "\x00" in user_id:
+        raise NotFound("User not found.")
     profiles_refresh()
     profile = UserProfile.objects.for_tenant(tenant).filter(user_id=user_id).first()
     if profile is None:
