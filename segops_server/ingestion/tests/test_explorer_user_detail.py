@@ -78,6 +78,18 @@ def test_it_answers_404_to_an_unknown_user(
     assert response.json() == {"detail": "User not found."}
 
 
+@pytest.mark.parametrize("path", ["%00/", "a%00b/", "a%00b/events/", "%FF/", "%C0%AF/events/"])
+def test_it_answers_404_to_an_id_no_event_could_carry(
+    team: Team, ingest: APIClient, viewer: APIClient, path: str
+) -> None:
+    ingest.post(BATCH, {"events": [event("a"), event("b")]}, format="json")
+
+    response = viewer.get(f"/api/explorer/users/{path}")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found."}
+
+
 def test_it_answers_404_to_an_anonymous_id_that_sent_no_events(
     team: Team, ingest: APIClient, viewer: APIClient
 ) -> None:
