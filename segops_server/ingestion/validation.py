@@ -19,6 +19,7 @@ MAX_ID_LENGTH = 255
 MAX_EVENT_TYPE_LENGTH = 100
 # Clocks drift and queues replay; beyond a day ahead a timestamp is a bug, not a clock skew.
 MAX_FUTURE = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 # An escaped NUL in encoded JSON: `\u0000` after an even number of backslashes (after an odd
 # number, as in `\\u0000`, it is the six characters of the text "\u0000", which is fine).
@@ -82,7 +83,7 @@ def _parse_time(raw: str | None, now: datetime) -> datetime:
         value = value.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
     if value > now + MAX_FUTURE:
         raise EventError("occurred_at", "More than one day in the future.")
-    if value.year < 1970:
+    if value < EPOCH:  # compared as instants: 1970-01-01T05:00+14:00 is still 1969 in UTC
         raise EventError("occurred_at", "Before 1970.")
     return value
 
