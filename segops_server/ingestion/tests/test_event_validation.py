@@ -102,6 +102,13 @@ def test_it_skips_the_bad_event_in_a_batch_naming_index_and_field(
     assert len(stored_events(team.tenant)) == 1
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = {"x": [value]}
+    return value
+
+
 ACCEPTED: list[Any] = [
     pytest.param("user_id", "u" * 255, id="user_id-255-chars"),
     pytest.param("user_id", "ünïcødé 用户 👤", id="user_id-unicode"),
@@ -118,6 +125,8 @@ ACCEPTED: list[Any] = [
     pytest.param("payload", None, id="payload-null"),
     pytest.param("payload", {"a": {"b": {"c": [1, 2.5, True, None, "x"]}}}, id="payload-nested"),
     pytest.param("payload", {"code": "\\u0000", "\\u0000": "\\\\u0000"}, id="payload-text-backslash-u0000"),
+    pytest.param("payload", {"big": 10**30, "small": -(2**63), "float": -2.5e-7}, id="payload-big-numbers"),
+    pytest.param("payload", {"d": _nested(200)}, id="payload-200-levels-deep"),
     pytest.param("anonymous_id", "a" * 255, id="anonymous_id-255-chars"),
     pytest.param("anonymous_id", None, id="anonymous_id-null"),
     pytest.param("message_id", "m" * 255, id="message_id-255-chars"),
