@@ -60,8 +60,14 @@ def _named_tenants(request: Request, url_slug: str | None) -> set[str]:
     return names
 
 
-def resolve_tenant(request: Request, *, url_slug: str | None = None) -> TenantContext:
-    """Fail closed: no tenant, an ambiguous one, or one the caller is not in never resolves."""
+def resolve_tenant(
+    request: Request, *, url_slug: str | None = None, object_tenant_id: int | None = None
+) -> TenantContext:
+    """Fail closed: no tenant, an ambiguous one, or one the caller is not in never resolves.
+
+    `object_tenant_id` is the tenant of the object a URL names (e.g. /api/auth/api-keys/5/): a
+    person in several tenants who names none acts on that object's tenant, if they belong to it.
+    """
     names = _named_tenants(request, url_slug)
     bound = getattr(request.auth, "bound_tenant", None)
     if bound is not None:
@@ -87,7 +93,11 @@ def resolve_tenant(request: Request, *, url_slug: str | None = None) -> TenantCo
         if not found or not slugs <= {found[0].tenant.slug} or not ids <= {found[0].tenant_id}:
             raise NotFound("Tenant not found.")
     else:
-        found = list(memberships[:2])
+        found = []
+        if object_tenant_id is not None:
+            found = list(memberships.filter(tenant_id=object_tenant_id)[:1])
+        # Not the caller's object (or none): answer exactly as for an id that does not exist.
+        found = found or list(memberships[:2])
         if len(found) != 1:
             raise ValidationError(
                 {
@@ -136,7 +146,9 @@ class TenantScopedMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        ctx = resolve_tenant(request, url_slug=kwargs.get("tenant_slug"))
+        ctx = resolve_tenant(
+            request, url_slug=kwargs.get("tenant_slug"), object_tenant_id=self.object_tenant_id(**kwargs)
+        )
         method = request.method or "GET"
         if ctx.role is None:
             scope = self.required_scopes.get(method)
@@ -163,6 +175,10 @@ class TenantScopedMixin:
         if key and hasattr(self, "tenant_context"):
             idempotency_store(request, response, tenant_id=self.tenant.pk, key=key)
         return response
+
+    def object_tenant_id(self, **kwargs: Any) -> int | None:
+        """Views whose URL names one object may say which tenant owns it (see resolve_tenant)."""
+        return None
 
     @property
     def tenant(self) -> Tenant:

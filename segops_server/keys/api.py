@@ -62,7 +62,13 @@ class ApiKeyListView(TenantScopedAPIView):
         )
 
 
-class ApiKeyDetailView(TenantScopedAPIView):
+class _OneKeyView(TenantScopedAPIView):
+    def object_tenant_id(self, **kwargs: Any) -> int | None:
+        # The seed's `curl -X DELETE …/api-keys/5/` names no tenant: the key's own tenant is meant.
+        return selectors.api_key_tenant_id(key_id=kwargs["key_id"])
+
+
+class ApiKeyDetailView(_OneKeyView):
     required_roles = {"GET": Role.ADMIN, "DELETE": Role.ADMIN}
 
     @extend_schema(responses=ApiKeySerializer)
@@ -76,7 +82,7 @@ class ApiKeyDetailView(TenantScopedAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ApiKeyRollView(TenantScopedAPIView):
+class ApiKeyRollView(_OneKeyView):
     required_roles = {"POST": Role.ADMIN}
 
     @extend_schema(request=ApiKeyRollSerializer, responses={201: ApiKeyIssuedSerializer})

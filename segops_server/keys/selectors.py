@@ -19,3 +19,8 @@ def api_key_get(*, tenant: Tenant, key_id: int) -> ApiKey:
     if key is None:
         raise NotFound("API key not found.")
     return key
+
+
+def api_key_tenant_id(*, key_id: int) -> int | None:
+    """Which tenant owns a key id; only used to pick among the caller's own tenants."""
+    return ApiKey.objects.unscoped_all_tenants().filter(pk=key_id).values_list("tenant_id", flat=True).first()
