@@ -364,22 +364,9 @@ def _operator_field(kind: str, value: str) -> RowField:
     choices = OPERATORS[kind]
     if value not in choices:
         value = DEFAULT_OPERATOR[kind]
-    return RowField(
-        "operator",
-        "Operator",
-        "select",
-        value,
-        [(op, OPERATOR_LABELS[op]) for op in choices],
-        rerender=True,
-    )
-
-
-def _value_hint(operator: str, numeric: bool) -> str:
-    if operator in RANGE_OPERATORS:
-        return "low, high"
-    if operator in ("in", "not_in"):
-        return "a, b, c"
-    return "number" if numeric else 'text, number, true/false ("42" for text)'
+    # No redraw on a new operator: a redraw racing the next keystroke would lose it. The value
+    # box is always there and CSS hides it for operators that take none (is_set, is_true...).
+    return RowField("operator", "Operator", "select", value, [(op, OPERATOR_LABELS[op]) for op in choices])
 
 
 def row_fields(node: Node, segments: list[tuple[int, str]]) -> list[RowField]:
@@ -425,16 +412,11 @@ def row_fields(node: Node, segments: list[tuple[int, str]]) -> list[RowField]:
         )
     if kind in ("event_property", "user_property"):
         fields.append(RowField("property", "Property", "text", v.get("property", ""), placeholder="plan"))
-    operator = _operator_field(kind, v.get("operator", ""))
-    fields.append(operator)
+    fields.append(_operator_field(kind, v.get("operator", "")))
     numeric = kind in ("event_count", "recency", "monetary")
-    if operator.value not in VALUELESS_OPERATORS:
-        label = "Days since last" if kind == "recency" else "Value"
-        fields.append(
-            RowField(
-                "value", label, "text", v.get("value", ""), placeholder=_value_hint(operator.value, numeric)
-            )
-        )
+    hint = "2 · between: 2, 5 · one of: 1, 2" if numeric else 'pro · 42 · true · one of: a, b · "42" as text'
+    label = "Days since last" if kind == "recency" else "Value"
+    fields.append(RowField("value", label, "text", v.get("value", ""), placeholder=hint, wide=not numeric))
     if kind in ("event_count", "monetary"):
         fields.append(window)
     return fields

@@ -170,7 +170,7 @@ def test_the_fields_follow_the_condition_type() -> None:
         "window_days",
     ]
     assert names("event_property") == ["type", "event_type", "property", "operator", "value"]
-    assert names("user_property", "is_set") == ["type", "property", "operator"]
+    assert names("user_property", "is_set") == ["type", "property", "operator", "value"]  # CSS hides it
     assert names("event_sequence") == ["type", "events", "window_days", "strict"]
     assert names("segment_membership") == ["type", "operator", "segment_id"]
 
