@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from django.db import models
 from rest_framework import generics
-from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -146,6 +146,9 @@ class TenantScopedMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        method_name = (request.method or "").lower()
+        if method_name not in self.http_method_names or not hasattr(self, method_name):  # type: ignore[attr-defined]
+            raise MethodNotAllowed(request.method or "")
         ctx = resolve_tenant(
             request, url_slug=kwargs.get("tenant_slug"), object_tenant_id=self.object_tenant_id(**kwargs)
         )

@@ -130,8 +130,9 @@ def _profile_rows(events: Sequence[ValidEvent]) -> list[tuple[Any, ...]]:
 def _alias_rows(events: Sequence[ValidEvent]) -> list[tuple[str, str]]:
     """anonymous_id -> user_id, the earliest event's pairing per anonymous id."""
     first: dict[str, str] = {}
+    known = {e.user_id for e in events if e.event_type == IDENTIFY_EVENT}
     for e in sorted(events, key=lambda e: e.occurred_at):
-        if e.anonymous_id and e.anonymous_id != e.user_id:
+        if e.anonymous_id and e.anonymous_id != e.user_id and e.anonymous_id not in known:
             first.setdefault(e.anonymous_id, e.user_id)
     return sorted(first.items())
 
@@ -160,7 +161,8 @@ def profiles_upsert(*, tenant_id: int, events: Sequence[ValidEvent]) -> None:
 
 
 def aliases_insert(*, tenant_id: int, events: Sequence[ValidEvent], now: datetime) -> None:
-    """First identify wins: an existing alias is never rewritten, so known users never merge."""
+    """First identify wins: an existing alias is never rewritten, and an id that already has
+    events of its own is a known user, never an alias: so two known users never merge."""
     rows = _alias_rows(events)
     if not rows:
         return
@@ -170,10 +172,21 @@ def aliases_insert(*, tenant_id: int, events: Sequence[ValidEvent], now: datetim
         params += [tenant_id, anonymous_id, user_id, _db_time(now)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {IdentityAlias._meta.db_table} (tenant_id, anonymous_id, user_id, created_at) "  # noqa: S608
-            f"VALUES {values} ON CONFLICT (tenant_id, anonymous_id) DO NOTHING",
-            params,
+            f"WITH v(t, a, u, c) AS (VALUES {values}) "  # noqa: S608 (names are ours)
+            f"INSERT INTO {IdentityAlias._meta.db_table} (tenant_id, anonymous_id, user_id, created_at) "
+            f"SELECT t, a, u, c FROM v WHERE NOT EXISTS ({_KNOWN_USER.format(anonymous='v.a')}) "
+            "ON CONFLICT (tenant_id, anonymous_id) DO NOTHING",
+            [*params, tenant_id, tenant_id],
         )
+
+
+# A known user: something already resolves to it, or it was identified (context_identified).
+# Anonymous visitors send events under their anonymous id too, so "has events" would not do.
+_KNOWN_USER = (
+    "SELECT 1 FROM " + IdentityAlias._meta.db_table + " k WHERE k.tenant_id = %s AND k.user_id = {anonymous} "  # noqa: S608
+    "UNION ALL SELECT 1 FROM " + Event._meta.db_table + " e WHERE e.tenant_id = %s "
+    "AND e.event_type = '" + IDENTIFY_EVENT + "' AND e.user_id = {anonymous}"
+)
 
 
 _PENDING_COLUMNS = "(tenant_id, user_id, first_seen, last_seen, event_count, properties, properties_at)"
@@ -225,6 +238,7 @@ def events_store_one_statement(
         "%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[]) AS x(u, t, o, p, a)), "
         f"al AS (INSERT INTO {IdentityAlias._meta.db_table} (tenant_id, anonymous_id, user_id, created_at) "
         "SELECT %s, a, u, %s FROM unnest(%s::text[], %s::text[]) AS y(a, u) "
+        f"WHERE NOT EXISTS ({_KNOWN_USER.format(anonymous='y.a')}) "
         "ON CONFLICT (tenant_id, anonymous_id) DO NOTHING) "
         f"INSERT INTO {ProfilePending._meta.db_table} {_PENDING_COLUMNS} "
         "SELECT %s, u, f, l, c, pr::jsonb, pa FROM unnest("
@@ -243,6 +257,8 @@ def events_store_one_statement(
         received_at,
         [a for a, _ in aliases],
         [u for _, u in aliases],
+        tenant_id,
+        tenant_id,
         tenant_id,
         users,
         firsts,

@@ -9,7 +9,9 @@ urlpatterns = [
     path("ingestion/track/batch/", api.TrackBatchView.as_view(), name="track-batch"),
     path("explorer/users/", api.UserListView.as_view(), name="explorer-users"),
     re_path(
-        r"^explorer/users/(?P<user_id>.+)/events/$", api.UserEventsView.as_view(), name="explorer-user-events"
+        r"^explorer/users/(?P<user_id>.+)/events/$",
+        api.UserEventsView.as_view(),
+        name="explorer-user-events",
     ),
     re_path(r"^explorer/users/(?P<user_id>.+)/$", api.UserDetailView.as_view(), name="explorer-user"),
 ]

@@ -121,10 +121,3 @@ def event_validate(raw: Any, *, now: datetime, forced_user_id: str | None = None
         anonymous_id=_check_id(event.anonymous_id, "anonymous_id", required=False),
         message_id=_check_id(event.message_id, "message_id", required=False),
     )
-
-
-def body_decode(body: bytes) -> Any:
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise EventError("body", f"Body is not valid JSON: {exc}") from None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -40,6 +41,11 @@ class _SegmentsView(TenantScopedAPIView):
     """Viewers read, Members and up write; keys need segments:read / segments:write."""
 
     required_scopes: ClassVar[dict[str, str]] = _READ_WRITE_SCOPES
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if "\x00" in kwargs.get("user_id", ""):  # no stored id holds NUL; PostgreSQL cannot compare one
+            raise NotFound("User not found.")
 
     def actor(self, request: Request) -> User | None:
         return person(request) if self.tenant_context.role is not None else None

@@ -118,11 +118,6 @@ def test_it_never_merges_two_known_users(
     assert viewer.get(user_url("bob")).json()["event_count"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known gap: an identified user's id sent as another user's anonymous_id is aliased to "
-    "that user, so reads of the second user include the first one's events (chains are not refused).",
-)
 def test_it_never_aliases_an_identified_user_to_another_user(
     team: Team, ingest: APIClient, viewer: APIClient
 ) -> None:

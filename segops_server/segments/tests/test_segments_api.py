@@ -296,3 +296,11 @@ def test_it_deletes_a_segment_and_its_members(team: Team, django_capture_on_comm
         team.client("member").post(f"/api/segments/{segment_id}/compute/")
     assert team.client("member").delete(f"/api/segments/{segment_id}/").status_code == 204
     assert not SegmentMember.objects.for_tenant(team.tenant).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["a%00b/segments/", "a%00b/segments/1/explain/"])
+def test_it_answers_404_to_a_user_id_holding_nul(team: Team, path: str) -> None:
+    response = team.client("viewer").get(f"/api/explorer/users/{path}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found."}
