@@ -16,11 +16,9 @@ hand-written GROUP BY ... HAVING does.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from fractions import Fraction
 from string import Formatter
 from typing import Any
 
@@ -50,8 +48,10 @@ def sql(template: str, **parts: Sql | str) -> Sql:
     """Fill `{name}` fields with pieces (their params follow in order) or with our own names.
 
     Plain strings are inserted as text, so they must be ours (aliases, table names); values
-    from a definition always arrive as Sql pieces holding a placeholder.
+    from a definition always arrive as Sql pieces holding a placeholder. `{events}` and
+    `{profiles}` are the tables.
     """
+    parts = {"events": EVENTS, "profiles": PROFILES, **parts}
     text: list[str] = []
     params: list[Any] = []
     for literal, name, _, _ in _formatter.parse(template):
@@ -144,7 +144,15 @@ class _Compiler:
         if self.pg:
             return self.param(value, "timestamptz")
         # Django's SQLite format: naive UTC, 'YYYY-MM-DD HH:MM:SS[.ffffff]'; compared as text.
-        return self.param(value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" "), "")
+        return Sql("%s", (value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" "),))
+
+    def of_type(self, event_type: str) -> Sql:
+        """The FROM and WHERE of one tenant's events of one type (the index's leading columns)."""
+        return sql(
+            "FROM {events} WHERE tenant_id = {tenant} AND event_type = {type}",
+            tenant=self.tenant(),
+            type=self.text(event_type),
+        )
 
     def number(self, value: int | float) -> Sql:
         if self.pg:
@@ -166,30 +174,18 @@ class _Compiler:
             scope.driver = scope.groups[driving] = _Group(self.alias("g"), driving)
             scope.users = scope.driver.alias
         where = self.group(definition, scope, stack)
+
+        def left_join(sub: Sql, alias: str) -> Sql:
+            return sql(" LEFT JOIN ({sub}) {a} ON {a}.user_id = {u}.user_id", sub=sub, a=alias, u=scope.users)
+
         joins = [
-            sql(
-                " LEFT JOIN ({sub}) {a} ON {a}.user_id = {u}.user_id",
-                sub=self.group_sql(g),
-                a=g.alias,
-                u=scope.users,
-            )
-            for g in scope.groups.values()
-            if g is not scope.driver
+            left_join(self.group_sql(g), g.alias) for g in scope.groups.values() if g is not scope.driver
         ]
-        joins += [
-            sql(
-                " LEFT JOIN ({sub}) {a} ON {a}.user_id = {u}.user_id",
-                sub=self.latest_sql(event_type),
-                a=alias,
-                u=scope.users,
-            )
-            for event_type, alias in scope.latest.items()
-        ]
+        joins += [left_join(self.latest_sql(event_type), alias) for event_type, alias in scope.latest.items()]
         if scope.driver is None:
             return sql(
                 "SELECT {u}.user_id FROM {profiles} {u}{joins} WHERE {u}.tenant_id = {tenant} AND {where}",
                 u=scope.users,
-                profiles=PROFILES,
                 joins=joined("", joins),
                 tenant=self.tenant(),
                 where=where,
@@ -198,7 +194,6 @@ class _Compiler:
             joins.append(
                 sql(
                     " LEFT JOIN {profiles} {p} ON {p}.tenant_id = {tenant} AND {p}.user_id = {u}.user_id",
-                    profiles=PROFILES,
                     p=scope.profiles,
                     tenant=self.tenant(),
                     u=scope.users,
@@ -217,7 +212,7 @@ class _Compiler:
         if definition["logic"] != "AND":
             return None
         for condition in definition["conditions"]:
-            if condition.get("type") in AGGREGATED and not absent_truth(condition):
+            if condition.get("type") in AGGREGATED and not reference.absent_truth(condition):
                 return str(condition["event_type"])
         return None
 
@@ -232,8 +227,9 @@ class _Compiler:
         if kind in AGGREGATED:
             return self.aggregated(condition, scope)
         if kind == "event_property":
-            alias = scope.latest.setdefault(condition["event_type"], self.alias("l"))
-            return self.property(f"{alias}.payload", condition)
+            if condition["event_type"] not in scope.latest:
+                scope.latest[condition["event_type"]] = self.alias("l")
+            return self.property(f"{scope.latest[condition['event_type']]}.payload", condition)
         if kind == "user_property":
             scope.needs_profiles = True
             return self.property(f"{scope.profiles}.properties", condition)
@@ -251,7 +247,7 @@ class _Compiler:
         if group is scope.driver:
             return present  # every row of the driving group has such events
         # A user without such events has no row: the condition is what it is for zero events.
-        if absent_truth(condition):
+        if reference.absent_truth(condition):
             return sql("({g}.user_id IS NULL OR {p})", g=group.alias, p=present)
         return sql("({g}.user_id IS NOT NULL AND {p})", g=group.alias, p=present)
 
@@ -304,13 +300,10 @@ class _Compiler:
             # Every aggregate is windowed: read only the widest window's events.
             condition = sql(" AND occurred_at > {s}", s=self.time(min(s for s in starts if s is not None)))
         return sql(
-            "SELECT user_id{sep}{columns} FROM {events} WHERE tenant_id = {tenant} AND event_type = {type}"
-            "{condition} GROUP BY user_id",
+            "SELECT user_id{sep}{columns} {events}{condition} GROUP BY user_id",
             sep=", " if columns else "",
             columns=joined(", ", columns),
-            events=EVENTS,
-            tenant=self.tenant(),
-            type=self.text(group.event_type),
+            events=self.of_type(group.event_type),
             condition=condition,
         )
 
@@ -446,20 +439,14 @@ class _Compiler:
         """Each user's most recent event of a type: latest occurred_at, then the highest id."""
         if self.pg:
             return sql(
-                "SELECT DISTINCT ON (user_id) user_id, payload FROM {events} "
-                "WHERE tenant_id = {tenant} AND event_type = {type} "
+                "SELECT DISTINCT ON (user_id) user_id, payload {events} "
                 "ORDER BY user_id, occurred_at DESC, id DESC",
-                events=EVENTS,
-                tenant=self.tenant(),
-                type=self.text(event_type),
+                events=self.of_type(event_type),
             )
         return sql(
             "SELECT user_id, payload FROM (SELECT user_id, payload, ROW_NUMBER() OVER "
-            "(PARTITION BY user_id ORDER BY occurred_at DESC, id DESC) AS rn FROM {events} "
-            "WHERE tenant_id = {tenant} AND event_type = {type}) WHERE rn = 1",
-            events=EVENTS,
-            tenant=self.tenant(),
-            type=self.text(event_type),
+            "(PARTITION BY user_id ORDER BY occurred_at DESC, id DESC) AS rn {events}) WHERE rn = 1",
+            events=self.of_type(event_type),
         )
 
     # ---- event_sequence
@@ -491,25 +478,18 @@ class _Compiler:
         # For each event of step k: the latest start of a chain of steps 1..k ending at it
         # (a running MAX over the user's earlier step k-1 events, ordered by occurred_at, id).
         chain = sql(
-            "SELECT user_id, occurred_at, id, occurred_at AS best FROM {events} "
-            "WHERE tenant_id = {tenant} AND event_type = {type}",
-            events=EVENTS,
-            tenant=self.tenant(),
-            type=self.text(steps[0]),
+            "SELECT user_id, occurred_at, id, occurred_at AS best {events}", events=self.of_type(steps[0])
         )
         for step in steps[1:]:
             # kind 0 (this step) sorts before kind 1 (the previous step) for the same event,
             # so an event never follows itself when two steps have the same type.
             merged = sql(
                 "SELECT user_id, occurred_at, id, 1 AS kind, best FROM ({chain}) {c} UNION ALL "
-                "SELECT user_id, occurred_at, id, 0 AS kind, {null} FROM {events} "
-                "WHERE tenant_id = {tenant} AND event_type = {type}",
+                "SELECT user_id, occurred_at, id, 0 AS kind, {null} {events}",
                 chain=chain,
                 c=self.alias("c"),
                 null="CAST(NULL AS timestamptz)" if self.pg else "NULL",
-                events=EVENTS,
-                tenant=self.tenant(),
-                type=self.text(step),
+                events=self.of_type(step),
             )
             ranked = sql(
                 "SELECT user_id, occurred_at, id, kind, MAX(best) OVER (PARTITION BY user_id "
@@ -539,7 +519,6 @@ class _Compiler:
             "SELECT user_id FROM (SELECT user_id, {leads} FROM {events} WHERE tenant_id = {tenant} "
             "WINDOW w AS (PARTITION BY user_id ORDER BY occurred_at, id)) {x} WHERE {matches}{within}",
             leads=joined(", ", leads),
-            events=EVENTS,
             tenant=self.tenant(),
             x=self.alias("x"),
             matches=matches,
@@ -565,25 +544,12 @@ class _Compiler:
         if self.pg:
             # EXISTS / NOT EXISTS: PostgreSQL plans (anti-)semi-joins for both; NOT IN it cannot.
             exists = "EXISTS" if condition["operator"] == "in" else "NOT EXISTS"
-            m = self.alias("s")
             return sql(
                 "{x} (SELECT 1 FROM ({sub}) {m} WHERE {m}.user_id = {u}.user_id)",
                 x=exists,
                 sub=sub,
-                m=m,
+                m=self.alias("s"),
                 u=scope.users,
             )
         keyword = "IN" if condition["operator"] == "in" else "NOT IN"
         return sql("{u}.user_id {k} ({sub})", u=scope.users, k=keyword, sub=sub)
-
-
-def absent_truth(condition: dict[str, Any]) -> bool:
-    """What an aggregated condition says about a user with no such events (the reference's answer)."""
-    kind = condition["type"]
-    if kind == "event_count":
-        return reference.compare(Fraction(0), condition["operator"], condition["value"])
-    if kind == "recency":
-        return reference.compare(math.inf, condition["operator"], condition["window_days"])
-    return reference.compare(
-        reference.aggregate(condition["metric"], []), condition["operator"], condition["value"]
-    )

@@ -172,6 +172,15 @@ def aggregate(metric: str, raw: Iterable[Any]) -> Fraction | None:
     return max(numbers)
 
 
+def absent_truth(condition: dict[str, Any]) -> bool:
+    """What an event_count, recency or monetary condition says of a user with no such events."""
+    if condition["type"] == "event_count":
+        return compare(Fraction(0), condition["operator"], condition["value"])
+    if condition["type"] == "recency":
+        return compare(math.inf, condition["operator"], condition["window_days"])
+    return compare(aggregate(condition["metric"], []), condition["operator"], condition["value"])
+
+
 def compare(subject: Fraction | float | None, operator: str, value: Any) -> bool:
     """A number (or no value: None, always false before negation) against the condition's value."""
     op, negate = positive(operator)
