@@ -80,3 +80,12 @@ def test_it_refuses_a_reference_deleted_since_it_was_saved(history: History) -> 
             now=NOW,
             lookup_definition=history.lookup,
         )
+
+
+def test_it_refuses_a_referenced_segment_whose_saved_definition_is_invalid(history: History) -> None:
+    history.segments[5] = {"logic": "AND", "conditions": [{"type": "user_property", "property": "a b"}]}
+    with pytest.raises(DefinitionError) as error:
+        history.sql(one(member(5)))
+    assert str(error.value).startswith(
+        "segment_id: segment 5 has an invalid definition (conditions[0].operator: required)"
+    )

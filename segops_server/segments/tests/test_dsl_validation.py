@@ -139,6 +139,8 @@ MALFORMED: list[tuple[Any, str]] = [
     (one({**TRAIT, "operator": "between", "value": [1, "2"]}), "conditions[0].value[1]: must be a number"),
     (one({**TRAIT, "operator": "is_set", "value": "x"}), "conditions[0].value: 'is_set' takes no value"),
     (one({**TRAIT, "value": None}), "conditions[0].value: required"),
+    (one({**TRAIT, "operator": "spaceship"}), "conditions[0].operator: unknown operator 'spaceship'"),
+    (one({**TRAIT, "operator": "contains", "value": {"a": 1}}), "conditions[0].value: must be a string"),
     (one({**TRAIT, "value": "a\x00b"}), "conditions[0].value: must not contain NUL"),
     (one({**TRAIT, "value": "x" * 1001}), "conditions[0].value: at most 1000 characters"),
     (
