@@ -153,6 +153,10 @@ TASKS = {
 # How often the worker queues computes for segments with a refresh interval.
 SEGOPS_SCHEDULER_INTERVAL_SECONDS = env_int("SEGOPS_SCHEDULER_INTERVAL_SECONDS", 60, minimum=1)
 
+# Upper bounds (PostgreSQL statement_timeout) on evaluating a segment rule.
+SEGOPS_PREVIEW_TIMEOUT_SECONDS = env_int("SEGOPS_PREVIEW_TIMEOUT_SECONDS", 30, minimum=1)
+SEGOPS_COMPUTE_TIMEOUT_SECONDS = env_int("SEGOPS_COMPUTE_TIMEOUT_SECONDS", 1800, minimum=1)
+
 # Request bodies above this size are refused with 413 before any view reads them.
 SEGOPS_MAX_BODY_BYTES = env_int("SEGOPS_MAX_BODY_BYTES", 512_000, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SEGOPS_MAX_BODY_BYTES

@@ -35,3 +35,10 @@ def instance_from_row(model: type[M], values: Sequence[Any], db: str = "default"
             value = converter(value, col, connection)
         converted.append(value)
     return model.from_db(db, [f.attname for f in model._meta.concrete_fields], converted)
+
+
+def statement_timeout(cursor: Any, seconds: int) -> None:
+    """Bound every statement of the current transaction (PostgreSQL): a user's rule, a regular
+    expression above all, must not be able to hold the database for ever."""
+    if cursor.db.vendor == "postgresql":
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(seconds)}s"])

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
+from segops_server.core.rawsql import statement_timeout
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.models import Segment, SegmentMember, SegmentVersion
@@ -68,11 +70,19 @@ def preview(
         now=now or timezone.now(),
         lookup_definition=definition_lookup(tenant),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608 (compiled, parameterised)
-        matched = cursor.fetchone()[0]
-        cursor.execute(f"SELECT q.user_id FROM ({sql}) q ORDER BY q.user_id LIMIT %s", [*params, limit])  # noqa: S608
-        sample = [row[0] for row in cursor.fetchall()]
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS)
+            cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608 (compiled, parameterised)
+            matched = cursor.fetchone()[0]
+            cursor.execute(f"SELECT q.user_id FROM ({sql}) q ORDER BY q.user_id LIMIT %s", [*params, limit])  # noqa: S608
+            sample = [row[0] for row in cursor.fetchall()]
+    except OperationalError as exc:
+        if "statement timeout" not in str(exc):
+            raise
+        raise ValidationError(
+            {"detail": f"This rule took longer than {settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS} s to evaluate."}
+        ) from None
     return {
         "matched_users": matched,
         "sample_user_ids": sample,

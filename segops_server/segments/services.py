@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.models import Tenant, User
+from segops_server.core.rawsql import statement_timeout
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.dsl import DefinitionError, definition_validate
@@ -161,6 +163,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         generation = segment.generation + 1
         with transaction.atomic():
             with connection.cursor() as cursor:
+                statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS)
                 cursor.execute(
                     _members_sql(sql),
                     [
