@@ -52,7 +52,8 @@ def page(
     person = signed_in_person(request)
     full: dict[str, Any] = {
         "person": person,
-        "memberships": list(memberships_of_user(user=person)) if person else [],
+        # Lazy: read only by the full layout's switcher, not by htmx fragments (the 1 s status poll).
+        "memberships": memberships_of_user(user=person) if person else [],
         "ctx": ctx,
         "tenant": ctx.tenant if ctx else None,
     }
