@@ -97,7 +97,7 @@ def page(context: BrowserContext) -> Iterator[Page]:
     def on_console(message: ConsoleMessage) -> None:
         # An answer of 403 or 404 to a navigation is logged too; it is what some tests expect.
         if message.type == "error" and "Failed to load resource" not in message.text:
-            errors.append(message.text)
+            errors.append(f"{message.text} @ {message.location}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.append(str(exc)))

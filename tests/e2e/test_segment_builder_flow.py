@@ -154,3 +154,8 @@ def test_a_nested_group_and_removing_rows(page: Page, server: LiveServer) -> Non
     page.get_by_role("button", name="Remove group r.1").click()
     expect(page.get_by_role("group", name="Group r.1")).to_have_count(0)
     screenshot(page, "segment-builder-after-remove")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("button", name="+ Group").first.click()
+    expect(page.get_by_role("group", name="Group r.1")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits a phone
+    screenshot(page, "segment-builder-phone")

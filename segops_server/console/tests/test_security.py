@@ -95,6 +95,7 @@ def test_it_tells_htmx_not_to_eval_or_keep_history(team: Team) -> None:
     assert '"allowEval": false' in html
     assert '"historyEnabled": false' in html
     assert '"includeIndicatorStyles": false' in html
+    assert '"attributesToSettle": ["class", "width", "height"]' in html  # never a style attribute
 
 
 def test_it_keeps_the_session_cookie_away_from_scripts(team: Team) -> None:
