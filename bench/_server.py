@@ -6,25 +6,17 @@ import contextlib
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from segops_server.testing.live import LiveServer, live_server_start
+
 PG_ADMIN_URL = os.environ.get("SEGOPS_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -41,9 +33,12 @@ def fresh_database(name: str) -> Iterator[str]:
 
 @dataclass
 class Server:
-    port: int
+    live: LiveServer
     database_url: str
-    process: subprocess.Popen[bytes]
+
+    @property
+    def port(self) -> int:
+        return self.live.port
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -76,49 +71,16 @@ class Server:
 
 @contextlib.contextmanager
 def production_server(database_url: str, *, workers: int = 2, threads: int = 4) -> Iterator[Server]:
-    port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="segops-bench-")
-    env = {
-        **os.environ,
-        "SEGOPS_ENV": "local",
-        "SEGOPS_DATA_DIR": data_dir,
-        "DATABASE_URL": database_url,
-        "SEGOPS_PORT": str(port),
-        "SEGOPS_WORKERS": str(workers),
-        "SEGOPS_THREADS": str(threads),
-        "SEGOPS_BOOTSTRAP_PASSWORD": "bench-owner-pass-1",
-    }
-    log = open(os.path.join(data_dir, "server.log"), "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from segops_server.cli import main; main(['run'])"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    live = live_server_start(
+        data_dir=Path(tempfile.mkdtemp(prefix="segops-bench-")),
+        database_url=database_url,
+        workers=workers,
+        env={"SEGOPS_THREADS": str(threads), "SEGOPS_BOOTSTRAP_PASSWORD": "bench-owner-pass-1"},
     )
-    server = Server(port=port, database_url=database_url, process=process)
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or process.poll() is not None:
-                raise RuntimeError(f"server did not start; see {log.name}")
-            time.sleep(0.3)
-        yield server
+        yield Server(live=live, database_url=database_url)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+        live.stop()
 
 
 def percentile(values: list[float], pct: float) -> float:

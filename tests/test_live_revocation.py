@@ -7,138 +7,56 @@ must be a 401, and both workers must be among those answering 401.
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 import requests
+
+from segops_server.testing.live import LiveServer, live_database, live_server_start
 
 pytestmark = pytest.mark.live
 
 WORKERS = 2
 CLIENTS = 8  # parallel connections, each with its own requests.Session
-START_TIMEOUT_SECONDS = 90
 # Gunicorn reads extra flags from this variable: the access log gains the worker's pid.
 ACCESS_LOG_FORMAT = '--access-logformat "worker=%(p)s status=%(s)s %(r)s"'
 ACCESS_LINE = re.compile(r"worker=<(?P<pid>\d+)> status=(?P<status>\d+) (?P<method>\S+) (?P<path>\S+)")
 
 
-@dataclass
-class LiveServer:
-    url: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def whoami_lines(self, since: int = 0) -> list[tuple[str, str]]:
-        """(worker pid, status) of each /api/auth/whoami/ request logged after `since` bytes."""
-        found = []
-        for match in ACCESS_LINE.finditer(self.output()[since:]):
-            if match["path"] == "/api/auth/whoami/":
-                found.append((match["pid"], match["status"]))
-        return found
-
-    def wait_for_whoami_lines(self, count: int, since: int) -> list[tuple[str, str]]:
-        """Gunicorn logs just after answering; give the last lines a moment to land."""
-        deadline = time.monotonic() + 10
-        while len(lines := self.whoami_lines(since)) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return lines
+def _whoami_lines(server: LiveServer, since: int = 0) -> list[tuple[str, str]]:
+    """(worker pid, status) of each /api/auth/whoami/ request logged after `since` bytes."""
+    found = []
+    for match in ACCESS_LINE.finditer(server.output()[since:]):
+        if match["path"] == "/api/auth/whoami/":
+            found.append((match["pid"], match["status"]))
+    return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+def _wait_for_whoami_lines(server: LiveServer, count: int, since: int) -> list[tuple[str, str]]:
+    """Gunicorn logs just after answering; give the last lines a moment to land."""
+    deadline = time.monotonic() + 10
+    while len(lines := _whoami_lines(server, since)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return lines
 
 
 @pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A PostgreSQL database of its own when the suite runs on PostgreSQL, else a SQLite file."""
-    suite_url = os.environ.get("DATABASE_URL", "")
-    if not suite_url.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{tmp_path_factory.mktemp('live-db') / 'segops.sqlite3'}"
-        return
-    name = f"segops_live_{secrets.token_hex(4)}"
-    admin_url = _with_database(suite_url, "postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(suite_url, name)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _environment(data_dir: Path, port: int, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGOPS_", "DATABASE_URL", "GUNICORN_"))}
-    env.update(
-        SEGOPS_ENV="local",
-        SEGOPS_DATA_DIR=str(data_dir),
-        SEGOPS_PORT=str(port),
-        SEGOPS_WORKERS=str(WORKERS),
-        DATABASE_URL=database_url,
-        GUNICORN_CMD_ARGS=ACCESS_LOG_FORMAT,
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-    )
-    return env
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], server: LiveServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"segops run exited with {process.returncode}:\n{server.output()}")
-        try:
-            if requests.get(f"{server.url}/readyz", timeout=5).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet
-        time.sleep(0.2)
-    pytest.fail(f"segops run was not ready within {START_TIMEOUT_SECONDS}s:\n{server.output()}")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("live-revocation")
-    port = _free_port()
-    live = LiveServer(url=f"http://127.0.0.1:{port}", log=data_dir / "server.log")
-    with live.log.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from segops_server.cli import main; main(['run'])"],
-            env=_environment(data_dir, port, database_url),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    directory = tmp_path_factory.mktemp("live-revocation")
+    with live_database(directory) as database_url:
+        live = live_server_start(
+            data_dir=directory / "data",
+            database_url=database_url,
+            workers=WORKERS,
+            env={"GUNICORN_CMD_ARGS": ACCESS_LOG_FORMAT},
         )
-    try:
-        _wait_until_ready(process, live)
-        yield live
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+            yield live
+        finally:
+            live.stop()
 
 
 def _person_and_key(server: LiveServer) -> tuple[dict[str, str], str, int]:
@@ -194,7 +112,7 @@ def test_it_refuses_a_revoked_key_at_once_on_every_worker(server: LiveServer) ->
         before = len(server.output())
         statuses = _in_parallel(fresh, with_key, per=6)
         assert statuses == [200] * len(statuses)
-        served_by |= {pid for pid, _ in server.wait_for_whoami_lines(len(statuses), since=before)}
+        served_by |= {pid for pid, _ in _wait_for_whoami_lines(server, len(statuses), since=before)}
         if len(served_by) == WORKERS:
             break
     assert len(served_by) == WORKERS, f"only worker(s) {served_by} served the key:\n{server.output()}"
@@ -210,7 +128,7 @@ def test_it_refuses_a_revoked_key_at_once_on_every_worker(server: LiveServer) ->
     assert after == [401] * 50
     refused_by: set[str] = set()
     for _ in range(10):
-        lines = server.wait_for_whoami_lines(len(after), since=revoked_from)
+        lines = _wait_for_whoami_lines(server, len(after), since=revoked_from)
         assert {status for _, status in lines} == {"401"}
         refused_by = {pid for pid, _ in lines}
         if refused_by == served_by:

@@ -2,98 +2,32 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
+from segops_server.testing.live import LiveServer, live_server_start, sqlite_url
+
 pytestmark = pytest.mark.live
-
-START_TIMEOUT_SECONDS = 60
-
-
-@dataclass
-class LiveServer:
-    url: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("segops")
-    if script.exists():
-        return [str(script), "run"]
-    return [sys.executable, "-c", "import sys; from segops_server.cli import main; sys.exit(main(['run']))"]
-
-
-def _environment(data_dir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGOPS_", "DATABASE_URL"))}
-    env.update(
-        SEGOPS_ENV="local",
-        SEGOPS_DATA_DIR=str(data_dir),
-        SEGOPS_PORT=str(port),
-        # The embedded default is what this test is about, whichever database the suite uses.
-        DATABASE_URL=f"sqlite:///{data_dir / 'segops.sqlite3'}",
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-    )
-    return env
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], server: LiveServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"segops run exited with {process.returncode}:\n{server.output()}")
-        try:
-            if requests.get(f"{server.url}/readyz", timeout=5).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet, or no worker has booted to answer
-        time.sleep(0.2)
-    pytest.fail(f"segops run was not ready within {START_TIMEOUT_SECONDS}s:\n{server.output()}")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("live-data")
-    port = _free_port()
-    live = LiveServer(url=f"http://127.0.0.1:{port}", log=data_dir / "server.log")
-    with live.log.open("wb") as log:
-        process = subprocess.Popen(
-            _command(),
-            env=_environment(data_dir, port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    live = live_server_start(
+        data_dir=data_dir,
+        # The embedded default is what this test is about, whichever database the suite uses.
+        database_url=sqlite_url(data_dir, "segops.sqlite3"),
+        workers=None,  # the server's own default
+        console_script=True,
+    )
     try:
-        _wait_until_ready(process, live)
         yield live
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        live.stop()
 
 
 def test_it_prints_the_first_owners_credentials_and_they_work(server: LiveServer) -> None:

@@ -23,6 +23,14 @@ START_TIMEOUT_SECONDS = 90
 COMMAND = [sys.executable, "-c", "from segops_server.cli import main; main(['run'])"]
 
 
+def console_script_command() -> list[str]:
+    """`segops run` as an operator types it: the installed console script, else the same entry point."""
+    script = Path(sys.executable).with_name("segops")
+    if script.exists():
+        return [str(script), "run"]
+    return [sys.executable, "-c", "import sys; from segops_server.cli import main; sys.exit(main(['run']))"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -37,13 +45,17 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
+def sqlite_url(directory: Path, name: str = "live.sqlite3") -> str:
+    return f"sqlite:///{directory / name}"
+
+
 @contextmanager
 def live_database(directory: Path) -> Iterator[str]:
     """A fresh database for one live server: on the test run's PostgreSQL when the suite runs
     there (created, then dropped), else a SQLite file in `directory`."""
     suite_url = os.environ.get("DATABASE_URL", "")
     if not is_postgresql(suite_url):
-        yield f"sqlite:///{directory / 'live.sqlite3'}"
+        yield sqlite_url(directory)
         return
     name = f"segops_live_{secrets.token_hex(4)}"
     admin_url = _with_database(suite_url, "postgres")
@@ -61,6 +73,10 @@ class LiveServer:
     url: str
     log: Path
     process: subprocess.Popen[bytes]
+
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.url).port or 0)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -82,9 +98,18 @@ class LiveServer:
 
 
 def live_server_start(
-    *, data_dir: Path, database_url: str, workers: int = 2, env: dict[str, str] | None = None
+    *,
+    data_dir: Path,
+    database_url: str,
+    workers: int | None = 2,
+    env: dict[str, str] | None = None,
+    console_script: bool = False,
 ) -> LiveServer:
-    """Start `segops run` and wait until /readyz answers; RuntimeError (with the log) if it does not."""
+    """Start `segops run` and wait until /readyz answers; RuntimeError (with the log) if it does not.
+
+    `workers=None` leaves SEGOPS_WORKERS unset (the server's own default); `env` adds variables
+    (e.g. SEGOPS_THREADS, or GUNICORN_CMD_ARGS for extra gunicorn flags); `console_script` runs
+    the installed `segops` script rather than the interpreter."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     environment = {
@@ -94,15 +119,16 @@ def live_server_start(
         SEGOPS_ENV="local",
         SEGOPS_DATA_DIR=str(data_dir),
         SEGOPS_PORT=str(port),
-        SEGOPS_WORKERS=str(workers),
         DATABASE_URL=database_url,
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        **(env or {}),
     )
+    if workers is not None:
+        environment["SEGOPS_WORKERS"] = str(workers)
+    environment.update(env or {})
     log = data_dir / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603  (our own interpreter and entry point)
-            COMMAND,
+            console_script_command() if console_script else COMMAND,
             env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,
