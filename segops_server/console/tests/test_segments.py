@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from rest_framework.exceptions import ValidationError
 
 from segops_server.console.tests.conftest import ConsoleFor, htmx
 from segops_server.console.tests.events import shop
@@ -124,6 +125,18 @@ def test_preview_puts_a_bad_rule_on_its_row(team: Team, console: ConsoleFor) -> 
     assert "conditions[0].value: must be a whole number" in html
     assert 'hx-swap-oob="outerHTML"' in html  # the builder is redrawn with the row marked
     assert "has-error" in html
+
+
+def test_preview_reports_a_rule_that_takes_too_long(
+    team: Team, console: ConsoleFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def too_slow(**kwargs: Any) -> None:
+        raise ValidationError({"detail": "This rule took longer than 5 s to evaluate."})
+
+    monkeypatch.setattr("segops_server.segments.selectors.preview", too_slow)
+    response = htmx(console("member"), "post", PREVIEW, TWO_CONDITIONS)
+    assert response.status_code == 200
+    assert "This rule took longer than 5 s to evaluate." in response.content.decode()
 
 
 def test_preview_without_javascript_renders_the_page(team: Team, console: ConsoleFor) -> None:

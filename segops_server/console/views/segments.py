@@ -76,11 +76,13 @@ def _editor(
 
 
 def _definition_error(exc: ValidationError) -> str:
-    detail = exc.detail
-    messages_ = detail.get("definition", detail) if isinstance(detail, dict) else detail
-    if isinstance(messages_, list) and messages_:
-        return str(messages_[0])
-    return str(messages_)
+    """The one message of a service's 400: {"definition": [...]} or {"detail": "..."}."""
+    detail: Any = exc.detail
+    if isinstance(detail, dict):
+        detail = detail.get("definition") or next(iter(detail.values()), "")
+    if isinstance(detail, list):
+        detail = detail[0] if detail else ""
+    return str(detail)
 
 
 @tenant_page()
@@ -166,7 +168,10 @@ def _preview(ctx: TenantContext, tree: builder.Node, definition: Any) -> dict[st
         message = _definition_error(exc)
         builder.place_error(tree, message)
         return {"error": message}
-    return selectors.preview(tenant=ctx.tenant, definition=cleaned, limit=PREVIEW_SAMPLE)
+    try:
+        return selectors.preview(tenant=ctx.tenant, definition=cleaned, limit=PREVIEW_SAMPLE)
+    except ValidationError as exc:  # the rule ran past the preview's time limit
+        return {"error": _definition_error(exc)}
 
 
 @tenant_page(write=Role.VIEWER)
