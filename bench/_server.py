@@ -70,12 +70,18 @@ class Server:
 
 
 @contextlib.contextmanager
-def production_server(database_url: str, *, workers: int = 2, threads: int = 4) -> Iterator[Server]:
+def production_server(
+    database_url: str, *, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     live = live_server_start(
         data_dir=Path(tempfile.mkdtemp(prefix="segops-bench-")),
         database_url=database_url,
         workers=workers,
-        env={"SEGOPS_THREADS": str(threads), "SEGOPS_BOOTSTRAP_PASSWORD": "bench-owner-pass-1"},
+        env={
+            "SEGOPS_THREADS": str(threads),
+            "SEGOPS_BOOTSTRAP_PASSWORD": "bench-owner-pass-1",
+            **(env or {}),
+        },
     )
     try:
         yield Server(live=live, database_url=database_url)

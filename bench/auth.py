@@ -68,17 +68,26 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=3000, help="requests of each kind (default 3000)")
+    parser.add_argument(
+        "--key-cache", action="store_true", help="run the server with SEGOPS_KEY_CACHE=1 (one machine only)"
+    )
     parser.add_argument("--warmup", type=int, default=300, help="warm-up requests of each kind")
     args = parser.parse_args()
 
-    with fresh_database("segops_bench_auth") as url, production_server(url, workers=2) as server:
+    with (
+        fresh_database("segops_bench_auth") as url,
+        production_server(url, workers=2, env={"SEGOPS_KEY_CACHE": "1" if args.key_cache else "0"}) as server,
+    ):
         key = server.secret_key()
         samples = measure(server.port, key, args.requests, args.warmup)
 
     med = {name: statistics.median(values) * 1000 for name, values in samples.items()}
     p99 = {name: percentile(values, 99) * 1000 for name, values in samples.items()}
     added_median = med["api_key"] - med["anonymous"]
-    print(f"GET {WHOAMI}: production server (2 workers) on PostgreSQL, {args.requests} requests of each kind")
+    cache = "on" if args.key_cache else "off"
+    print(
+        f"GET {WHOAMI}: production server (2 workers) on PostgreSQL, key cache {cache}, {args.requests} requests of each kind"
+    )
     print(_line("no credentials", med["anonymous"], p99["anonymous"]))
     print(_line("Authorization: ApiKey sk_live_...", med["api_key"], p99["api_key"]))
     print(_line("added by ApiKey auth", added_median, p99["api_key"] - p99["anonymous"]))

@@ -169,6 +169,10 @@ SEGOPS_DEFAULT_PLAN = env_choice(
     "SEGOPS_DEFAULT_PLAN", "enterprise", ("free", "starter", "business", "enterprise")
 )
 
+# Per-process cache of verified API keys, invalidated through a shared-memory epoch on every
+# key change: only correct when all server processes run on one machine (see keys/cache.py).
+SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", False)
+
 SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)

@@ -43,15 +43,17 @@ def _wait_for_whoami_lines(server: LiveServer, count: int, since: int) -> list[t
     return lines
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+# Both ways the server can verify keys: reading the row each time, and the per-process cache
+# (SEGOPS_KEY_CACHE=1) that a key change invalidates through a shared epoch.
+@pytest.fixture(scope="module", params=["0", "1"], ids=["no-key-cache", "key-cache"])
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-revocation")
     with live_database(directory) as database_url:
         live = live_server_start(
             data_dir=directory / "data",
             database_url=database_url,
             workers=WORKERS,
-            env={"GUNICORN_CMD_ARGS": ACCESS_LOG_FORMAT},
+            env={"GUNICORN_CMD_ARGS": ACCESS_LOG_FORMAT, "SEGOPS_KEY_CACHE": request.param},
         )
         try:
             yield live

@@ -17,6 +17,7 @@ from segops_server.accounts.models import Tenant, User
 from segops_server.audit.models import Action
 from segops_server.audit.services import audit_record, client_ip
 from segops_server.core.rawsql import instance_from_row, select_columns
+from segops_server.keys import cache as key_cache
 from segops_server.keys.format import (
     hmac_secret_generate,
     key_digest,
@@ -135,7 +136,8 @@ def api_key_roll(*, api_key: ApiKey, actor: User, grace: timedelta, request: Any
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: User | None, request: Any = None, leaked: bool = False) -> None:
-    """Immediate on every process: verification reads the key row on each request, no cache."""
+    """Immediate on every process: verification reads the key row on each request, or (with
+    SEGOPS_KEY_CACHE) every process's cache is dropped when this commits."""
     if api_key.revoked_at is not None:
         return
     api_key.revoked_at = timezone.now()
@@ -154,9 +156,16 @@ def _lookup(raw: str) -> ApiKey | None:
     """The key (with its tenant) whose digest matches, in one hand-written indexed query.
 
     Authentication is where the tenant is learnt: the digest, unique across tenants, is the
-    scope. No cache sits here, so a revocation is seen by the very next request on any process.
+    scope. Without SEGOPS_KEY_CACHE no cache sits here, so a revocation is seen by the very next
+    request on any process; with it, see keys/cache.py for why that still holds.
     """
     digest = key_digest(raw)
+    tagged = None
+    if key_cache.enabled():
+        cached = key_cache.get(digest)
+        if cached is not None:
+            return cached
+        tagged = key_cache.epoch()
     n_key = len(ApiKey._meta.concrete_fields)
     with connection.cursor() as cursor:
         cursor.execute(_lookup_sql(), [digest])
@@ -167,6 +176,8 @@ def _lookup(raw: str) -> ApiKey | None:
     if not hmac.compare_digest(key.digest, digest):
         return None
     key.tenant = instance_from_row(Tenant, row[n_key:])
+    if tagged is not None:
+        key_cache.put(digest, key, tagged)
     return key
 
 
@@ -231,3 +242,4 @@ def _touch(key: ApiKey, request: Any) -> None:
     ApiKey.objects.unscoped_all_tenants().filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION), pk=key.pk
     ).update(last_used_at=now, last_used_ip=client_ip(request))
+    key.last_used_at = now  # a cached copy (SEGOPS_KEY_CACHE) then waits its minute too
