@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,3 +96,38 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def wrk(url: str, lua: str, *, clients: int, seconds: float) -> dict[str, float]:
+    """Load `url` with wrk (Debian package `wrk`; C, two threads, little client CPU) driven by a
+    Lua script; returns requests, non_2xx, rps, p50_ms and p99_ms."""
+    script = Path(tempfile.mkdtemp()) / "load.lua"
+    script.write_text(lua)
+    command = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(clients),
+        "-d",
+        f"{int(seconds)}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = {"requests": 0.0, "non_2xx": 0.0}
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    for line in out.splitlines():
+        parts = line.split()
+        if "requests in" in line:
+            result["requests"] = float(parts[0])
+        elif "Non-2xx" in line:
+            result["non_2xx"] = float(parts[-1])
+        elif line.startswith("Requests/sec:"):
+            result["rps"] = float(parts[1])
+        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
+            number = parts[1].rstrip("mus")
+            result[f"p{parts[0][:-1]}_ms"] = float(number) * units[parts[1][len(number) :]]
+    return result

@@ -15,16 +15,14 @@ import http.client
 import json
 import multiprocessing
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import fresh_database, percentile, production_server
+from _server import fresh_database, percentile, production_server, wrk
 
 BATCH_GOAL = 25_000
 SINGLE_GOAL = 1_500
@@ -88,8 +86,7 @@ def _client(args: tuple[str, int, str, int, float]) -> tuple[int, int, list[floa
 
 def run_wrk_single(port: int, key: str, clients: int, seconds: float) -> dict[str, float]:
     """Single events from wrk (C, two threads): far less client CPU than Python on a shared machine."""
-    script = Path(tempfile.mkdtemp()) / "track.lua"
-    script.write_text(
+    script = (
         'wrk.method = "POST"\n'
         f'wrk.headers["Authorization"] = "ApiKey {key}"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
@@ -100,41 +97,13 @@ def run_wrk_single(port: int, key: str, clients: int, seconds: float) -> dict[st
         '"event_type": "page_viewed", "payload": {"path": "/pricing"}}\')\n'
         "end\n"
     )
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            "2",
-            "-c",
-            str(clients),
-            "-d",
-            f"{int(seconds)}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}/api/ingestion/track/",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    total = non_2xx = 0.0
-    result: dict[str, float] = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if "requests in" in line:
-            total = float(parts[0])
-        elif "Non-2xx" in line:
-            non_2xx = float(parts[-1])
-        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
-            value = parts[1]
-            scale = 0.001 if value.endswith("us") else (1.0 if value.endswith("ms") else 1000.0)
-            result[f"p{parts[0][:-1]}_ms"] = float(value.rstrip("mus")) * scale
-    ok = total - non_2xx
+    load = wrk(f"http://127.0.0.1:{port}/api/ingestion/track/", script, clients=clients, seconds=seconds)
+    ok = load["requests"] - load["non_2xx"]
     return {
-        **result,
+        "p50_ms": load.get("p50_ms", float("nan")),
+        "p99_ms": load.get("p99_ms", float("nan")),
         "requests_ok": ok,
-        "requests_failed": non_2xx,
+        "requests_failed": load["non_2xx"],
         "events_per_s": ok / seconds,
         "requests_per_s": ok / seconds,
         "events_sent": ok,

@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import fresh_database, production_server
+from _server import fresh_database, production_server, wrk
 
 HIGH_VALUE_CHURNERS = {
     "logic": "AND",
@@ -125,49 +125,14 @@ def compiled(url: str, tenant_id: int, now: datetime) -> tuple[str, list[object]
 
 def delivery_load(port: int, key: str, users: int, seconds: float, clients: int) -> dict[str, float]:
     if shutil.which("wrk"):
-        script = Path(tempfile.mkdtemp()) / "membership.lua"
-        script.write_text(
+        script = (
             f'wrk.headers["Authorization"] = "ApiKey {key}"\n'
             "local n = 0\n"
             "request = function()\n"
             f"  n = n + 7919\n  return wrk.format('GET', '/api/segments/membership/?user_id=u' .. (n % {users}))\n"
             "end\n"
         )
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                "2",
-                "-c",
-                str(clients),
-                "-d",
-                f"{int(seconds)}s",
-                "--latency",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        result: dict[str, float] = {}
-        for line in out.splitlines():
-            parts = line.split()
-            if line.startswith("Requests/sec:"):
-                result["rps"] = float(parts[1])
-            elif len(parts) == 2 and parts[0] in ("50%", "99%"):
-                value = parts[1]
-                scale = (
-                    1.0
-                    if value.endswith("ms")
-                    else (1000.0 if value.endswith("s") and not value.endswith("us") else 0.001)
-                )
-                result[f"p{parts[0][:-1]}_ms"] = float(value.rstrip("msu")) * scale
-            elif "Non-2xx" in line:
-                result["non_2xx"] = float(parts[-1])
-        result.setdefault("non_2xx", 0.0)
-        return result
+        return wrk(f"http://127.0.0.1:{port}", script, clients=clients, seconds=seconds)
     raise SystemExit("install wrk (apt-get install wrk) for the delivery load")
 
 
