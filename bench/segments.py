@@ -142,9 +142,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--key-cache", action="store_true", help="run the server with SEGOPS_KEY_CACHE=1 (one machine only)"
+    )
     args = parser.parse_args()
 
-    with fresh_database("segops_bench_segments") as url, production_server(url) as server:
+    cache_env = {"SEGOPS_KEY_CACHE": "1" if args.key_cache else "0"}
+    with fresh_database("segops_bench_segments") as url, production_server(url, env=cache_env) as server:
         key = server.secret_key()
         with psycopg.connect(url) as conn:
             tenant_id = conn.execute("SELECT id FROM accounts_tenant WHERE slug = 'bench'").fetchone()[0]  # type: ignore[index]
