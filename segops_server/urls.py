@@ -1,9 +1,12 @@
 """Root routes: the API under /api/, health probes, OpenAPI docs and the console."""
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from segops_server.core import views as core_views
+from segops_server.core.converters import IdConverter
+
+register_converter(IdConverter, "id")
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.accounts.urls")),

@@ -54,7 +54,7 @@ def _named_tenants(request: Request, url_slug: str | None) -> set[str]:
             names.add(f"slug:{slug.strip()}")
         tenant_id = source.get("tenant")
         if tenant_id not in (None, ""):
-            if isinstance(tenant_id, bool) or not str(tenant_id).isdigit():
+            if isinstance(tenant_id, bool) or not str(tenant_id).isdigit() or len(str(tenant_id)) > 18:
                 raise ValidationError({"tenant": ["A numeric tenant id is expected."]})
             names.add(f"id:{int(tenant_id)}")
     return names

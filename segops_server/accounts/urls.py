@@ -15,7 +15,7 @@ urlpatterns = [
     path("tenants/<str:tenant_slug>/", api.TenantDetailView.as_view(), name="tenant-detail"),
     path("tenants/<str:tenant_slug>/members/", api.MemberListView.as_view(), name="member-list"),
     path(
-        "tenants/<str:tenant_slug>/members/<int:user_id>/",
+        "tenants/<str:tenant_slug>/members/<id:user_id>/",
         api.MemberDetailView.as_view(),
         name="member-detail",
     ),
@@ -25,7 +25,7 @@ urlpatterns = [
         name="invitation-list",
     ),
     path(
-        "tenants/<str:tenant_slug>/invitations/<int:invitation_id>/",
+        "tenants/<str:tenant_slug>/invitations/<id:invitation_id>/",
         api.InvitationDetailView.as_view(),
         name="invitation-detail",
     ),

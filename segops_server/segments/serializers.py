@@ -70,7 +70,7 @@ class MembersQuerySerializer(CursorQuerySerializer):
 
 class MembershipQuerySerializer(serializers.Serializer):
     user_id = serializers.CharField(max_length=255)
-    segment_id = serializers.IntegerField(required=False, min_value=1)
+    segment_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class UserSegmentSerializer(serializers.Serializer):

@@ -8,13 +8,13 @@ urlpatterns = [
     path("segments/", api.SegmentListView.as_view(), name="segment-list"),
     path("segments/preview/", api.PreviewView.as_view(), name="segment-preview"),
     path("segments/membership/", api.MembershipView.as_view(), name="segment-membership"),
-    path("segments/<int:segment_id>/", api.SegmentDetailView.as_view(), name="segment-detail"),
-    path("segments/<int:segment_id>/versions/", api.SegmentVersionsView.as_view(), name="segment-versions"),
-    path("segments/<int:segment_id>/compute/", api.ComputeView.as_view(), name="segment-compute"),
-    path("segments/<int:segment_id>/members/", api.MembersView.as_view(), name="segment-members"),
+    path("segments/<id:segment_id>/", api.SegmentDetailView.as_view(), name="segment-detail"),
+    path("segments/<id:segment_id>/versions/", api.SegmentVersionsView.as_view(), name="segment-versions"),
+    path("segments/<id:segment_id>/compute/", api.ComputeView.as_view(), name="segment-compute"),
+    path("segments/<id:segment_id>/members/", api.MembersView.as_view(), name="segment-members"),
     # Included before the ingestion app's explorer routes, whose user_id pattern would swallow these.
     re_path(
-        r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]+)/explain/$",
+        r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]{1,18})/explain/$",
         api.ExplainView.as_view(),
         name="explorer-user-explain",
     ),
