@@ -8,6 +8,7 @@ a reload or on the list only the display prefix remains (the server keeps only a
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -54,15 +55,27 @@ def key_list(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     )
 
 
+def _spent_form_redirect(request: HttpRequest, ctx: TenantContext) -> HttpResponse | None:
+    """A reload or Back re-sending a create/roll form: answer with the list, act nothing twice."""
+    if form_token_spend(request, request.POST.get("form_token")):
+        return None
+    messages.warning(request, ALREADY_SENT)
+    return redirect("console:key-list", tenant_slug=ctx.tenant.slug)
+
+
+def _issued_page(request: HttpRequest, ctx: TenantContext, **context: Any) -> HttpResponse:
+    """The one page that shows a key (and a public key's HMAC secret): never stored, never again."""
+    return page(request, "console/keys/issued.html", {**context, "section": "api-keys"}, ctx=ctx, status=201)
+
+
 @admin_only
 @never_cache
 @require_http_methods(["GET", "POST"])
 def key_new(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST":
-        if not form_token_spend(request, request.POST.get("form_token")):
-            messages.warning(request, ALREADY_SENT)
-            return redirect("console:key-list", tenant_slug=ctx.tenant.slug)
+        if (spent := _spent_form_redirect(request, ctx)) is not None:
+            return spent
         if form.is_valid():
             assert ctx.membership is not None
             try:
@@ -72,13 +85,7 @@ def key_new(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
             except ValidationError as exc:
                 add_service_errors(form, exc, rename={"expires_at": "expires_on"})
             else:
-                return page(
-                    request,
-                    "console/keys/issued.html",
-                    {"issued": issued, "verb": "created", "section": "api-keys"},
-                    ctx=ctx,
-                    status=201,
-                )
+                return _issued_page(request, ctx, issued=issued, verb="created")
     return page(
         request,
         "console/keys/new.html",
@@ -112,9 +119,8 @@ def key_roll(request: HttpRequest, ctx: TenantContext, key_id: int) -> HttpRespo
     key = selectors.api_key_get(tenant=ctx.tenant, key_id=key_id)
     form = RollForm(request.POST or None)
     if request.method == "POST":
-        if not form_token_spend(request, request.POST.get("form_token")):
-            messages.warning(request, ALREADY_SENT)
-            return redirect("console:key-list", tenant_slug=ctx.tenant.slug)
+        if (spent := _spent_form_redirect(request, ctx)) is not None:
+            return spent
         if form.is_valid():
             assert ctx.membership is not None
             try:
@@ -127,13 +133,7 @@ def key_roll(request: HttpRequest, ctx: TenantContext, key_id: int) -> HttpRespo
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                return page(
-                    request,
-                    "console/keys/issued.html",
-                    {"issued": issued, "verb": "rolled", "old_key": key, "section": "api-keys"},
-                    ctx=ctx,
-                    status=201,
-                )
+                return _issued_page(request, ctx, issued=issued, verb="rolled", old_key=key)
     template = "console/keys/_roll_dialog.html" if is_htmx(request) else "console/keys/roll.html"
     return page(
         request,
