@@ -173,6 +173,10 @@ SEGOPS_DEFAULT_PLAN = env_choice(
 # key change: only correct when all server processes run on one machine (see keys/cache.py).
 SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", False)
 
+# Single-event track and the delivery API answer valid secret-key requests without DRF (see
+# core/fastpath.py); off, every request takes the DRF view. Answers are the same either way.
+SEGOPS_FAST_PATH = env_bool("SEGOPS_FAST_PATH", True)
+
 SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)

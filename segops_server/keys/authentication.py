@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -32,8 +33,9 @@ class MachinePrincipal:
         return self.label
 
 
-def _key_from_headers(request: Request) -> str | None:
-    auth = get_authorization_header(request).split()
+def key_from_headers(request: HttpRequest | Request) -> str | None:
+    """The key sent in `Authorization: ApiKey …` or `X-API-Key`; malformed headers raise (401)."""
+    auth = get_authorization_header(request).split()  # type: ignore[arg-type]  # reads META only
     if auth and auth[0].lower() == b"apikey":
         if len(auth) != 2:
             raise ApiKeyAuthenticationFailed("Invalid ApiKey header: use `Authorization: ApiKey <key>`.")
@@ -42,22 +44,20 @@ def _key_from_headers(request: Request) -> str | None:
     return header.strip() if header else None
 
 
-def _refuse_keys_in_url(request: Request) -> None:
-    # A key in a URL ends up in access logs, browser history and Referer headers.
-    for values in request.query_params.lists():
-        for value in values[1]:
-            if KEY_PATTERN.search(value):
-                raise ApiKeyAuthenticationFailed(
-                    "API keys are not accepted in the URL; send `Authorization: ApiKey <key>`."
-                )
+def key_in_url(request: HttpRequest | Request) -> bool:
+    """A key in a URL ends up in access logs, browser history and Referer headers: refused."""
+    return any(KEY_PATTERN.search(value) for _, values in request.GET.lists() for value in values)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
     """Secret keys. None means "no key here"; a key that is bad raises (401)."""
 
     def authenticate(self, request: Request) -> tuple[MachinePrincipal, ApiKey] | None:
-        _refuse_keys_in_url(request)
-        raw = _key_from_headers(request)
+        if key_in_url(request):
+            raise ApiKeyAuthenticationFailed(
+                "API keys are not accepted in the URL; send `Authorization: ApiKey <key>`."
+            )
+        raw = key_from_headers(request)
         if raw is None:
             return None
         key = api_key_authenticate(raw=raw, request=request)
@@ -75,7 +75,7 @@ class PublicKeyAuthentication(ApiKeyAuthentication):
     """Public keys, accepted only by the session handshake."""
 
     def authenticate(self, request: Request) -> tuple[MachinePrincipal, ApiKey] | None:
-        raw = _key_from_headers(request)
+        raw = key_from_headers(request)
         if raw is None:
             return None
         key = api_key_authenticate(raw=raw, request=request)

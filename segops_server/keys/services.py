@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -199,7 +199,7 @@ def api_key_revoke_leaked(*, raw: str, request: Any = None) -> None:
         api_key_revoke(api_key=key, actor=None, request=request, leaked=True)
 
 
-def _fail(message: str, *, raw: str, request: Any, key: ApiKey | None = None, action: str = "") -> None:
+def _fail(message: str, *, raw: str, request: Any, key: ApiKey | None = None, action: str = "") -> NoReturn:
     audit_record(
         action=action or Action.KEY_AUTH_FAILED,
         tenant=key.tenant if key else None,
@@ -211,30 +211,38 @@ def _fail(message: str, *, raw: str, request: Any, key: ApiKey | None = None, ac
     raise ApiKeyAuthenticationFailed(message)
 
 
-def api_key_authenticate(*, raw: str, request: Any) -> ApiKey:
-    """The key behind `raw`, if it is real and live; otherwise an audited 401."""
+@dataclass(frozen=True)
+class KeyRefusal:
+    message: str
+    key: ApiKey | None = None
+    action: str = Action.KEY_AUTH_FAILED
+
+
+def api_key_check(raw: str) -> ApiKey | KeyRefusal:
+    """The key behind `raw` if it is real and live, else why not (nothing recorded here)."""
     if not key_is_well_formed(raw):
         # Refused on shape and checksum alone: no database read for typos or forgeries.
-        _fail("Invalid API key.", raw=raw, request=request)
+        return KeyRefusal("Invalid API key.")
     key = _lookup(raw)
     if key is None:
-        _fail("Invalid API key.", raw=raw, request=request)
-    assert key is not None
+        return KeyRefusal("Invalid API key.")
     if key.revoked_at is not None:
-        _fail(
-            "API key has been revoked.",
-            raw=raw,
-            request=request,
-            key=key,
-            action=Action.KEY_USED_AFTER_REVOCATION,
-        )
+        return KeyRefusal("API key has been revoked.", key, Action.KEY_USED_AFTER_REVOCATION)
     if key.expires_at is not None and key.expires_at <= timezone.now():
-        _fail("API key has expired.", raw=raw, request=request, key=key)
-    _touch(key, request)
+        return KeyRefusal("API key has expired.", key)
     return key
 
 
-def _touch(key: ApiKey, request: Any) -> None:
+def api_key_authenticate(*, raw: str, request: Any) -> ApiKey:
+    """The key behind `raw`, if it is real and live; otherwise an audited 401."""
+    checked = api_key_check(raw)
+    if isinstance(checked, KeyRefusal):
+        _fail(checked.message, raw=raw, request=request, key=checked.key, action=checked.action)
+    api_key_touch(checked, request)
+    return checked
+
+
+def api_key_touch(key: ApiKey, request: Any) -> None:
     """Record last use at most once a minute per key; a conditional UPDATE so workers don't pile up."""
     now = timezone.now()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from segops_server.accounts.models import Role, User
-from segops_server.accounts.tenancy import TenantScopedAPIView, person
+from segops_server.accounts.models import Role, Tenant, User
+from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
+from segops_server.core.fastpath import Decline, FastRoute, query_params
 from segops_server.core.pagination import paginated_response
+from segops_server.ingestion.validation import MAX_ID_LENGTH
+from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import Scope
+from segops_server.keys.services import api_key_touch
 from segops_server.segments import selectors, services
 from segops_server.segments.explain import segment_explain
 from segops_server.segments.serializers import (
@@ -138,6 +143,20 @@ class MembersView(_SegmentsView):
         return Response({"results": MemberSerializer(members, many=True).data, "next_cursor": next_cursor})
 
 
+def _membership_answer(*, tenant: Tenant, user_id: str, segment_id: int | None) -> dict[str, Any] | None:
+    """The delivery API's body; None when `segment_id` is not one of the tenant's segments."""
+    if segment_id is not None:
+        member = selectors.user_in_segment(tenant=tenant, user_id=user_id, segment_id=segment_id)
+        return None if member is None else {"user_id": user_id, "segment_id": segment_id, "member": member}
+    found = selectors.user_segments(tenant=tenant, user_id=user_id)
+    for segment in found:
+        segment["computed_at"] = _DATETIME.to_representation(segment["computed_at"])
+    return {"user_id": user_id, "segments": found}
+
+
+_DATETIME = serializers.DateTimeField()
+
+
 class MembershipView(_SegmentsView):
     """The delivery API: which segments is this user in (or: is this user in that segment)?"""
 
@@ -145,20 +164,45 @@ class MembershipView(_SegmentsView):
     def get(self, request: Request) -> Response:
         query = MembershipQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        user_id = query.validated_data["user_id"]
-        segment_id = query.validated_data.get("segment_id")
-        found = selectors.user_segments(tenant=self.tenant, user_id=user_id, segment_id=segment_id)
-        if segment_id is None:
-            segments = [
-                {**s, "computed_at": serializers.DateTimeField().to_representation(s["computed_at"])}
-                for s in found
-            ]
-            return Response({"user_id": user_id, "segments": segments})
-        if not found:
-            selectors.segment_get(
-                tenant=self.tenant, segment_id=segment_id
-            )  # 404 for another tenant's segment
-        return Response({"user_id": user_id, "segment_id": segment_id, "member": bool(found)})
+        answer = _membership_answer(
+            tenant=self.tenant,
+            user_id=query.validated_data["user_id"],
+            segment_id=query.validated_data.get("segment_id"),
+        )
+        if answer is None:
+            raise NotFound("Segment not found.")  # another tenant's, or none: the same 404
+        return Response(answer)
+
+
+_MEMBERSHIP_PARAMS = frozenset({"user_id", "segment_id"})
+
+
+def _membership_fast(request: HttpRequest) -> tuple[int, Any]:
+    """The short way (core/fastpath.py) for a well-formed question from a secret key."""
+    key = secret_key_of(request, Scope.SEGMENTS_READ)
+    params = query_params(request, allowed=_MEMBERSHIP_PARAMS)
+    user_id = params.get("user_id", "")
+    # What MembershipQuerySerializer would change or refuse (blank, padded, too long, NUL) goes to it.
+    if not user_id or user_id != user_id.strip() or len(user_id) > MAX_ID_LENGTH or "\x00" in user_id:
+        raise Decline
+    segment_id = None
+    if "segment_id" in params:
+        raw = params["segment_id"]
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) >= 1):
+            raise Decline
+        segment_id = int(raw)
+    answer = _membership_answer(tenant=key.tenant, user_id=user_id, segment_id=segment_id)
+    if answer is None:
+        raise Decline
+    try:
+        plan_calls_check(key.tenant)
+    except Throttled:
+        raise Decline from None  # nothing was counted: the DRF view counts and refuses
+    api_key_touch(key, request)
+    return 200, answer
+
+
+FAST_ROUTES = [FastRoute("GET", "segment-membership", _membership_fast, MembershipView)]
 
 
 class UserSegmentsView(_SegmentsView):

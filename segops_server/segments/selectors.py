@@ -98,6 +98,22 @@ _MEMBERSHIP_SQL = (
 )
 
 
+_IN_SEGMENT_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM {members} m WHERE m.segment_id = s.id AND m.generation = s.generation "
+    "AND m.user_id = %s) FROM {segments} s WHERE s.tenant_id = %s AND s.id = %s"
+)
+
+
+def user_in_segment(*, tenant: Tenant, user_id: str, segment_id: int) -> bool | None:
+    """Is the user in the segment's current generation? None when the tenant has no such segment
+    (one query answers both, so "not a member" costs no second read)."""
+    sql = _IN_SEGMENT_SQL.format(members=SegmentMember._meta.db_table, segments=Segment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, tenant.pk, segment_id])
+        row = cursor.fetchone()
+    return None if row is None else bool(row[0])
+
+
 def user_segments(*, tenant: Tenant, user_id: str, segment_id: int | None = None) -> list[dict[str, Any]]:
     """The delivery API's question, in one indexed query (tenant_id, user_id) joined to the
     segments' current generation, so a compute in progress is never half visible."""

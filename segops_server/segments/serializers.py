@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from segops_server.core.cursors import CursorQuerySerializer
+from segops_server.ingestion.validation import MAX_ID_LENGTH
 from segops_server.segments.models import Segment, SegmentType
 
 
@@ -69,7 +70,7 @@ class MembersQuerySerializer(CursorQuerySerializer):
 
 
 class MembershipQuerySerializer(serializers.Serializer):
-    user_id = serializers.CharField(max_length=255)
+    user_id = serializers.CharField(max_length=MAX_ID_LENGTH)
     segment_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 

@@ -1,0 +1,164 @@
+"""A short way through for the hottest endpoints: single-event track and the delivery API.
+
+`segops_server.wsgi.application` is Django wrapped in `FastPath`. A request to a registered
+route (method and exact path) goes to that route's handler first. A handler answers only a
+request that is valid, authenticated by a secret key and asks for nothing unusual, with the same
+services and selectors as the DRF view but without Django's middleware chain, URL resolver and
+DRF's request machinery (together about half the CPU time such a call costs). Anything else (a
+bad or missing key, a missing scope, invalid input, a quota reached, an Idempotency-Key, a
+person's JWT, a body over the limit, a Host not allowed) is declined before anything is written,
+and Django answers it exactly as it always has, audit entries included.
+
+The headers the middleware puts on an API answer (Content-Length, the security headers, HSTS,
+X-Frame-Options) come from those same middleware classes. Tests send the same requests both ways
+and compare status, headers and body. `SEGOPS_FAST_PATH=0` turns the short way off.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.core.handlers.exception import response_for_exception
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.common import CommonMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.urls import get_script_prefix, reverse
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from segops_server.core.parsers import JSONBodyError, json_decode
+
+Handler = Callable[[HttpRequest], tuple[int, Any]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_renderer = JSONRenderer()
+
+
+class Decline(Exception):
+    """Not a request the short way answers: Django will."""
+
+
+@dataclass(frozen=True)
+class FastRoute:
+    method: str
+    url_name: str  # resolved with reverse(), so the route is exactly the one Django serves
+    handler: Handler
+    view_class: type[APIView]  # the DRF view that answers everything the handler declines
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("only process_response is used")
+
+
+class FastPath:
+    """WSGI: the registered routes' handlers first, Django for everything else."""
+
+    def __init__(self, app: WSGIApp, routes: Sequence[FastRoute]) -> None:
+        self.app = app
+        self._routes = routes
+        self._table: dict[tuple[str, str], tuple[Handler, str]] | None = None
+        # Applied in the order Django applies them to a response (the reverse of MIDDLEWARE).
+        self._finishers: tuple[Any, ...] = (
+            XFrameOptionsMiddleware(_no_view),
+            CommonMiddleware(_no_view),
+            SecurityMiddleware(_no_view),
+        )
+
+    def _lookup(self, method: str, path: str) -> tuple[Handler, str] | None:
+        if self._table is None:
+            # PATH_INFO never holds the script prefix (only mounts without one are served here).
+            prefix = len(get_script_prefix())
+            self._table = {
+                (r.method, "/" + reverse(r.url_name)[prefix:]): (r.handler, _allow(r.view_class))
+                for r in self._routes
+            }
+        return self._table.get((method, path))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        route = None
+        if settings.SEGOPS_FAST_PATH and not environ.get("SCRIPT_NAME"):
+            route = self._lookup(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        if route is not None:
+            response = self._answer(environ, *route)
+            if response is not None:
+                start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+                return [response.content]  # type: ignore[attr-defined]  # never streaming
+        return self.app(environ, start_response)
+
+    def _answer(self, environ: dict[str, Any], handler: Handler, allow: str) -> HttpResponseBase | None:
+        # Django's request signals, as its own handler sends them: their receivers drop database
+        # connections that are broken or past CONN_MAX_AGE.
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            request = WSGIRequest(environ)
+            response: HttpResponseBase
+            try:
+                _check_plain(request)
+                status, body = handler(request)
+            except Decline:
+                if hasattr(request, "_body"):  # read once already: Django reads it again
+                    environ["wsgi.input"] = io.BytesIO(request._body)
+                return None
+            except Exception as exc:  # what Django's handler would answer (logged; JSON 500)
+                response = response_for_exception(request, exc)
+            else:
+                content = _renderer.render(body)
+                response = HttpResponse(content, status=status, content_type="application/json")
+                response["Allow"] = allow
+            for finisher in self._finishers:
+                response = finisher.process_response(request, response)
+            return response
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+
+
+def _allow(view_class: type[APIView]) -> str:
+    """The Allow header the DRF view sends (Django's View.setup() adds HEAD wherever GET is)."""
+    view = view_class()
+    if hasattr(view, "get") and not hasattr(view, "head"):
+        view.head = view.get  # type: ignore[attr-defined]
+    return ", ".join(view.allowed_methods)
+
+
+def _check_plain(request: HttpRequest) -> None:
+    """Decline what a middleware would answer or change (see settings.MIDDLEWARE)."""
+    try:
+        request.get_host()
+    except DisallowedHost:
+        raise Decline from None
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        raise Decline
+    if settings.PREPEND_WWW or settings.DISALLOWED_USER_AGENTS:
+        raise Decline
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.SEGOPS_MAX_BODY_BYTES:
+        raise Decline  # BodySizeLimitMiddleware's 400 / 413
+
+
+def json_body(request: HttpRequest) -> Any:
+    """The decoded JSON body, or Decline for anything the DRF parser would refuse or treat apart."""
+    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json":
+        raise Decline
+    try:
+        return json_decode(request.body)
+    except (JSONBodyError, RequestDataTooBig):
+        raise Decline from None
+
+
+def query_params(request: HttpRequest, *, allowed: frozenset[str]) -> dict[str, str]:
+    """Query parameters given once each and all in `allowed`; otherwise Decline."""
+    found: dict[str, str] = {}
+    for name, values in request.GET.lists():
+        if name not in allowed or len(values) != 1:
+            raise Decline
+        found[name] = values[0]
+    return found

@@ -1,0 +1,69 @@
+"""The short way (core/fastpath.py) keeps what the middleware and Django's handler do."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from segops_server.ingestion.tests.helpers import TRACK, event, stored_events
+from segops_server.testing.factories import Team
+from segops_server.testing.keys import make_api_key
+from segops_server.testing.wsgi import Application
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def auth(team: Team) -> dict[str, str]:
+    return {"Authorization": f"ApiKey {make_api_key(team.tenant).key}"}
+
+
+def test_it_sends_hsts_over_https_like_the_middleware(auth: dict[str, str]) -> None:
+    with override_settings(SECURE_HSTS_SECONDS=3600, SECURE_HSTS_INCLUDE_SUBDOMAINS=True):
+        app = Application()
+        fast = app.fast("POST", TRACK, event(), headers=auth, secure=True)
+        django = app.django("POST", TRACK, event(), headers=auth, secure=True)
+    assert fast.served_by == "fast path"
+    assert fast.header("strict-transport-security") == "max-age=3600; includeSubDomains"
+    assert fast.headers == django.headers
+
+
+def test_it_leaves_the_https_redirect_to_the_middleware(auth: dict[str, str]) -> None:
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        answer = Application().fast("POST", TRACK, event(), headers=auth)
+    assert (answer.served_by, answer.status) == ("django", 301)
+
+
+def test_a_declined_request_reaches_django_with_its_body(team: Team, auth: dict[str, str]) -> None:
+    answer = Application().fast("POST", TRACK, {"user_id": "u", "event_type": "Bad Type"}, headers=auth)
+    assert (answer.served_by, answer.status) == ("django", 400)
+    assert "event_type" in answer.json()
+
+
+def test_an_error_inside_is_the_same_json_500_as_djangos(
+    team: Team, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("segops_server.ingestion.api.events_store", broken)
+    app = Application()
+    fast = app.fast("POST", TRACK, event(), headers=auth)
+    assert fast.served_by == "fast path"  # not retried through Django: it may have written
+    assert fast.status == 500
+    assert fast.header("content-type") == "application/json"
+    assert "disk on fire" not in fast.body.decode()
+    django = app.django("POST", TRACK, event(), headers=auth)
+    assert (fast.status, fast.headers, fast.body) == (django.status, django.headers, django.body)
+    assert stored_events(team.tenant) == []
+
+
+def test_it_leaves_an_application_mounted_under_a_prefix_to_django(auth: dict[str, str]) -> None:
+    answer = Application().fast("POST", TRACK, event(), headers=auth, SCRIPT_NAME="/segops")
+    assert answer.served_by == "django"
+
+
+def test_a_request_under_a_prefix_does_not_unroute_the_next_application(auth: dict[str, str]) -> None:
+    Application().fast("POST", TRACK, event(), headers=auth, SCRIPT_NAME="/segops")  # Django sets the prefix
+    answer = Application().fast("POST", TRACK, event(), headers=auth)
+    assert (answer.served_by, answer.status) == ("fast path", 202)

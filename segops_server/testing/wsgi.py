@@ -1,0 +1,88 @@
+"""The WSGI application called directly, either way: through the short way (core/fastpath.py) or
+through Django alone, so tests can check that both answer a request alike."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import RequestFactory
+
+from segops_server.wsgi import build_application
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]  # lower-cased names, sorted
+    body: bytes
+    served_by: str  # "fast path" or "django"
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name.lower()), None)
+
+
+class Application:
+    """A new application built from the settings as they are now (override_settings included)."""
+
+    def __init__(self) -> None:
+        self.app = build_application()
+        self._django = self.app.app
+        self._reached_django = False
+
+        def django(environ: dict[str, Any], start_response: Any) -> Any:
+            self._reached_django = True
+            return self._django(environ, start_response)
+
+        self.app.app = django
+
+    def fast(self, method: str, path: str, body: Any = None, **options: Any) -> Answer:
+        """Through the short way (Django answers whatever it declines)."""
+        return self._call(self.app, method, path, body, **options)
+
+    def django(self, method: str, path: str, body: Any = None, **options: Any) -> Answer:
+        """Through Django alone, as with SEGOPS_FAST_PATH=0."""
+        return self._call(self._django, method, path, body, **options)
+
+    def _call(
+        self,
+        app: Any,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        secure: bool = False,
+        **extra: Any,
+    ) -> Answer:
+        data = body if isinstance(body, bytes | str) else json.dumps(body) if body is not None else ""
+        request = RequestFactory().generic(
+            method, path, data, content_type=content_type, secure=secure, headers=headers, **extra
+        )
+        started: list[Any] = []
+        self._reached_django = False
+        # As Django's test client does: the test's own database connection must stay open.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            chunks = app(request.environ, lambda status, headers: started.append((status, headers)))
+            content = b"".join(chunks)
+            if hasattr(chunks, "close"):
+                chunks.close()
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+        status, response_headers = started[0]
+        return Answer(
+            status=int(status.split()[0]),
+            headers=sorted((k.lower(), v) for k, v in response_headers),
+            body=content,
+            served_by="django" if self._reached_django or app is self._django else "fast path",
+        )
