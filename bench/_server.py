@@ -72,14 +72,14 @@ class Server:
 
 @contextlib.contextmanager
 def production_server(
-    database_url: str, *, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None
+    database_url: str, *, workers: int = 2, threads: int | None = None, env: dict[str, str] | None = None
 ) -> Iterator[Server]:
     live = live_server_start(
         data_dir=Path(tempfile.mkdtemp(prefix="segops-bench-")),
         database_url=database_url,
         workers=workers,
         env={
-            "SEGOPS_THREADS": str(threads),
+            **({"SEGOPS_THREADS": str(threads)} if threads is not None else {}),  # else the server's default
             "SEGOPS_BOOTSTRAP_PASSWORD": "bench-owner-pass-1",
             **(env or {}),
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -11,6 +12,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 
 def _setup_django() -> None:
@@ -49,36 +52,90 @@ def _bind() -> dict[str, str]:
     }
 
 
+# granian's loggers: "_granian" (the server: workers spawned, stopped, failed) and "granian.access"
+# (one line per request). Both go to stdout; each access line names the worker process that answered.
+ACCESS_LOG_FORMAT = "%(asctime)s worker=%(process)d %(message)s"
+SERVER_LOG_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
+
+
+def granian_log_config() -> dict[str, Any]:
+    """A `logging.config.dictConfig` dict for granian's `--log-config` (it replaces granian's own
+    top-level keys, so it is complete)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "server": {"format": SERVER_LOG_FORMAT},
+            "access": {"format": ACCESS_LOG_FORMAT},
+        },
+        "handlers": {
+            "server": {"class": "logging.StreamHandler", "formatter": "server", "stream": "ext://sys.stdout"},
+            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "_granian": {"handlers": ["server"], "level": "INFO", "propagate": False},
+            "granian.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def _write_log_config(data_dir: Path) -> Path:
+    """granian's logging config as a JSON file in the data directory (written whole, then renamed)."""
+    path = data_dir / "granian-logging.json"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(granian_log_config(), indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _setup_django()
+    from django.conf import settings
     from django.core.management import call_command
 
+    from segops_server.conf.env import env_bool, env_int
+    from segops_server.core.proxy import allowed_addresses, forwarded_allow_ips
+
+    allowed_addresses(forwarded_allow_ips())  # refuse a malformed value here, not in every worker
+    workers = env_int("SEGOPS_WORKERS", 2, minimum=1)
+    # One blocking thread per worker process gave the best tail latency: each worker runs one
+    # request at a time (the Rust side keeps the connections and queues requests), so a long one
+    # (a segment preview) occupies its worker. More threads trade tail latency for concurrency.
+    threads = env_int("SEGOPS_THREADS", 1, minimum=1)
+    access_log = env_bool("SEGOPS_ACCESS_LOG", True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     _bootstrap_owner()
     bind = _bind()
+    log_config = _write_log_config(Path(settings.DATA_DIR))
     # The task worker (segment computes, schedules) runs beside the web server and exits with it.
     subprocess.Popen([sys.executable, "-m", "segops_server.cli", "worker", "--exit-with-parent"])  # noqa: S603
-    workers = os.environ.get("SEGOPS_WORKERS", "2")
     print(f"Serving SegOps on http://{bind['host']}:{bind['port']}/ with {workers} workers", flush=True)
     argv = [
-        "gunicorn",
-        "segops_server.wsgi:application",
-        "--bind",
-        f"{bind['host']}:{bind['port']}",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        bind["host"],
+        "--port",
+        bind["port"],
         "--workers",
-        workers,
-        # Threads keep connections alive and overlap database waits inside each worker process.
-        "--worker-class",
-        "gthread",
-        "--threads",
-        os.environ.get("SEGOPS_THREADS", "4"),
-        "--access-logfile",
-        "-",
-        "--forwarded-allow-ips",
-        os.environ.get("SEGOPS_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--no-ws",
+        # A worker that dies is replaced (a crash loop still stops the server), and on SIGTERM
+        # workers get 30 seconds to finish their requests before they are killed.
+        "--respawn-failed-workers",
+        "--workers-kill-timeout",
+        "30",
+        "--log-config",
+        str(log_config),
+        "--access-log" if access_log else "--no-access-log",
+        "segops_server.wsgi:application",
     ]
-    os.execvp(argv[0], argv)  # noqa: S606  # replaces this process: signals go straight to gunicorn
+    os.execvp(argv[0], argv)  # noqa: S606  # replaces this process: signals go straight to granian
     return 0  # pragma: no cover
 
 
@@ -126,8 +183,6 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 def cmd_keys_scan(args: argparse.Namespace) -> int:
     """Exit 1 when any file holds a real SegOps key (pattern and checksum), else 0."""
-    from pathlib import Path
-
     from segops_server.keys.scan import scan_paths
 
     missing = [p for p in args.paths if not Path(p).exists()]
@@ -152,7 +207,7 @@ def cmd_keys_scan(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segops", description="Operate a SegOps installation.")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="migrate, then serve the API and console (gunicorn)")
+    run = sub.add_parser("run", help="migrate, then serve the API and console (granian)")
     run.set_defaults(func=cmd_run)
     worker = sub.add_parser("worker", help="work the background task queue and run the scheduler")
     worker.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from django.core.wsgi import get_wsgi_application
 
+from segops_server.core.proxy import forwarded_allow_ips, process_environment_dropped, trusted_proxy_scheme
+
 if TYPE_CHECKING:
     from segops_server.core.fastpath import FastPath
 
@@ -23,4 +25,6 @@ def build_application() -> FastPath:
     return FastPath(django_app, [*INGESTION_ROUTES, *SEGMENTS_ROUTES])
 
 
-application = build_application()
+# Outermost first: the process environment leaves each request, then a trusted proxy's HTTPS is
+# seen (by the short way too).
+application = process_environment_dropped(trusted_proxy_scheme(build_application(), forwarded_allow_ips()))

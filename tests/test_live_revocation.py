@@ -1,4 +1,4 @@
-"""Revocation is immediate on every worker: the production server, two gunicorn workers, real HTTP.
+"""Revocation is immediate on every worker: the production server, two granian workers, real HTTP.
 
 A key is used until both worker processes have served it (so any per-process cache would be
 warm), then revoked; every following request, over fresh and over already-open connections,
@@ -21,9 +21,13 @@ pytestmark = pytest.mark.live
 
 WORKERS = 2
 CLIENTS = 8  # parallel connections, each with its own requests.Session
-# Gunicorn reads extra flags from this variable: the access log gains the worker's pid.
-ACCESS_LOG_FORMAT = '--access-logformat "worker=%(p)s status=%(s)s %(r)s"'
-ACCESS_LINE = re.compile(r"worker=<(?P<pid>\d+)> status=(?P<status>\d+) (?P<method>\S+) (?P<path>\S+)")
+# `segops run`'s access log names the worker process that answered, before granian's own line:
+# 2026-11-27 10:34:55,822 worker=12614 [2026-11-27 10:34:55 +0000] 127.0.0.1 - "GET /p/ HTTP/1.1" 200 0.385
+ACCESS_LINE = re.compile(
+    r"worker=(?P<pid>\d+) \[[^\]]*\] \S+ - "
+    r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}) '
+)
+SPAWNED = re.compile(r"Spawning worker-\d+ with PID: (?P<pid>\d+)")
 
 
 def _whoami_lines(server: LiveServer, since: int = 0) -> list[tuple[str, str]]:
@@ -36,7 +40,7 @@ def _whoami_lines(server: LiveServer, since: int = 0) -> list[tuple[str, str]]:
 
 
 def _wait_for_whoami_lines(server: LiveServer, count: int, since: int) -> list[tuple[str, str]]:
-    """Gunicorn logs just after answering; give the last lines a moment to land."""
+    """granian logs just after answering; give the last lines a moment to land."""
     deadline = time.monotonic() + 10
     while len(lines := _whoami_lines(server, since)) < count and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -53,7 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
             data_dir=directory / "data",
             database_url=database_url,
             workers=WORKERS,
-            env={"GUNICORN_CMD_ARGS": ACCESS_LOG_FORMAT, "SEGOPS_KEY_CACHE": request.param},
+            env={"SEGOPS_ACCESS_LOG": "1", "SEGOPS_KEY_CACHE": request.param},
         )
         try:
             yield live
@@ -90,11 +94,15 @@ def _in_parallel(
         return [status for batch in batches for status in batch]
 
 
+def _worker_pids(server: LiveServer) -> set[str]:
+    return {match["pid"] for match in SPAWNED.finditer(server.output())}
+
+
 def test_it_runs_two_workers(server: LiveServer) -> None:
     deadline = time.monotonic() + 15
-    while server.output().count("Booting worker") < WORKERS and time.monotonic() < deadline:
+    while len(_worker_pids(server)) < WORKERS and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert server.output().count("Booting worker") == WORKERS, server.output()
+    assert len(_worker_pids(server)) == WORKERS, server.output()
 
 
 def test_it_refuses_a_revoked_key_at_once_on_every_worker(server: LiveServer) -> None:
@@ -118,6 +126,7 @@ def test_it_refuses_a_revoked_key_at_once_on_every_worker(server: LiveServer) ->
         if len(served_by) == WORKERS:
             break
     assert len(served_by) == WORKERS, f"only worker(s) {served_by} served the key:\n{server.output()}"
+    assert served_by == _worker_pids(server), server.output()  # the access log names real workers
 
     revoked_from = len(server.output())
     deleted = requests.delete(f"{server.url}/api/auth/api-keys/{key_id}/", headers=bearer, timeout=10)

@@ -1,4 +1,4 @@
-"""`segops run` as an operator starts it: a real gunicorn on a free port, driven over HTTP."""
+"""`segops run` as an operator starts it: a real granian on a free port, driven over HTTP."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import requests
 from segops_server.testing.live import LiveServer, live_server_start, sqlite_url
 
 pytestmark = pytest.mark.live
+
+SPAWNED = re.compile(r"Spawning worker-(\d+) with PID: (\d+)")
+STARTED = re.compile(r"Started worker-(\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +52,16 @@ def test_it_prints_the_first_owners_credentials_and_they_work(server: LiveServer
     assert [(t["slug"], t["role"]) for t in me.json()["tenants"]] == [("default", "owner")]
 
 
-def test_it_runs_two_gunicorn_workers(server: LiveServer) -> None:
+def test_it_runs_two_granian_workers(server: LiveServer) -> None:
+    """granian's main process spawns two worker processes, and each loads the application."""
     deadline = time.monotonic() + 15
-    while server.output().count("Booting worker") < 2 and time.monotonic() < deadline:
+    while len(STARTED.findall(server.output())) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     output = server.output()
-    assert output.count("Booting worker") == 2, output
+    spawned = SPAWNED.findall(output)
+    assert sorted(worker for worker, _pid in spawned) == ["1", "2"], output
+    assert len({pid for _worker, pid in spawned}) == 2, output
+    assert sorted(STARTED.findall(output)) == ["1", "2"], output
     assert "with 2 workers" in output
 
 

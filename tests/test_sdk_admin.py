@@ -1,6 +1,6 @@
 """The official admin SDK (`segops-admin` from PyPI, unmodified) and its CLI against a real server.
 
-`segops run` in a subprocess (gunicorn plus the `segops worker` task worker) on its own database:
+`segops run` in a subprocess (granian plus the `segops worker` task worker) on its own database:
 a SQLite file, or a fresh PostgreSQL database when the suite runs on PostgreSQL. Everything is
 set up over HTTP as a customer would: sign up, create a secret key, send events, then drive
 segments, the delivery API and the explorer through `SegOpsAdmin`.

@@ -1,4 +1,4 @@
-"""Live tests: the production server (`segops run`, gunicorn) on a free port with its own database."""
+"""Live tests: the production server (`segops run`, granian) on a free port with its own database."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
     def kill(self) -> None:
-        """SIGKILL the whole process group (gunicorn's master and workers): a crash, not a shutdown."""
+        """SIGKILL the whole process group (granian's main process and workers): a crash, not a shutdown."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
@@ -108,12 +108,13 @@ def live_server_start(
     """Start `segops run` and wait until /readyz answers; RuntimeError (with the log) if it does not.
 
     `workers=None` leaves SEGOPS_WORKERS unset (the server's own default); `env` adds variables
-    (e.g. SEGOPS_THREADS, or GUNICORN_CMD_ARGS for extra gunicorn flags); `console_script` runs
-    the installed `segops` script rather than the interpreter."""
+    (e.g. SEGOPS_THREADS, SEGOPS_ACCESS_LOG); `console_script` runs the installed `segops` script
+    rather than the interpreter. Inherited GRANIAN_* variables are dropped: granian reads one
+    for each option `segops run` does not pass, so they would change the server under test."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SEGOPS_", "DATABASE_URL", "GUNICORN_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("SEGOPS_", "DATABASE_URL", "GRANIAN_"))
     }
     environment.update(
         SEGOPS_ENV="local",

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
+from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from segops_server import cli
 from segops_server.accounts.models import Membership, Role, Tenant, User
@@ -15,7 +21,8 @@ from segops_server.accounts.models import Membership, Role, Tenant, User
 def _bootstrap_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SEGOPS_BOOTSTRAP_EMAIL", "SEGOPS_BOOTSTRAP_PASSWORD", "SEGOPS_HOST", "SEGOPS_PORT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("SEGOPS_WORKERS", raising=False)
+    for name in ("SEGOPS_WORKERS", "SEGOPS_THREADS", "SEGOPS_ACCESS_LOG", "SEGOPS_FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_it_parses_run() -> None:
@@ -103,33 +110,124 @@ def test_it_does_not_bootstrap_when_people_exist(db: None, capsys: pytest.Captur
     assert not Tenant.objects.exists()
 
 
-def test_it_migrates_bootstraps_and_hands_over_to_gunicorn(
+def _option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_it_migrates_bootstraps_and_hands_over_to_granian(
     db: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SEGOPS_PORT", "8123")
     with (
         mock.patch("django.core.management.call_command") as call_command,
+        mock.patch("subprocess.Popen") as popen,
         mock.patch("os.execvp") as execvp,
     ):
         assert cli.main(["run"]) == 0
     commands = [c.args[0] for c in call_command.call_args_list]
     assert commands == ["migrate", "collectstatic"]
+    assert popen.call_args.args[0][-3:] == ["segops_server.cli", "worker", "--exit-with-parent"]
     program, argv = execvp.call_args.args
-    assert program == "gunicorn"
-    assert argv[:2] == ["gunicorn", "segops_server.wsgi:application"]
-    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8123"
-    assert argv[argv.index("--workers") + 1] == "2"
+    assert program == "granian"
+    assert argv[0] == "granian"
+    assert argv[-1] == "segops_server.wsgi:application"
+    assert _option(argv, "--interface") == "wsgi"
+    assert _option(argv, "--host") == "127.0.0.1"
+    assert _option(argv, "--port") == "8123"
+    assert _option(argv, "--workers") == "2"
+    assert _option(argv, "--blocking-threads") == "1"
+    assert "--no-ws" in argv
+    assert "--respawn-failed-workers" in argv
+    assert "--access-log" in argv
+    assert "--no-access-log" not in argv
     output = capsys.readouterr().out
     assert "owner@segops.local" in output
     assert "Serving SegOps on http://127.0.0.1:8123/ with 2 workers" in output
     assert User.objects.filter(email="owner@segops.local").exists()
 
 
-def test_it_honours_the_worker_count_and_bind_address(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEGOPS_WORKERS", "5")
-    monkeypatch.setenv("SEGOPS_HOST", "0.0.0.0")
-    with mock.patch("django.core.management.call_command"), mock.patch("os.execvp") as execvp:
+def test_it_gives_granian_a_logging_config_with_the_worker_in_each_access_line(
+    db: None, settings: Any, tmp_path: Path
+) -> None:
+    settings.DATA_DIR = tmp_path / "data"
+    with (
+        mock.patch("django.core.management.call_command"),
+        mock.patch("subprocess.Popen"),
+        mock.patch("os.execvp") as execvp,
+    ):
         cli.main(["run"])
     argv = execvp.call_args.args[1]
-    assert argv[argv.index("--workers") + 1] == "5"
-    assert argv[argv.index("--bind") + 1] == "0.0.0.0:8000"
+    path = Path(_option(argv, "--log-config"))
+    assert path.parent == tmp_path / "data"
+    config = json.loads(path.read_text())
+    assert config == cli.granian_log_config()
+    loggers = config["loggers"]
+    assert set(loggers) == {"_granian", "granian.access"}
+    for name in loggers:
+        handler = config["handlers"][loggers[name]["handlers"][0]]
+        assert handler["stream"] == "ext://sys.stdout"
+        assert loggers[name]["propagate"] is False
+    access = config["formatters"][config["handlers"]["access"]["formatter"]]
+    assert access["format"] == "%(asctime)s worker=%(process)d %(message)s"
+    record = logging.LogRecord("granian.access", logging.INFO, __file__, 1, '"GET / HTTP/1.1" 200', (), None)
+    assert f'worker={os.getpid()} "GET / HTTP/1.1" 200' in logging.Formatter(access["format"]).format(record)
+
+
+def test_it_honours_the_worker_count_and_bind_address(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEGOPS_WORKERS", "5")
+    monkeypatch.setenv("SEGOPS_THREADS", "3")
+    monkeypatch.setenv("SEGOPS_HOST", "0.0.0.0")
+    with (
+        mock.patch("django.core.management.call_command"),
+        mock.patch("subprocess.Popen"),
+        mock.patch("os.execvp") as execvp,
+    ):
+        cli.main(["run"])
+    argv = execvp.call_args.args[1]
+    assert _option(argv, "--workers") == "5"
+    assert _option(argv, "--blocking-threads") == "3"
+    assert _option(argv, "--host") == "0.0.0.0"
+    assert _option(argv, "--port") == "8000"
+
+
+@pytest.mark.parametrize(
+    ("raw", "flag"), [("0", "--no-access-log"), ("off", "--no-access-log"), (" Yes ", "--access-log")]
+)
+def test_it_turns_the_access_log_off_and_on(
+    db: None, monkeypatch: pytest.MonkeyPatch, raw: str, flag: str
+) -> None:
+    monkeypatch.setenv("SEGOPS_ACCESS_LOG", raw)
+    with (
+        mock.patch("django.core.management.call_command"),
+        mock.patch("subprocess.Popen"),
+        mock.patch("os.execvp") as execvp,
+    ):
+        cli.main(["run"])
+    argv = execvp.call_args.args[1]
+    assert flag in argv
+    assert ({"--access-log", "--no-access-log"} & set(argv)) == {flag}
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("SEGOPS_ACCESS_LOG", "sometimes"),
+        ("SEGOPS_WORKERS", "0"),
+        ("SEGOPS_THREADS", "many"),
+        ("SEGOPS_FORWARDED_ALLOW_IPS", "127.0.0.1,proxy.internal"),
+    ],
+)
+def test_it_refuses_a_bad_server_setting_before_starting(
+    db: None, monkeypatch: pytest.MonkeyPatch, name: str, raw: str
+) -> None:
+    monkeypatch.setenv(name, raw)
+    with (
+        mock.patch("django.core.management.call_command") as call_command,
+        mock.patch("subprocess.Popen") as popen,
+        mock.patch("os.execvp") as execvp,
+        pytest.raises(ImproperlyConfigured, match=name),
+    ):
+        cli.main(["run"])
+    call_command.assert_not_called()
+    popen.assert_not_called()
+    execvp.assert_not_called()
