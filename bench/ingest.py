@@ -136,12 +136,20 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--single-clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
+    parser.add_argument(
+        "--no-key-cache", action="store_true", help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)"
+    )
     args = parser.parse_args()
 
     with (
         fresh_database("segops_bench_ingest") as url,
-        production_server(url, workers=args.workers, threads=args.threads) as server,
+        production_server(
+            url,
+            workers=args.workers,
+            threads=args.threads,
+            env={"SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1"},
+        ) as server,
     ):
         key = server.secret_key()
         run_phase("single", server.port, key, 2, 2)  # warm-up
@@ -155,7 +163,11 @@ def main() -> int:
         with psycopg.connect(url) as conn:
             after = conn.execute("SELECT count(*) FROM ingestion_event").fetchone()[0]  # type: ignore[index]
 
-    print(f"server: {args.workers} workers x {args.threads} threads, PostgreSQL, {args.seconds:.0f}s a phase")
+    threads = args.threads or "default"
+    print(
+        f"server: {args.workers} workers x {threads} threads, key cache {'off' if args.no_key_cache else 'on'}, "
+        f"PostgreSQL, {args.seconds:.0f}s a phase"
+    )
     for name, phase, goal, clients in (
         ("batch of 500", batch, BATCH_GOAL, args.clients),
         ("single event", single, SINGLE_GOAL, args.single_clients),

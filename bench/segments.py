@@ -143,12 +143,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument(
-        "--key-cache", action="store_true", help="run the server with SEGOPS_KEY_CACHE=1 (one machine only)"
+        "--no-key-cache", action="store_true", help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)"
     )
+    parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
     args = parser.parse_args()
 
-    cache_env = {"SEGOPS_KEY_CACHE": "1" if args.key_cache else "0"}
-    with fresh_database("segops_bench_segments") as url, production_server(url, env=cache_env) as server:
+    cache_env = {"SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1"}
+    with (
+        fresh_database("segops_bench_segments") as url,
+        production_server(url, threads=args.threads, env=cache_env) as server,
+    ):
         key = server.secret_key()
         with psycopg.connect(url) as conn:
             tenant_id = conn.execute("SELECT id FROM accounts_tenant WHERE slug = 'bench'").fetchone()[0]  # type: ignore[index]
@@ -189,7 +193,11 @@ def main() -> int:
             f"status {state['status']}, {state['member_count']:,} members"
         )
 
+        delivery_load(server.port, key, args.users, 3, args.clients)  # warm-up: connections, caches
         load = delivery_load(server.port, key, args.users, args.seconds, args.clients)
+        print(
+            f"server: 2 workers x {args.threads or 'default'} threads, key cache {'off' if args.no_key_cache else 'on'}"
+        )
         print(
             f"delivery API, {args.clients} clients, {args.seconds:.0f} s: {load['rps']:,.0f} requests/s, "
             f"p50 {load.get('p50_ms', float('nan')):.1f} ms, p99 {load.get('p99_ms', float('nan')):.1f} ms, "

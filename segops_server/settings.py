@@ -169,9 +169,10 @@ SEGOPS_DEFAULT_PLAN = env_choice(
     "SEGOPS_DEFAULT_PLAN", "enterprise", ("free", "starter", "business", "enterprise")
 )
 
-# Per-process cache of verified API keys, invalidated through a shared-memory epoch on every
-# key change: only correct when all server processes run on one machine (see keys/cache.py).
-SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", False)
+# Per-process cache of verified API keys, dropped everywhere on any key change through a shared
+# epoch: in the Redis of SEGOPS_CACHE_URL, else in a memory-mapped file (see keys/cache.py).
+# Off in the test suite, whose transactions never commit (the tests that need it turn it on).
+SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", not TESTING)
 
 # Single-event track and the delivery API answer valid secret-key requests without DRF (see
 # core/fastpath.py); off, every request takes the DRF view. Answers are the same either way.

@@ -1,13 +1,17 @@
-"""An optional per-process cache of verified keys, for single-machine installations.
+"""A per-process cache of verified keys, invalidated everywhere by any key change.
 
-Off by default: verification then reads the key row on every request. With SEGOPS_KEY_CACHE=1
-each worker process keeps keys it has verified, tagged with a shared *epoch*: an 8-byte counter
-in a memory-mapped file in SEGOPS_DATA_DIR that every process on the machine maps. Any change
-to any key (revoke, roll, expiry, delete) bumps the epoch once its transaction commits, before
-the change's own answer is sent, so every process drops every cached key: a revoked key is
-refused on the very next request everywhere, with no database round trip in the common case.
-The epoch lives on one machine, so this is only correct when every server process shares
-that machine (and SEGOPS_DATA_DIR); with several machines keep the cache off.
+On by default (SEGOPS_KEY_CACHE=0 turns it off: verification then reads the key row on every
+request). Each server process keeps keys it has verified, tagged with a shared *epoch*; any
+change to any key (revoke, roll, expiry, delete) changes the epoch once its transaction commits,
+before the change's own answer is sent, so every process drops every cached key: a revoked key
+is refused on the very next request everywhere, with no database round trip in the common case.
+
+Where the epoch lives decides who shares it:
+- with SEGOPS_CACHE_URL=redis://... (the setting several machines need anyway, for login
+  throttling and plan quotas): a key in that Redis, read on each request; a random token, so an
+  evicted or flushed epoch can never bring old entries back;
+- otherwise: an 8-byte counter in a memory-mapped file in SEGOPS_DATA_DIR, which every process
+  on the machine maps (no round trip at all). This covers one machine only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import mmap
 import os
+import secrets
 import struct
 import threading
 import time
@@ -22,17 +27,33 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache as shared_cache
 
 ENTRY_SECONDS = 60.0  # also bounds how stale a cached key's other fields (tenant plan) can be
 MAX_ENTRIES = 10_000
 
 _lock = threading.Lock()
-_entries: dict[str, tuple[int, float, Any]] = {}
+_entries: dict[str, tuple[int | str, float, Any]] = {}
 _epoch_map: tuple[int, Path, mmap.mmap] | None = None  # (pid, path, map): a forked process maps again
+
+
+REDIS_EPOCH_KEY = "segops:key-cache-epoch"
 
 
 def enabled() -> bool:
     return bool(settings.SEGOPS_KEY_CACHE)
+
+
+def _epoch_in_redis() -> bool:
+    return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
+
+
+def _redis_epoch() -> str:
+    token = shared_cache.get(REDIS_EPOCH_KEY)
+    if token is None:  # first use, or evicted: a new token (old entries never match it)
+        shared_cache.add(REDIS_EPOCH_KEY, secrets.token_hex(8), timeout=None)
+        token = shared_cache.get(REDIS_EPOCH_KEY)
+    return str(token)
 
 
 def _path() -> Path:
@@ -54,7 +75,13 @@ def _map() -> mmap.mmap:
     return _epoch_map[2]
 
 
-def epoch() -> int:
+def epoch() -> int | str:
+    if _epoch_in_redis():
+        return _redis_epoch()
+    return _file_epoch()
+
+
+def _file_epoch() -> int:
     return int(struct.unpack_from("<Q", _map(), 0)[0])
 
 
@@ -62,10 +89,13 @@ def epoch_bump() -> None:
     """Invalidate every process's cached keys (called after a key change commits)."""
     if not enabled():
         return
+    if _epoch_in_redis():
+        shared_cache.set(REDIS_EPOCH_KEY, secrets.token_hex(8), timeout=None)
+        return
     with open(_path(), "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # one bump at a time across processes
         mapped = _map()
-        struct.pack_into("<Q", mapped, 0, epoch() + 1)
+        struct.pack_into("<Q", mapped, 0, _file_epoch() + 1)
         mapped.flush()
 
 
@@ -79,7 +109,7 @@ def get(digest: str) -> Any | None:
     return key
 
 
-def put(digest: str, key: Any, tagged_epoch: int) -> None:
+def put(digest: str, key: Any, tagged_epoch: int | str) -> None:
     """Store a key read from the database; `tagged_epoch` is the epoch read *before* that read,
     so a change committed in between leaves the entry already stale."""
     with _lock:

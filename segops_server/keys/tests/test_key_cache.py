@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -68,3 +69,58 @@ def test_it_shares_the_epoch_through_the_mapped_file(team: Team) -> None:
     key_cache.epoch_bump()
     with open(key_cache._path(), "rb") as handle:
         assert int.from_bytes(handle.read(8), "little") == first + 1
+
+
+def _redis_reachable() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+    return True
+
+
+REDIS_URL = os.environ.get("SEGOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_cache() -> Any:
+    """The shared cache in Redis, as an installation on several machines has it (CI has Redis)."""
+    if not _redis_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}; CI needs it")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    with override_settings(CACHES=caches):
+        from django.core.cache import cache
+
+        cache.delete(key_cache.REDIS_EPOCH_KEY)
+        key_cache.clear()
+        yield cache
+        cache.delete(key_cache.REDIS_EPOCH_KEY)
+
+
+def test_with_redis_the_epoch_lives_there_and_a_revocation_is_seen_at_once(
+    team: Team, redis_cache: Any
+) -> None:
+    issued = api_key_create(tenant=team.tenant, created_by=team.admin, name="c", scopes=["segments:read"])
+    client = _machine(issued.key)
+    assert _key_queries(client) >= 1
+    assert _key_queries(client) == 0  # served from the process's cache
+    before = redis_cache.get(key_cache.REDIS_EPOCH_KEY)
+    assert before is not None
+    api_key_revoke(api_key=issued.api_key, actor=team.admin)
+    assert redis_cache.get(key_cache.REDIS_EPOCH_KEY) not in (None, before)
+    response = client.get("/api/auth/whoami/")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["detail"]
+
+
+def test_with_redis_a_lost_epoch_drops_every_cached_key(team: Team, redis_cache: Any) -> None:
+    issued = api_key_create(tenant=team.tenant, created_by=team.admin, name="c", scopes=["segments:read"])
+    client = _machine(issued.key)
+    client.get("/api/auth/whoami/")
+    assert _key_queries(client) == 0
+    redis_cache.delete(key_cache.REDIS_EPOCH_KEY)  # evicted, or Redis restarted empty
+    assert _key_queries(client) >= 1
