@@ -138,7 +138,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
     parser.add_argument(
-        "--no-key-cache", action="store_true", help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)"
+        "--no-key-cache",
+        action="store_true",
+        help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)",
     )
     args = parser.parse_args()
 

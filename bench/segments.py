@@ -143,7 +143,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument(
-        "--no-key-cache", action="store_true", help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)"
+        "--no-key-cache",
+        action="store_true",
+        help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)",
     )
     parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
     args = parser.parse_args()

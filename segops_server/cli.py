@@ -103,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # request at a time (the Rust side keeps the connections and queues requests), so a long one
     # (a segment preview) occupies its worker. More threads trade tail latency for concurrency.
     threads = env_int("SEGOPS_THREADS", 1, minimum=1)
-    access_log = env_bool("SEGOPS_ACCESS_LOG", True)
+    access_log = env_bool("SEGOPS_ACCESS_LOG", False)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     _bootstrap_owner()

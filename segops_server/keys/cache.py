@@ -17,6 +17,7 @@ Where the epoch lives decides who shares it:
 from __future__ import annotations
 
 import fcntl
+import functools
 import mmap
 import os
 import secrets
@@ -56,8 +57,13 @@ def _redis_epoch() -> str:
     return str(token)
 
 
+@functools.cache
+def _path_in(data_dir: str) -> Path:
+    return Path(data_dir) / "key-cache-epoch"
+
+
 def _path() -> Path:
-    return Path(settings.DATA_DIR) / "key-cache-epoch"
+    return _path_in(str(settings.DATA_DIR))  # read on every request: built once per directory
 
 
 def _map() -> mmap.mmap:
