@@ -174,6 +174,12 @@ SEGOPS_DEFAULT_PLAN = env_choice(
 # Off in the test suite, whose transactions never commit (the tests that need it turn it on).
 SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", not TESTING)
 
+# The delivery API answers from per-process snapshots of each tenant's membership, dropped
+# everywhere when a compute swaps a generation or a segment changes (see segments/snapshots.py).
+# A tenant with more member rows than the maximum is always read from the database.
+SEGOPS_MEMBERSHIP_SNAPSHOTS = env_bool("SEGOPS_MEMBERSHIP_SNAPSHOTS", not TESTING)
+SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS = env_int("SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS", 1_000_000, minimum=0)
+
 # Single-event track and the delivery API answer valid secret-key requests without DRF (see
 # core/fastpath.py); off, every request takes the DRF view. Answers are the same either way.
 SEGOPS_FAST_PATH = env_bool("SEGOPS_FAST_PATH", True)

@@ -1,16 +1,24 @@
-"""Deletes a tenant's materialised members in bulk when the tenant is deleted."""
+"""Deletes a tenant's materialised members in bulk when the tenant is deleted; drops the processes'
+membership snapshots whenever a segment is created, changed or deleted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from segops_server.accounts.models import Tenant
-from segops_server.segments.models import SegmentMember
+from segops_server.segments import snapshots
+from segops_server.segments.models import Segment, SegmentMember
 
 
 @receiver(pre_delete, sender=Tenant)
 def _purge_tenant_members(sender: Any, instance: Tenant, **kwargs: Any) -> None:
     SegmentMember.objects.for_tenant(instance)._raw_delete(SegmentMember.objects.db)
+
+
+@receiver(post_save, sender=Segment)
+@receiver(post_delete, sender=Segment)
+def _segment_changed(sender: Any, instance: Segment, **kwargs: Any) -> None:
+    snapshots.changed()

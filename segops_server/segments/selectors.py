@@ -15,6 +15,7 @@ from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
 from segops_server.core.rawsql import statement_timeout
 from segops_server.ingestion.services import profiles_refresh
+from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.models import Segment, SegmentMember, SegmentVersion
 from segops_server.segments.services import definition_lookup
@@ -94,7 +95,7 @@ def preview(
 _MEMBERSHIP_SQL = (
     "SELECT s.id, s.name, m.computed_at FROM {members} m "
     "JOIN {segments} s ON s.id = m.segment_id AND s.generation = m.generation "
-    "WHERE m.tenant_id = %s AND m.user_id = %s{extra} ORDER BY s.id"
+    "WHERE m.tenant_id = %s AND m.user_id = %s ORDER BY s.id"
 )
 
 
@@ -107,6 +108,9 @@ _IN_SEGMENT_SQL = (
 def user_in_segment(*, tenant: Tenant, user_id: str, segment_id: int) -> bool | None:
     """Is the user in the segment's current generation? None when the tenant has no such segment
     (one query answers both, so "not a member" costs no second read)."""
+    snapshot = snapshots.snapshot_for(tenant.pk)
+    if snapshot is not None:
+        return snapshot.is_member(user_id, segment_id)
     sql = _IN_SEGMENT_SQL.format(members=SegmentMember._meta.db_table, segments=Segment._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id, tenant.pk, segment_id])
@@ -114,17 +118,15 @@ def user_in_segment(*, tenant: Tenant, user_id: str, segment_id: int) -> bool | 
     return None if row is None else bool(row[0])
 
 
-def user_segments(*, tenant: Tenant, user_id: str, segment_id: int | None = None) -> list[dict[str, Any]]:
-    """The delivery API's question, in one indexed query (tenant_id, user_id) joined to the
+def user_segments(*, tenant: Tenant, user_id: str) -> list[dict[str, Any]]:
+    """The delivery API's question: from the process's membership snapshot (snapshots.py) when
+    it has a current one, else in one indexed query (tenant_id, user_id) joined to the
     segments' current generation, so a compute in progress is never half visible."""
-    sql = _MEMBERSHIP_SQL.format(
-        members=SegmentMember._meta.db_table,
-        segments=Segment._meta.db_table,
-        extra=" AND s.id = %s" if segment_id is not None else "",
-    )
+    snapshot = snapshots.snapshot_for(tenant.pk)
+    if snapshot is not None:
+        return snapshot.segments_of(user_id)
+    sql = _MEMBERSHIP_SQL.format(members=SegmentMember._meta.db_table, segments=Segment._meta.db_table)
     params: list[Any] = [tenant.pk, user_id]
-    if segment_id is not None:
-        params.append(segment_id)
     field = SegmentMember._meta.get_field("computed_at")
     converters = connection.ops.get_db_converters(field.get_col(SegmentMember._meta.db_table))
     with connection.cursor() as cursor:

@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 from segops_server.accounts.models import Tenant, User
 from segops_server.core.rawsql import statement_timeout
 from segops_server.ingestion.services import profiles_refresh
+from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.dsl import DefinitionError, definition_validate
 from segops_server.segments.models import ComputeState, Segment, SegmentMember, SegmentVersion, Status
@@ -184,6 +185,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
                 computed_version=version,
                 compute_state=ComputeState.IDLE,
             )
+            snapshots.changed()  # the new generation is what every process answers from now on
         SegmentMember.objects.for_tenant(tenant).filter(
             segment=segment, generation__lt=generation
         )._raw_delete(SegmentMember.objects.db)

@@ -1,0 +1,151 @@
+"""Per-process snapshots of each tenant's segment membership, for the delivery API.
+
+Who is in which segment changes only when a compute swaps a segment's generation, or when a
+segment is created, renamed or deleted. So each server process keeps, per tenant, the current
+members of all the tenant's segments (user -> segments, built with one query) and answers
+"which segments is user X in?" from memory; users in no segment are simply absent. Every such
+change bumps a shared epoch once it commits (core/epochs.py: one machine through a mapped file,
+several through Redis), and a snapshot tagged with an older epoch is never used again: questions
+go to the database while a background thread of the process builds the new snapshot.
+
+A tenant with more than SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS current member rows is not kept
+(its questions go to the database, as with SEGOPS_MEMBERSHIP_SNAPSHOTS=0).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from segops_server.core.epochs import Epoch
+from segops_server.segments.models import Segment, SegmentMember
+
+_EPOCH = Epoch("membership")
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    epoch: int | str
+    segment_ids: frozenset[int]  # every segment of the tenant, computed or not
+    by_user: dict[str, tuple[tuple[int, str, datetime], ...]] | None  # None: too big to keep
+
+    def segments_of(self, user_id: str) -> list[dict[str, Any]]:
+        assert self.by_user is not None
+        return [{"id": i, "name": n, "computed_at": c} for i, n, c in self.by_user.get(user_id, ())]
+
+    def is_member(self, user_id: str, segment_id: int) -> bool | None:
+        """None when the tenant has no such segment."""
+        if segment_id not in self.segment_ids:
+            return None
+        assert self.by_user is not None
+        return any(i == segment_id for i, _, _ in self.by_user.get(user_id, ()))
+
+
+_snapshots: dict[int, Snapshot] = {}
+_builders: dict[int, threading.Thread] = {}
+_guard = threading.Lock()
+_ATTEMPTS = 3  # builds in a row while the epoch keeps changing under them
+
+
+def enabled() -> bool:
+    return bool(settings.SEGOPS_MEMBERSHIP_SNAPSHOTS)
+
+
+def changed() -> None:
+    """Something that membership answers show changed: every process drops its snapshots once the
+    current transaction commits (at once, outside a transaction). Bumped even where snapshots
+    are off: a worker process configured apart from the servers must not leave them stale."""
+    transaction.on_commit(_EPOCH.bump)
+
+
+def snapshot_for(tenant_id: int) -> Snapshot | None:
+    """The tenant's current snapshot, or None: then ask the database (snapshots off, the tenant
+    too big, or its snapshot being built by a background thread, which this call starts)."""
+    if not enabled() or connection.in_atomic_block:
+        return None  # inside a transaction the database may hold changes not yet committed
+    found = _snapshots.get(tenant_id)
+    if found is None or found.epoch != _EPOCH.current():
+        _build_soon(tenant_id)
+        return None
+    return found if found.by_user is not None else None
+
+
+def _build_soon(tenant_id: int) -> None:
+    with _guard:
+        if tenant_id in _builders:
+            return
+        builder = _builders[tenant_id] = threading.Thread(
+            target=_builder, args=(tenant_id,), name=f"membership-snapshot-{tenant_id}", daemon=True
+        )
+    builder.start()
+
+
+def _builder(tenant_id: int) -> None:
+    try:
+        for _ in range(_ATTEMPTS):
+            epoch = _EPOCH.current()
+            _snapshots[tenant_id] = _build(tenant_id, epoch)
+            if _EPOCH.current() == epoch:
+                break
+    except Exception:  # the database answers meanwhile; the next question tries again
+        logger.exception("Membership snapshot of tenant %s failed", tenant_id)
+    finally:
+        connection.close()  # this thread's own connection
+        with _guard:
+            _builders.pop(tenant_id, None)
+
+
+def wait_for_builders(timeout: float = 30) -> None:
+    """Until the snapshots being built are in place (tests; a shutdown)."""
+    for builder in list(_builders.values()):
+        builder.join(timeout)
+
+
+_ROWS_SQL = (
+    "SELECT m.user_id, s.id, s.name, m.computed_at FROM {members} m "
+    "JOIN {segments} s ON s.id = m.segment_id AND s.generation = m.generation "
+    "WHERE s.tenant_id = %s AND m.tenant_id = %s ORDER BY s.id LIMIT %s"
+)
+
+
+def _build(tenant_id: int, epoch: int | str) -> Snapshot:
+    """Read with the epoch taken *before* the read: a change committed meanwhile leaves the
+    snapshot already stale rather than wrongly current."""
+    limit = settings.SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS
+    field = SegmentMember._meta.get_field("computed_at")
+    converters = connection.ops.get_db_converters(field.get_col(SegmentMember._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Segment._meta.db_table} WHERE tenant_id = %s",  # noqa: S608
+            [tenant_id],
+        )
+        segment_ids = frozenset(row[0] for row in cursor.fetchall())
+        sql = _ROWS_SQL.format(members=SegmentMember._meta.db_table, segments=Segment._meta.db_table)
+        cursor.execute(sql, [tenant_id, tenant_id, limit + 1])
+        rows = cursor.fetchall()
+    if len(rows) > limit:
+        return Snapshot(epoch=epoch, segment_ids=segment_ids, by_user=None)
+    by_user: dict[str, list[tuple[int, str, datetime]]] = {}
+    shared: dict[tuple[int, Any], tuple[int, str, datetime]] = {}  # one object per segment generation
+    for user_id, segment_id, name, raw_computed_at in rows:
+        entry = shared.get((segment_id, raw_computed_at))
+        if entry is None:
+            computed_at = raw_computed_at
+            for converter in converters:
+                computed_at = converter(computed_at, field, connection)
+            entry = shared[(segment_id, raw_computed_at)] = (segment_id, name, computed_at)
+        by_user.setdefault(user_id, []).append(entry)
+    return Snapshot(
+        epoch=epoch, segment_ids=segment_ids, by_user={user: tuple(found) for user, found in by_user.items()}
+    )
+
+
+def clear() -> None:
+    _snapshots.clear()
