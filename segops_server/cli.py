@@ -145,6 +145,7 @@ def _scheduler_loop(parent: int | None) -> None:
     from django.db import close_old_connections
 
     from segops_server.core.idempotency import idempotency_purge
+    from segops_server.core.quotas import quotas_purge
     from segops_server.ingestion.services import profiles_refresh
     from segops_server.segments.services import segments_refresh_due
 
@@ -155,6 +156,7 @@ def _scheduler_loop(parent: int | None) -> None:
             profiles_refresh()
             segments_refresh_due()
             idempotency_purge()
+            quotas_purge()
         except Exception:  # a failed round is logged and retried next round, never fatal
             logging.getLogger("segops.scheduler").exception("Scheduler round failed")
         finally:

@@ -1,4 +1,5 @@
-"""Request bookkeeping shared by every app: stored answers for Idempotency-Key retries."""
+"""Request bookkeeping shared by every app: stored answers for Idempotency-Key retries, plan
+quota counters."""
 
 from __future__ import annotations
 
@@ -25,3 +26,14 @@ class IdempotentResponse(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class QuotaCounter(models.Model):
+    """How much of one plan window (a tenant's calls this minute, events this month) is taken."""
+
+    key = models.CharField(max_length=200, primary_key=True)  # e.g. "events:12:202611"
+    used = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)  # a day after the window ends: then purged
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.used}"
