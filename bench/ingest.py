@@ -142,6 +142,12 @@ def main() -> int:
         action="store_true",
         help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)",
     )
+    parser.add_argument(
+        "--plan",
+        choices=["free", "starter", "business", "enterprise"],
+        help="the tenant's plan (default: the installation's, unlimited); a limited plan counts every "
+        "event against its monthly quota, so this measures what the counters cost",
+    )
     args = parser.parse_args()
 
     with (
@@ -154,6 +160,9 @@ def main() -> int:
         ) as server,
     ):
         key = server.secret_key()
+        if args.plan:  # before the key's first use, so no process holds the old plan
+            with psycopg.connect(url) as conn:
+                conn.execute("UPDATE accounts_tenant SET plan = %s WHERE slug = 'bench'", [args.plan])
         run_phase("single", server.port, key, 2, 2)  # warm-up
         with psycopg.connect(url) as conn:
             before = conn.execute("SELECT count(*) FROM ingestion_event").fetchone()[0]  # type: ignore[index]
@@ -168,6 +177,7 @@ def main() -> int:
     threads = args.threads or "default"
     print(
         f"server: {args.workers} workers x {threads} threads, key cache {'off' if args.no_key_cache else 'on'}, "
+        f"plan {args.plan or 'default'}, "
         f"PostgreSQL, {args.seconds:.0f}s a phase"
     )
     for name, phase, goal, clients in (
