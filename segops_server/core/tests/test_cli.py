@@ -114,6 +114,17 @@ def _option(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 
 
+def _run_argv() -> list[str]:
+    """The server command `segops run` hands over to (nothing migrated, started or exec'd)."""
+    with (
+        mock.patch("django.core.management.call_command"),
+        mock.patch("subprocess.Popen"),
+        mock.patch("os.execvp") as execvp,
+    ):
+        cli.main(["run"])
+    return list(execvp.call_args.args[1])
+
+
 def test_it_migrates_bootstraps_and_hands_over_to_granian(
     db: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -150,13 +161,7 @@ def test_it_gives_granian_a_logging_config_with_the_worker_in_each_access_line(
     db: None, settings: Any, tmp_path: Path
 ) -> None:
     settings.DATA_DIR = tmp_path / "data"
-    with (
-        mock.patch("django.core.management.call_command"),
-        mock.patch("subprocess.Popen"),
-        mock.patch("os.execvp") as execvp,
-    ):
-        cli.main(["run"])
-    argv = execvp.call_args.args[1]
+    argv = _run_argv()
     path = Path(_option(argv, "--log-config"))
     assert path.parent == tmp_path / "data"
     config = json.loads(path.read_text())
@@ -177,13 +182,7 @@ def test_it_honours_the_worker_count_and_bind_address(db: None, monkeypatch: pyt
     monkeypatch.setenv("SEGOPS_WORKERS", "5")
     monkeypatch.setenv("SEGOPS_THREADS", "3")
     monkeypatch.setenv("SEGOPS_HOST", "0.0.0.0")
-    with (
-        mock.patch("django.core.management.call_command"),
-        mock.patch("subprocess.Popen"),
-        mock.patch("os.execvp") as execvp,
-    ):
-        cli.main(["run"])
-    argv = execvp.call_args.args[1]
+    argv = _run_argv()
     assert _option(argv, "--workers") == "5"
     assert _option(argv, "--blocking-threads") == "3"
     assert _option(argv, "--host") == "0.0.0.0"
@@ -197,13 +196,7 @@ def test_it_turns_the_access_log_off_and_on(
     db: None, monkeypatch: pytest.MonkeyPatch, raw: str, flag: str
 ) -> None:
     monkeypatch.setenv("SEGOPS_ACCESS_LOG", raw)
-    with (
-        mock.patch("django.core.management.call_command"),
-        mock.patch("subprocess.Popen"),
-        mock.patch("os.execvp") as execvp,
-    ):
-        cli.main(["run"])
-    argv = execvp.call_args.args[1]
+    argv = _run_argv()
     assert flag in argv
     assert ({"--access-log", "--no-access-log"} & set(argv)) == {flag}
 
