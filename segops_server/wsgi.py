@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import TYPE_CHECKING
 
@@ -28,3 +29,6 @@ def build_application() -> FastPath:
 # Outermost first: the process environment leaves each request, then a trusted proxy's HTTPS is
 # seen (by the short way too).
 application = process_environment_dropped(trusted_proxy_scheme(build_application(), forwarded_allow_ips()))
+# Everything loaded so far lives as long as the process: out of the cyclic collector's sight, a
+# full collection no longer walks it (it stalled a worker for 50-70 ms under load).
+gc.freeze()
