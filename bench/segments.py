@@ -6,8 +6,10 @@ Reports (1) the time to evaluate the documented "High-Value Churners" rule (mone
 order_placed.total >= 500 AND recency of order_placed > 30 days) with the compiled SQL, next to
 the best hand-written SQL for the same question, and the full compute through the API (task
 worker, member swap); (2) the delivery API (GET /api/segments/membership/?user_id=) under 16
-concurrent clients on the production server: requests/s and latency percentiles. The load
-generator is wrk (Debian package `wrk`) when installed, else a Python client.
+concurrent clients on the production server, twice: as fast as the server answers (the most it
+serves, latency at saturation), and with the clients paced to offer the goal's rate (--rate,
+a little over 2,000/s), where the goal's p99 is judged: requests/s and latency percentiles. The
+load generator is wrk (Debian package `wrk`).
 """
 
 from __future__ import annotations
@@ -126,7 +128,11 @@ def compiled(url: str, tenant_id: int, now: datetime) -> tuple[str, list[object]
     return data["sql"], data["params"]
 
 
-def delivery_load(port: int, key: str, users: int, seconds: float, clients: int) -> dict[str, float]:
+def delivery_load(
+    port: int, key: str, users: int, seconds: float, clients: int, pause_ms: int = 0
+) -> dict[str, float]:
+    """`clients` connections asking about spread-out users; each waits `pause_ms` between its
+    questions (0: as fast as the server answers, i.e. the most it serves)."""
     if shutil.which("wrk"):
         script = (
             f'wrk.headers["Authorization"] = "ApiKey {key}"\n'
@@ -135,6 +141,8 @@ def delivery_load(port: int, key: str, users: int, seconds: float, clients: int)
             f"  n = n + 7919\n  return wrk.format('GET', '/api/segments/membership/?user_id=u' .. (n % {users}))\n"
             "end\n"
         )
+        if pause_ms:
+            script += f"delay = function()\n  return {pause_ms}\nend\n"
         return wrk(f"http://127.0.0.1:{port}", script, clients=clients, seconds=seconds)
     raise SystemExit("install wrk (apt-get install wrk) for the delivery load")
 
@@ -150,10 +158,21 @@ def main() -> int:
         action="store_true",
         help="run the server with SEGOPS_KEY_CACHE=0 (key row read per request)",
     )
+    parser.add_argument(
+        "--rate", type=int, default=2100, help="requests/s offered in the paced delivery load"
+    )
+    parser.add_argument(
+        "--no-snapshots",
+        action="store_true",
+        help="run the server with SEGOPS_MEMBERSHIP_SNAPSHOTS=0 (every question read from the database)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
     args = parser.parse_args()
 
-    cache_env = {"SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1"}
+    cache_env = {
+        "SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1",
+        "SEGOPS_MEMBERSHIP_SNAPSHOTS": "0" if args.no_snapshots else "1",
+    }
     with (
         fresh_database("segops_bench_segments") as url,
         production_server(url, threads=args.threads, env=cache_env) as server,
@@ -205,16 +224,23 @@ def main() -> int:
             conn.execute("VACUUM ANALYZE segments_segmentmember")
             conn.execute("CHECKPOINT")
         delivery_load(server.port, key, args.users, 3, args.clients)  # warm-up: connections, caches
-        load = delivery_load(server.port, key, args.users, args.seconds, args.clients)
+        most = delivery_load(server.port, key, args.users, args.seconds, args.clients)
+        # The goal's rate: each client paced to one question every clients/rate seconds, less
+        # about a millisecond for the answer itself (the achieved rate is what is reported).
+        pause = max(0, int(args.clients / args.rate * 1000) - 1)
+        paced = delivery_load(server.port, key, args.users, args.seconds, args.clients, pause_ms=pause)
         print(
-            f"server: 2 workers x {args.threads or 'default'} threads, key cache {'off' if args.no_key_cache else 'on'}"
+            f"server: 2 workers x {args.threads or 'default'} threads, key cache {'off' if args.no_key_cache else 'on'}, "
+            f"membership snapshots {'off' if args.no_snapshots else 'on'}"
         )
-        print(
-            f"delivery API, {args.clients} clients, {args.seconds:.0f} s: {load['rps']:,.0f} requests/s, "
-            f"p50 {load.get('p50_ms', float('nan')):.1f} ms, p99 {load.get('p99_ms', float('nan')):.1f} ms, "
-            f"non-2xx {load['non_2xx']:.0f} "
-            f"({'meets' if load['rps'] >= 2000 and load.get('p99_ms', 1e9) <= 10 else 'BELOW'} goal 2,000/s, p99 <= 10 ms)"
-        )
+        for label, load in (("as fast as it answers", most), (f"paced to {args.rate:,}/s", paced)):
+            print(
+                f"delivery API, {args.clients} clients, {args.seconds:.0f} s, {label}: {load['rps']:,.0f} requests/s, "
+                f"p50 {load.get('p50_ms', float('nan')):.1f} ms, p99 {load.get('p99_ms', float('nan')):.1f} ms, "
+                f"non-2xx {load['non_2xx']:.0f}"
+            )
+        verdict = paced["rps"] >= 2000 and paced.get("p99_ms", 1e9) <= 10
+        print(f"delivery goal (2,000 requests/s with p99 <= 10 ms): {'meets' if verdict else 'BELOW'}")
     return 0
 
 
