@@ -146,7 +146,7 @@ def test_it_migrates_bootstraps_and_hands_over_to_granian(
     assert _option(argv, "--host") == "127.0.0.1"
     assert _option(argv, "--port") == "8123"
     assert _option(argv, "--workers") == "2"
-    assert _option(argv, "--blocking-threads") == "1"
+    assert _option(argv, "--blocking-threads") == "2"
     assert "--no-ws" in argv
     assert "--respawn-failed-workers" in argv
     assert "--no-access-log" in argv  # off unless SEGOPS_ACCESS_LOG=1 (a proxy usually logs requests)
