@@ -72,7 +72,11 @@ class Server:
 
 @contextlib.contextmanager
 def production_server(
-    database_url: str, *, workers: int = 2, threads: int | None = None, env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    workers: int | None = None,
+    threads: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     live = live_server_start(
         data_dir=Path(tempfile.mkdtemp(prefix="segops-bench-")),

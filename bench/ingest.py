@@ -135,7 +135,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--single-clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="SEGOPS_WORKERS (default: the server's)")
     parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
     parser.add_argument(
         "--no-key-cache",
@@ -176,7 +176,7 @@ def main() -> int:
 
     threads = args.threads or "default"
     print(
-        f"server: {args.workers} workers x {threads} threads, key cache {'off' if args.no_key_cache else 'on'}, "
+        f"server: {args.workers or 'default'} workers x {threads} threads, key cache {'off' if args.no_key_cache else 'on'}, "
         f"plan {args.plan or 'default'}, "
         f"PostgreSQL, {args.seconds:.0f}s a phase"
     )

@@ -166,6 +166,7 @@ def main() -> int:
         action="store_true",
         help="run the server with SEGOPS_MEMBERSHIP_SNAPSHOTS=0 (every question read from the database)",
     )
+    parser.add_argument("--workers", type=int, default=None, help="SEGOPS_WORKERS (default: the server's)")
     parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
     args = parser.parse_args()
 
@@ -175,7 +176,7 @@ def main() -> int:
     }
     with (
         fresh_database("segops_bench_segments") as url,
-        production_server(url, threads=args.threads, env=cache_env) as server,
+        production_server(url, workers=args.workers, threads=args.threads, env=cache_env) as server,
     ):
         key = server.secret_key()
         with psycopg.connect(url) as conn:
@@ -230,7 +231,7 @@ def main() -> int:
         pause = max(0, int(args.clients / args.rate * 1000) - 1)
         paced = delivery_load(server.port, key, args.users, args.seconds, args.clients, pause_ms=pause)
         print(
-            f"server: 2 workers x {args.threads or 'default'} threads, key cache {'off' if args.no_key_cache else 'on'}, "
+            f"server: {args.workers or 'default'} workers x {args.threads or 'default'} threads, key cache {'off' if args.no_key_cache else 'on'}, "
             f"membership snapshots {'off' if args.no_snapshots else 'on'}"
         )
         for label, load in (("as fast as it answers", most), (f"paced to {args.rate:,}/s", paced)):
