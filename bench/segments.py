@@ -30,20 +30,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import fresh_database, production_server, wrk
 
-HIGH_VALUE_CHURNERS = {
-    "logic": "AND",
-    "conditions": [
-        {
-            "type": "monetary",
-            "event_type": "order_placed",
-            "property": "total",
-            "metric": "sum",
-            "operator": "gte",
-            "value": 500,
-        },
-        {"type": "recency", "event_type": "order_placed", "operator": "gt", "window_days": 30},
-    ],
-}
+from segops_server.segments.examples import HIGH_VALUE_CHURNERS
 
 HAND_WRITTEN = """
 SELECT user_id FROM ingestion_event

@@ -55,6 +55,12 @@ def messages_claim(*, tenant_id: int, message_ids: Sequence[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def _event_row(tenant_id: int, e: ValidEvent, received_at: Any, occurred_at: Any = None) -> tuple[Any, ...]:
+    """One event's values in EVENT_COLUMNS order."""
+    occurred = e.occurred_at if occurred_at is None else occurred_at
+    return (tenant_id, e.user_id, e.event_type, occurred, received_at, e.payload_json, e.anonymous_id)
+
+
 def events_insert(*, tenant_id: int, events: Sequence[ValidEvent], received_at: datetime) -> None:
     table = Event._meta.db_table
     if _postgres():
@@ -62,31 +68,10 @@ def events_insert(*, tenant_id: int, events: Sequence[ValidEvent], received_at: 
             raw = cursor.cursor  # the psycopg cursor: COPY is the fastest way into PostgreSQL
             with raw.copy(f"COPY {table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
                 for e in events:
-                    copy.write_row(
-                        (
-                            tenant_id,
-                            e.user_id,
-                            e.event_type,
-                            e.occurred_at,
-                            received_at,
-                            e.payload_json,
-                            e.anonymous_id,
-                        )
-                    )
+                    copy.write_row(_event_row(tenant_id, e, received_at))
         return
     received = _db_time(received_at)
-    rows = [
-        (
-            tenant_id,
-            e.user_id,
-            e.event_type,
-            _db_time(e.occurred_at),
-            received,
-            e.payload_json,
-            e.anonymous_id,
-        )
-        for e in events
-    ]
+    rows = [_event_row(tenant_id, e, received, occurred_at=_db_time(e.occurred_at)) for e in events]
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['%s'] * 7)})",  # noqa: S608
@@ -236,15 +221,7 @@ def events_store_one_statement(
     event_values = []
     for e in events:
         event_values.append("(%s, %s, %s, %s, %s, %s::jsonb, %s)")
-        params += [
-            tenant_id,
-            e.user_id,
-            e.event_type,
-            e.occurred_at,
-            received_at,
-            e.payload_json,
-            e.anonymous_id,
-        ]
+        params += _event_row(tenant_id, e, received_at)
     columns = ", ".join(EVENT_COLUMNS)
     sql = f"WITH ev AS (INSERT INTO {Event._meta.db_table} ({columns}) VALUES {', '.join(event_values)})"  # noqa: S608
     if aliases:

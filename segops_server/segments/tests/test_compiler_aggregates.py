@@ -7,24 +7,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from segops_server.segments.examples import HIGH_VALUE_CHURNERS
 from segops_server.segments.tests.test_compiler_harness import NOW, ago, one, store
 
 pytestmark = pytest.mark.django_db
-
-HIGH_VALUE_CHURNERS = {
-    "logic": "AND",
-    "conditions": [
-        {
-            "type": "monetary",
-            "event_type": "order_placed",
-            "property": "total",
-            "metric": "sum",
-            "operator": "gte",
-            "value": 500,
-        },
-        {"type": "recency", "event_type": "order_placed", "operator": "gt", "window_days": 30},
-    ],
-}
 
 
 def count(operator: str, value: Any, window_days: int | None = None) -> dict[str, Any]:
