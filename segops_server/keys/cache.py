@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -34,10 +33,6 @@ REDIS_EPOCH_KEY = _EPOCH.redis_key
 
 def enabled() -> bool:
     return bool(settings.SEGOPS_KEY_CACHE)
-
-
-def _path() -> Path:
-    return _EPOCH.path()
 
 
 def epoch() -> int | str:

@@ -67,7 +67,7 @@ def test_it_drops_cached_keys_when_any_key_changes(team: Team) -> None:
 def test_it_shares_the_epoch_through_the_mapped_file(team: Team) -> None:
     first = key_cache.epoch()
     key_cache.epoch_bump()
-    with open(key_cache._path(), "rb") as handle:
+    with open(key_cache._EPOCH.path(), "rb") as handle:
         assert int.from_bytes(handle.read(8), "little") == first + 1
 
 
