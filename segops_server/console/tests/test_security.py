@@ -98,6 +98,13 @@ def test_it_tells_htmx_not_to_eval_or_keep_history(team: Team) -> None:
     assert '"attributesToSettle": ["class", "width", "height"]' in html  # never a style attribute
 
 
+def test_it_has_htmx_wire_up_swapped_content_in_the_same_step() -> None:
+    # htmx attaches triggers to new content when it settles; with a delay, a select changed in
+    # a freshly drawn builder row would send nothing.
+    html = Client().get("/sign-in/").content.decode()
+    assert '"defaultSettleDelay": 0' in html
+
+
 def test_it_keeps_the_session_cookie_away_from_scripts(team: Team) -> None:
     client = Client()
     response = client.post("/sign-in/", {"email": "owner@acme.test", "password": PASSWORD})
