@@ -141,13 +141,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _scheduler_loop(parent: int | None) -> None:
-    """Every SEGOPS_SCHEDULER_INTERVAL_SECONDS: fold profile deltas, queue due segment computes."""
+    """Every SEGOPS_SCHEDULER_INTERVAL_SECONDS: fold profile deltas, queue due segment computes, expire
+    old exports and purge spent idempotency keys and quota counters."""
     from django.conf import settings
     from django.db import close_old_connections
 
     from segops_server.core.idempotency import idempotency_purge
     from segops_server.core.quotas import quotas_purge
     from segops_server.ingestion.services import profiles_refresh
+    from segops_server.segments.exports import exports_expire
     from segops_server.segments.services import segments_refresh_due
 
     while True:
@@ -158,6 +160,7 @@ def _scheduler_loop(parent: int | None) -> None:
             segments_refresh_due()
             idempotency_purge()
             quotas_purge()
+            exports_expire()
         except Exception:  # a failed round is logged and retried next round, never fatal
             logging.getLogger("segops.scheduler").exception("Scheduler round failed")
         finally:

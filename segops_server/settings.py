@@ -127,8 +127,22 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Segment exports: files written by the task worker and downloaded through the API (never served
+# by URL). With workers on several machines this directory must be shared by all of them, or
+# STORAGES["exports"] pointed at another Django storage backend.
+SEGOPS_EXPORTS_DIR = Path(env_str("SEGOPS_EXPORTS_DIR", str(DATA_DIR / "exports"))).resolve()
+# An export's file is deleted this long after it was requested (the export then answers 410).
+SEGOPS_EXPORT_RETENTION_HOURS = env_int("SEGOPS_EXPORT_RETENTION_HOURS", 24, minimum=1)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": SEGOPS_EXPORTS_DIR,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

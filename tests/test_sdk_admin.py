@@ -231,6 +231,39 @@ def test_membership_answers_the_delivery_question(world: World, computed: dict[s
     assert world.admin.segments.membership("nobody-at-all") == {"user_id": "nobody-at-all", "segments": []}
 
 
+def _export_finished(world: World, export: dict[str, Any]) -> dict[str, Any]:
+    """Poll the export (GET …/export/?export_id=) until the worker process has written the file."""
+    url = f"{world.api}/segments/{export['segment_id']}/export/"
+    headers = {"Authorization": f"ApiKey {world.key}"}
+    deadline = time.monotonic() + COMPUTE_TIMEOUT_SECONDS
+    while True:
+        state = requests.get(
+            url, params={"export_id": export["export_id"]}, headers=headers, timeout=10
+        ).json()
+        if state["status"] not in ("pending", "running") or time.monotonic() > deadline:
+            return state
+        time.sleep(0.25)
+
+
+def test_export_writes_the_members_to_a_file_the_key_downloads(
+    world: World, computed: dict[str, Any]
+) -> None:
+    export = world.admin.segments.export(world.segment["id"], format="csv")
+    assert export["status"] == "pending"
+    assert export["export_id"]
+
+    state = _export_finished(world, export)
+    assert state["status"] == "done", f"{state}\n{world.server.output()[-4000:]}"
+    assert state["row_count"] == len(BUYERS)
+    download = requests.get(
+        state["download_url"], headers={"Authorization": f"ApiKey {world.key}"}, timeout=10
+    )
+    assert download.status_code == 200
+    lines = download.text.splitlines()
+    assert lines[0] == "user_id,computed_at"
+    assert [line.split(",")[0] for line in lines[1:]] == sorted(BUYERS)
+
+
 # ── explorer ─────────────────────────────────────────────────────────────────
 
 
@@ -348,6 +381,14 @@ def test_cli_lists_segments(world: World) -> None:
     assert "Repeat buyers" in result.stdout
     page = json.loads(result.stdout)
     assert page["count"] == 3
+
+
+def test_cli_exports_a_segment(world: World, computed: dict[str, Any]) -> None:
+    done = _cli(world, "segments", "export", str(world.segment["id"]), "--format=parquet")
+    assert done.returncode == 0, done.stderr
+    export = json.loads(done.stdout)
+    assert export["format"] == "parquet"
+    assert _export_finished(world, export)["status"] == "done"
 
 
 def test_cli_membership_and_errors(world: World, computed: dict[str, Any]) -> None:

@@ -17,6 +17,8 @@ class Action(models.TextChoices):
     KEY_REVOKED_LEAKED = "key.revoked_leaked", "Key revoked as leaked"
     KEY_USED_AFTER_REVOCATION = "key.used_after_revocation", "Revoked key used"
     KEY_AUTH_FAILED = "key.auth_failed", "Failed key authentication"
+    SEGMENT_EXPORTED = "segment.exported", "Segment export requested"
+    SEGMENT_EXPORT_DOWNLOADED = "segment.export_downloaded", "Segment export downloaded"
 
 
 class AuditEvent(models.Model):

@@ -23,6 +23,12 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+class Gone(APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This resource is no longer available."
+    default_code = "gone"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     from segops_server.core.idempotency import Replay, replay_response
 

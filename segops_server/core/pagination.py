@@ -17,4 +17,4 @@ def paginated_response(view: Any, request: Request, queryset: Any, serializer: A
     """One page of `queryset` in the page-number envelope."""
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
+    return paginator.get_paginated_response(serializer(page, many=True, context={"request": request}).data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, Throttled
@@ -13,16 +13,23 @@ from rest_framework.response import Response
 
 from segops_server.accounts.models import Role, Tenant, User
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
+from segops_server.audit.models import Action
+from segops_server.audit.services import audit_record
+from segops_server.core.errors import Conflict, Gone
 from segops_server.core.fastpath import Decline, FastRoute, query_params
 from segops_server.core.pagination import paginated_response
 from segops_server.ingestion.validation import MAX_ID_LENGTH
 from segops_server.keys.fastpath import secret_key_of
-from segops_server.keys.models import Scope
+from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
-from segops_server.segments import selectors, services
+from segops_server.segments import exports, selectors, services
 from segops_server.segments.explain import segment_explain
+from segops_server.segments.models import ExportFormat, ExportStatus, SegmentExport
 from segops_server.segments.serializers import (
     ExplainSerializer,
+    ExportQuerySerializer,
+    ExportRequestSerializer,
+    ExportSerializer,
     MemberSerializer,
     MembershipQuerySerializer,
     MembersQuerySerializer,
@@ -235,3 +242,80 @@ class ExplainView(_SegmentsView):
         return Response(
             ExplainSerializer(segment_explain(tenant=self.tenant, segment=segment, user_id=user_id)).data
         )
+
+
+def _audit_export(request: Request, action: str, export: SegmentExport) -> None:
+    key = request.auth if isinstance(request.auth, ApiKey) else None
+    audit_record(
+        action=action,
+        tenant=export.tenant,
+        actor=request.user if key is None else None,
+        api_key=key,
+        key_prefix=key.display_prefix if key else "",
+        request=request,
+        segment_id=export.segment_id,
+        export_id=str(export.pk),
+        format=export.format,
+    )
+
+
+class ExportView(_SegmentsView):
+    """Ask for a file of a segment's members, and follow its progress. Reading members is what
+    Viewers and segments:read keys may already do, so those rights suffice here too."""
+
+    required_scopes = {"GET": Scope.SEGMENTS_READ, "POST": Scope.SEGMENTS_READ}
+    required_roles = {"GET": Role.VIEWER, "POST": Role.VIEWER}
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
+    def post(self, request: Request, segment_id: int) -> Response:
+        data = ExportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        export, queued_now = exports.export_request(
+            segment=segment, format=data.validated_data["format"], actor=self.actor(request)
+        )
+        if queued_now:
+            _audit_export(request, Action.SEGMENT_EXPORTED, export)
+        body = ExportSerializer(export, context={"request": request}).data
+        return Response({**body, "coalesced": not queued_now}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(parameters=[ExportQuerySerializer], responses=ExportSerializer)
+    def get(self, request: Request, segment_id: int) -> Response:
+        """One export (`?export_id=`), or the segment's exports, newest first."""
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        if "export_id" not in query.validated_data:
+            return paginated_response(
+                self, request, exports.exports_of_segment(segment=segment), ExportSerializer
+            )
+        export = exports.export_get(tenant=self.tenant, export_id=query.validated_data["export_id"])
+        if export is None or export.segment_id != segment.pk:
+            raise NotFound("Export not found.")
+        return Response(ExportSerializer(export, context={"request": request}).data)
+
+
+class ExportDownloadView(_SegmentsView):
+    required_scopes = {"GET": Scope.SEGMENTS_READ}
+
+    @extend_schema(responses={(200, "text/csv"): bytes, (200, "application/vnd.apache.parquet"): bytes})
+    def get(self, request: Request, export_id: Any) -> FileResponse:
+        export = exports.export_get(tenant=self.tenant, export_id=export_id)
+        if export is None:
+            raise NotFound("Export not found.")
+        if export.status == ExportStatus.EXPIRED:
+            raise Gone("This export has expired: request a new one.")
+        if export.status == ExportStatus.FAILED:
+            raise Conflict(f"This export failed: {export.error}")
+        if export.status != ExportStatus.DONE:
+            raise Conflict(f"This export is not ready yet (status: {export.status}).")
+        _audit_export(request, Action.SEGMENT_EXPORT_DOWNLOADED, export)
+        suffix = "csv" if export.format == ExportFormat.CSV else "parquet"
+        response = FileResponse(
+            exports.export_file_open(export=export),
+            as_attachment=True,
+            filename=f"segment-{export.segment_id}-members.{suffix}",
+            content_type=exports.CONTENT_TYPES[ExportFormat(export.format)],
+        )
+        response["Cache-Control"] = "no-store"
+        return response

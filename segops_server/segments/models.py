@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -103,3 +105,52 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.segment_id}"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    PARQUET = "parquet", "Parquet"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class SegmentExport(models.Model):
+    """A file of one member set (`user_id, computed_at`), written by the task worker."""
+
+    # Random, so an export's id says nothing about how many others exist.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    format = models.CharField(max_length=10, choices=ExportFormat.choices)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    # The member set asked for, and the one written (a compute may swap in a newer one meanwhile).
+    requested_generation = models.BigIntegerField()
+    generation = models.BigIntegerField(null=True, blank=True)
+    total_rows = models.BigIntegerField(null=True, blank=True)  # members when the work began
+    row_count = models.BigIntegerField(default=0)  # rows written so far: the progress
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    file = models.CharField(max_length=255, blank=True)  # name in the "exports" storage
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "segment", "-created_at"], name="export_segment_recent"),
+            models.Index(fields=["status", "created_at"], name="export_status_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} {self.format} {self.status}"

@@ -19,6 +19,7 @@ from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.dsl import DefinitionError, definition_validate
+from segops_server.segments.exports import exports_discard_of_segment
 from segops_server.segments.models import ComputeState, Segment, SegmentMember, SegmentVersion, Status
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def segment_update(*, segment: Segment, actor: User | None, **changes: Any) -> S
 
 @transaction.atomic
 def segment_delete(*, segment: Segment) -> None:
+    exports_discard_of_segment(segment=segment)
     SegmentMember.objects.for_tenant(segment.tenant).filter(segment=segment)._raw_delete(
         SegmentMember.objects.db
     )

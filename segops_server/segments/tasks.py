@@ -18,3 +18,10 @@ def refresh_due_segments() -> int:
     from segops_server.segments.services import segments_refresh_due
 
     return segments_refresh_due()
+
+
+@task()
+def export_segment(export_id: str) -> None:
+    from segops_server.segments.exports import export_run
+
+    export_run(export_id=export_id)

@@ -12,6 +12,12 @@ urlpatterns = [
     path("segments/<id:segment_id>/versions/", api.SegmentVersionsView.as_view(), name="segment-versions"),
     path("segments/<id:segment_id>/compute/", api.ComputeView.as_view(), name="segment-compute"),
     path("segments/<id:segment_id>/members/", api.MembersView.as_view(), name="segment-members"),
+    path("segments/<id:segment_id>/export/", api.ExportView.as_view(), name="segment-export"),
+    path(
+        "segments/exports/<uuid:export_id>/download/",
+        api.ExportDownloadView.as_view(),
+        name="segment-export-download",
+    ),
     # Included before the ingestion app's explorer routes, whose user_id pattern would swallow these.
     re_path(
         r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]{1,18})/explain/$",

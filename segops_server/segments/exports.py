@@ -1,0 +1,254 @@
+"""Segment exports: a member set written to a CSV or Parquet file by the task worker.
+
+A request names the segment's current member set; the worker writes whichever set is current when
+it starts (read in one statement, so a compute that swaps in a newer set meanwhile never leaves a
+half or empty file) and records which generation that was. Files live in the "exports" storage
+and are deleted SEGOPS_EXPORT_RETENTION_HOURS after the request.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from segops_server.accounts.models import Tenant, User
+from segops_server.core.errors import Conflict
+from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport, SegmentMember
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.PARQUET: "application/vnd.apache.parquet",
+}
+_BATCH_ROWS = 50_000  # rows read, written and reported as progress at a time
+_ACTIVE = (ExportStatus.PENDING, ExportStatus.RUNNING)
+_ATTEMPTS = 3  # reads of a member set that a compute replaced midway, before giving up
+
+
+def exports_storage() -> Storage:
+    return storages["exports"]
+
+
+def export_request(*, segment: Segment, format: str, actor: User | None) -> tuple[SegmentExport, bool]:
+    """Queue an export of the segment's current members; (export, False) when the same export of
+    the same member set is already pending or running (requests coalesce)."""
+    from segops_server.segments.tasks import export_segment
+
+    if segment.generation == 0:
+        raise Conflict("This segment has not been computed yet: compute it, then export its members.")
+    with transaction.atomic():
+        waiting = (
+            SegmentExport.objects.for_tenant(segment.tenant)
+            .filter(
+                segment=segment, format=format, requested_generation=segment.generation, status__in=_ACTIVE
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if waiting is not None:
+            return waiting, False
+        export = SegmentExport(
+            tenant=segment.tenant,
+            segment=segment,
+            format=format,
+            requested_generation=segment.generation,
+            requested_by=actor,
+        )
+        export.save()
+        export_id = str(export.pk)
+        transaction.on_commit(lambda: export_segment.enqueue(export_id))
+    return export, True
+
+
+class _SetReplaced(Exception):
+    """A compute swapped in a newer member set (and deleted this one) while it was being read."""
+
+
+def _member_pages(export: SegmentExport, generation: int) -> Iterator[list[tuple[str, datetime]]]:
+    """One member set by user id, a page at a time (keyset: each page is a short indexed read)."""
+    members = SegmentMember.objects.for_tenant(export.tenant).filter(
+        segment_id=export.segment_id, generation=generation
+    )
+    after: str | None = None
+    while True:
+        page = members.filter(user_id__gt=after) if after is not None else members
+        rows = list(page.order_by("user_id").values_list("user_id", "computed_at")[:_BATCH_ROWS])
+        if rows:
+            yield rows
+        if len(rows) < _BATCH_ROWS:
+            return
+        after = rows[-1][0]
+
+
+def _iso(value: datetime) -> str:
+    """The API's datetime form (as the members endpoint writes it)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class _CsvWriter:
+    def __init__(self, out: IO[bytes]) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        self._csv = csv.writer(self._text, lineterminator="\n")
+        self._csv.writerow(["user_id", "computed_at"])
+
+    def write(self, batch: list[tuple[str, datetime]]) -> None:
+        stamps: dict[datetime, str] = {}  # a set shares one computed_at: format it once
+        self._csv.writerows(
+            (user_id, stamps.get(at) or stamps.setdefault(at, _iso(at))) for user_id, at in batch
+        )
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()
+
+
+class _ParquetWriter:
+    def __init__(self, out: IO[bytes]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        self._schema = pa.schema([("user_id", pa.string()), ("computed_at", pa.timestamp("us", tz="UTC"))])
+        self._writer = pq.ParquetWriter(out, self._schema, compression="zstd")
+
+    def write(self, batch: list[tuple[str, datetime]]) -> None:
+        columns = [[row[0] for row in batch], [row[1] for row in batch]]
+        self._writer.write_table(self._pa.Table.from_arrays(columns, schema=self._schema))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _progress(export: SegmentExport, **fields: Any) -> None:
+    SegmentExport.objects.for_tenant(export.tenant).filter(pk=export.pk).update(**fields)
+
+
+def _write(export: SegmentExport, path: Path) -> tuple[int, int]:
+    """Write the current member set to `path`; (generation, rows). A set is complete when its
+    rows number its member_count, which the compute wrote in the same transaction as the rows."""
+    generation, total = (
+        Segment.objects.for_tenant(export.tenant)
+        .filter(pk=export.segment_id)
+        .values_list("generation", "member_count")
+        .get()
+    )
+    _progress(export, total_rows=total, row_count=0)
+    written = 0
+    with path.open("wb") as out:
+        writer = _CsvWriter(out) if export.format == ExportFormat.CSV else _ParquetWriter(out)
+        for page in _member_pages(export, generation):
+            writer.write(page)
+            written += len(page)
+            _progress(export, row_count=written)
+        writer.close()
+    if written != total:
+        raise _SetReplaced
+    return generation, written
+
+
+def export_run(*, export_id: str | UUID) -> None:
+    """Write the file of a pending export (the task worker's side)."""
+    export = (
+        SegmentExport.objects.unscoped_all_tenants()  # the worker is handed an id, not a tenant
+        .select_related("tenant", "segment")
+        .filter(pk=export_id)
+        .first()
+    )
+    if export is None:
+        return
+    claimed = (
+        SegmentExport.objects.for_tenant(export.tenant)
+        .filter(pk=export.pk, status=ExportStatus.PENDING)
+        .update(status=ExportStatus.RUNNING, started_at=timezone.now())
+    )
+    if not claimed:
+        return  # another worker has it, or it was expired meanwhile
+    suffix = ".csv" if export.format == ExportFormat.CSV else ".parquet"
+    try:
+        with tempfile.TemporaryDirectory(prefix="segops-export-") as scratch:
+            path = Path(scratch) / f"export{suffix}"
+            for _attempt in range(_ATTEMPTS):
+                try:
+                    generation, written = _write(export, path)
+                    break
+                except _SetReplaced:
+                    continue
+            else:
+                raise RuntimeError("the member set kept changing while it was read; request the export again")
+            name = f"{export.tenant_id}/segment-{export.segment_id}-{export.pk}{suffix}"
+            with path.open("rb") as saved:
+                stored = exports_storage().save(name, File(saved))
+            size = path.stat().st_size
+        _progress(
+            export,
+            status=ExportStatus.DONE,
+            generation=generation,
+            row_count=written,
+            size_bytes=size,
+            file=stored,
+            finished_at=timezone.now(),
+        )
+    except Exception as exc:
+        logger.exception("Export %s of segment %s failed", export.pk, export.segment_id)
+        _progress(
+            export,
+            status=ExportStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+
+
+def _discard(exports: Any) -> int:
+    """Delete the files of these exports and mark them expired."""
+    storage = exports_storage()
+    count = 0
+    for export_id, name in exports.values_list("pk", "file"):
+        if name:
+            storage.delete(name)
+        count += (
+            SegmentExport.objects.unscoped_all_tenants()
+            .filter(pk=export_id)
+            .update(status=ExportStatus.EXPIRED, file="", finished_at=timezone.now())
+        )
+    return count
+
+
+def exports_expire(*, now: datetime | None = None) -> int:
+    """Expire exports older than the retention period (the scheduler's round)."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.SEGOPS_EXPORT_RETENTION_HOURS)
+    old = SegmentExport.objects.unscoped_all_tenants().filter(  # the scheduler spans every tenant
+        ~Q(status=ExportStatus.EXPIRED), created_at__lt=cutoff
+    )
+    return _discard(old)
+
+
+def exports_discard_of_segment(*, segment: Segment) -> None:
+    """Delete a segment's export files (before the segment itself goes)."""
+    _discard(SegmentExport.objects.for_tenant(segment.tenant).filter(segment=segment))
+
+
+def export_file_open(*, export: SegmentExport) -> IO[bytes]:
+    return exports_storage().open(export.file, "rb")
+
+
+def exports_of_segment(*, segment: Segment) -> Any:
+    return SegmentExport.objects.for_tenant(segment.tenant).filter(segment=segment).order_by("-created_at")
+
+
+def export_get(*, tenant: Tenant, export_id: UUID) -> SegmentExport | None:
+    return SegmentExport.objects.for_tenant(tenant).filter(pk=export_id).select_related("segment").first()
