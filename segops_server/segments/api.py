@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.http import FileResponse, HttpRequest
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.request import Request
@@ -167,7 +167,38 @@ _DATETIME = serializers.DateTimeField()
 class MembershipView(_SegmentsView):
     """The delivery API: which segments is this user in (or: is this user in that segment)?"""
 
-    @extend_schema(parameters=[MembershipQuerySerializer])
+    @extend_schema(
+        parameters=[MembershipQuerySerializer],
+        responses=PolymorphicProxySerializer(
+            component_name="MembershipAnswer",
+            serializers=[
+                inline_serializer(
+                    "UserSegments",
+                    {
+                        "user_id": serializers.CharField(),
+                        "segments": inline_serializer(
+                            "MembershipSegment",
+                            {
+                                "id": serializers.IntegerField(),
+                                "name": serializers.CharField(),
+                                "computed_at": serializers.DateTimeField(),
+                            },
+                            many=True,
+                        ),
+                    },
+                ),
+                inline_serializer(
+                    "SegmentMembership",
+                    {
+                        "user_id": serializers.CharField(),
+                        "segment_id": serializers.IntegerField(),
+                        "member": serializers.BooleanField(),
+                    },
+                ),
+            ],
+            resource_type_field_name=None,
+        ),
+    )
     def get(self, request: Request) -> Response:
         query = MembershipQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -78,3 +78,11 @@ def test_it_serves_the_interactive_docs(db: None) -> None:
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
     assert b"/api/schema/" in response.content
+
+
+def test_it_generates_without_warnings_or_errors(tmp_path: Any, django_db_blocker: Any) -> None:
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert (tmp_path / "schema.yml").read_text().startswith("openapi: 3.")
