@@ -340,10 +340,14 @@ class ExportDownloadView(_SegmentsView):
             raise Conflict(f"This export failed: {export.error}")
         if export.status != ExportStatus.DONE:
             raise Conflict(f"This export is not ready yet (status: {export.status}).")
+        try:
+            file = exports.export_file_open(export=export)
+        except FileNotFoundError:  # removed from the exports storage by hand
+            raise Gone("The file of this export is gone: request a new one.") from None
         _audit_export(request, Action.SEGMENT_EXPORT_DOWNLOADED, export)
         suffix = "csv" if export.format == ExportFormat.CSV else "parquet"
         response = FileResponse(
-            exports.export_file_open(export=export),
+            file,
             as_attachment=True,
             filename=f"segment-{export.segment_id}-members.{suffix}",
             content_type=exports.CONTENT_TYPES[ExportFormat(export.format)],

@@ -247,6 +247,19 @@ def test_it_expires_old_files(
     assert state["download_url"] is None
 
 
+def test_it_answers_410_when_the_file_was_removed_by_hand(
+    team: Team, computed: int, django_capture_on_commit_callbacks: Any, exports_dir: Path
+) -> None:
+    body = _export(team, computed, django_capture_on_commit_callbacks).json()
+    (path,) = exports_dir.rglob("*.csv")
+    path.unlink()
+
+    response = _download(team, f"/api/segments/exports/{body['export_id']}/download/")
+
+    assert response.status_code == 410
+    assert response.json() == {"detail": "The file of this export is gone: request a new one."}
+
+
 def test_it_keeps_files_private_to_the_server_account(
     team: Team, computed: int, django_capture_on_commit_callbacks: Any, exports_dir: Path
 ) -> None:
