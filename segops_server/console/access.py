@@ -9,6 +9,7 @@ from typing import Any, Concatenate, ParamSpec
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from rest_framework import exceptions as drf
@@ -18,7 +19,7 @@ from segops_server.accounts.selectors import memberships_of_user
 from segops_server.accounts.tenancy import TenantContext
 
 P = ParamSpec("P")
-TenantView = Callable[Concatenate[HttpRequest, TenantContext, P], HttpResponse]
+TenantView = Callable[Concatenate[HttpRequest, TenantContext, P], HttpResponseBase]
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -77,7 +78,7 @@ def not_found(request: HttpRequest, ctx: TenantContext | None = None) -> HttpRes
 
 def tenant_page(
     *, read: Role = Role.VIEWER, write: Role = Role.MEMBER
-) -> Callable[[TenantView[P]], Callable[..., HttpResponse]]:
+) -> Callable[[TenantView[P]], Callable[..., HttpResponseBase]]:
     """For every view under /t/<slug>/: sign-in, the tenant from the URL, then the role.
 
     Reads (GET/HEAD) need `read`, everything else `write` — the API's rule, with the same
@@ -86,11 +87,11 @@ def tenant_page(
     the templates hide the controls that would lead there.
     """
 
-    def decorator(view: TenantView[P]) -> Callable[..., HttpResponse]:
+    def decorator(view: TenantView[P]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
         def wrapped(
             request: HttpRequest, tenant_slug: str, *args: P.args, **kwargs: P.kwargs
-        ) -> HttpResponse:
+        ) -> HttpResponseBase:
             person = signed_in_person(request)
             if person is None:
                 return redirect_to_login(request.get_full_path(), reverse("console:sign-in"))

@@ -2,7 +2,17 @@
 
 from django.urls import URLPattern, include, path
 
-from segops_server.console.views import audit, auth, compute, explorer, general, keys, segments, team
+from segops_server.console.views import (
+    audit,
+    auth,
+    compute,
+    explorer,
+    exports,
+    general,
+    keys,
+    segments,
+    team,
+)
 
 app_name = "console"
 
@@ -15,6 +25,15 @@ tenant_patterns: list[URLPattern] = [
     path("segments/<id:segment_id>/recompute/", compute.segment_recompute, name="segment-recompute"),
     path("segments/<id:segment_id>/status/", compute.segment_status, name="segment-status"),
     path("segments/<id:segment_id>/history/", compute.segment_history, name="segment-history"),
+    path("segments/<id:segment_id>/export/", exports.segment_export, name="segment-export"),
+    path(
+        "segments/<id:segment_id>/export/status/", exports.segment_export_status, name="segment-export-status"
+    ),
+    path(
+        "segments/exports/<uuid:export_id>/download/",
+        exports.segment_export_download,
+        name="segment-export-download",
+    ),
     path("explorer/", explorer.explorer, name="explorer"),
     path("explorer/user/", explorer.user_detail, name="explorer-user"),
     path("settings/", general.settings_home, name="settings"),

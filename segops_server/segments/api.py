@@ -13,9 +13,6 @@ from rest_framework.response import Response
 
 from segops_server.accounts.models import Role, Tenant, User
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
-from segops_server.audit.models import Action
-from segops_server.audit.services import audit_record
-from segops_server.core.errors import Conflict, Gone
 from segops_server.core.fastpath import Decline, FastRoute, query_params
 from segops_server.core.pagination import paginated_response
 from segops_server.ingestion.validation import MAX_ID_LENGTH
@@ -24,7 +21,7 @@ from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
 from segops_server.segments import exports, selectors, services
 from segops_server.segments.explain import segment_explain
-from segops_server.segments.models import ExportFormat, ExportStatus, SegmentExport
+from segops_server.segments.models import ExportFormat
 from segops_server.segments.serializers import (
     ExplainSerializer,
     ExportQuerySerializer,
@@ -275,19 +272,11 @@ class ExplainView(_SegmentsView):
         )
 
 
-def _audit_export(request: Request, action: str, export: SegmentExport) -> None:
+def _caller(request: Request) -> dict[str, Any]:
+    """Who asks, for the audit log: the key, or the person."""
     key = request.auth if isinstance(request.auth, ApiKey) else None
-    audit_record(
-        action=action,
-        tenant=export.tenant,
-        actor=request.user if key is None else None,
-        api_key=key,
-        key_prefix=key.display_prefix if key else "",
-        request=request,
-        segment_id=export.segment_id,
-        export_id=str(export.pk),
-        format=export.format,
-    )
+    person = request.user if key is None and isinstance(request.user, User) else None
+    return {"actor": person, "api_key": key, "request": request}
 
 
 class ExportView(_SegmentsView):
@@ -303,10 +292,8 @@ class ExportView(_SegmentsView):
         data.is_valid(raise_exception=True)
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
         export, queued_now = exports.export_request(
-            segment=segment, format=data.validated_data["format"], actor=self.actor(request)
+            segment=segment, format=data.validated_data["format"], **_caller(request)
         )
-        if queued_now:
-            _audit_export(request, Action.SEGMENT_EXPORTED, export)
         body = ExportSerializer(export, context={"request": request}).data
         return Response({**body, "coalesced": not queued_now}, status=status.HTTP_202_ACCEPTED)
 
@@ -334,22 +321,10 @@ class ExportDownloadView(_SegmentsView):
         export = exports.export_get(tenant=self.tenant, export_id=export_id)
         if export is None:
             raise NotFound("Export not found.")
-        if export.status == ExportStatus.EXPIRED:
-            raise Gone("This export has expired: request a new one.")
-        if export.status == ExportStatus.FAILED:
-            raise Conflict(f"This export failed: {export.error}")
-        if export.status != ExportStatus.DONE:
-            raise Conflict(f"This export is not ready yet (status: {export.status}).")
-        try:
-            file = exports.export_file_open(export=export)
-        except FileNotFoundError:  # removed from the exports storage by hand
-            raise Gone("The file of this export is gone: request a new one.") from None
-        _audit_export(request, Action.SEGMENT_EXPORT_DOWNLOADED, export)
-        suffix = "csv" if export.format == ExportFormat.CSV else "parquet"
         response = FileResponse(
-            file,
+            exports.export_download(export=export, **_caller(request)),
             as_attachment=True,
-            filename=f"segment-{export.segment_id}-members.{suffix}",
+            filename=exports.download_filename(export),
             content_type=exports.CONTENT_TYPES[ExportFormat(export.format)],
         )
         response["Cache-Control"] = "no-store"

@@ -26,7 +26,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant, User
-from segops_server.core.errors import Conflict
+from segops_server.audit.models import Action
+from segops_server.audit.services import audit_record
+from segops_server.core.errors import Conflict, Gone
+from segops_server.keys.models import ApiKey
 from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport, SegmentMember
 
 logger = logging.getLogger(__name__)
@@ -44,9 +47,33 @@ def exports_storage() -> Storage:
     return storages["exports"]
 
 
-def export_request(*, segment: Segment, format: str, actor: User | None) -> tuple[SegmentExport, bool]:
+def _audit(
+    action: str, export: SegmentExport, *, actor: User | None, api_key: ApiKey | None, request: Any
+) -> None:
+    audit_record(
+        action=action,
+        tenant=export.tenant,
+        actor=actor,
+        api_key=api_key,
+        key_prefix=api_key.display_prefix if api_key else "",
+        request=request,
+        segment_id=export.segment_id,
+        export_id=str(export.pk),
+        format=export.format,
+    )
+
+
+def export_request(
+    *,
+    segment: Segment,
+    format: str,
+    actor: User | None,
+    api_key: ApiKey | None = None,
+    request: Any = None,
+) -> tuple[SegmentExport, bool]:
     """Queue an export of the segment's current members; (export, False) when the same export of
-    the same member set is already pending or running (requests coalesce)."""
+    the same member set is already pending or running (requests coalesce). Audited: the list of
+    user ids is about to leave the system."""
     from segops_server.segments.tasks import export_segment
 
     if segment.generation == 0:
@@ -72,6 +99,7 @@ def export_request(*, segment: Segment, format: str, actor: User | None) -> tupl
         export.save()
         export_id = str(export.pk)
         transaction.on_commit(lambda: export_segment.enqueue(export_id))
+        _audit(Action.SEGMENT_EXPORTED, export, actor=actor, api_key=api_key, request=request)
     return export, True
 
 
@@ -242,8 +270,32 @@ def exports_discard_of_segment(*, segment: Segment) -> None:
     _discard(SegmentExport.objects.for_tenant(segment.tenant).filter(segment=segment))
 
 
-def export_file_open(*, export: SegmentExport) -> IO[bytes]:
-    return exports_storage().open(export.file, "rb")
+def export_download(
+    *, export: SegmentExport, actor: User | None, api_key: ApiKey | None = None, request: Any = None
+) -> IO[bytes]:
+    """The file of a finished export, opened for reading (audited); 409 while not done or after a
+    failure, 410 once expired or removed."""
+    if export.status == ExportStatus.EXPIRED:
+        raise Gone("This export has expired: request a new one.")
+    if export.status == ExportStatus.FAILED:
+        raise Conflict(f"This export failed: {export.error}")
+    if export.status != ExportStatus.DONE:
+        raise Conflict(f"This export is not ready yet (status: {export.status}).")
+    try:
+        file = exports_storage().open(export.file, "rb")
+    except FileNotFoundError:  # removed from the exports storage by hand
+        raise Gone("The file of this export is gone: request a new one.") from None
+    _audit(Action.SEGMENT_EXPORT_DOWNLOADED, export, actor=actor, api_key=api_key, request=request)
+    return file
+
+
+def download_filename(export: SegmentExport) -> str:
+    suffix = "csv" if export.format == ExportFormat.CSV else "parquet"
+    return f"segment-{export.segment_id}-members.{suffix}"
+
+
+def export_latest(*, segment: Segment) -> SegmentExport | None:
+    return exports_of_segment(segment=segment).first()
 
 
 def exports_of_segment(*, segment: Segment) -> Any:

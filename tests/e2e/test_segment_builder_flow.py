@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -115,6 +116,19 @@ def test_build_preview_save_and_recompute_a_segment(page: Page, server: LiveServ
     expect(page.locator("[data-member-count]")).to_have_text("1")
     expect(page.locator("#compute-status progress")).to_have_count(0)
     screenshot(page, "segment-computed")
+
+    # Export: the card polls while the worker writes the file, then offers it for download.
+    page.get_by_role("button", name="Export CSV").click()
+    download_link = page.get_by_role("link", name="Download CSV")
+    expect(download_link).to_be_visible(timeout=60_000)
+    expect(page.locator("#export")).to_contain_text("1 member")
+    screenshot(page, "segment-export")
+    with page.expect_download() as downloaded:
+        download_link.click()
+    lines = Path(downloaded.value.path()).read_text().splitlines()
+    assert lines[0] == "user_id,computed_at"
+    assert [line.split(",")[0] for line in lines[1:]] == ["alice"]
+    assert downloaded.value.suggested_filename.endswith("-members.csv")
 
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("heading", name=re.compile("Version 1"))).to_be_visible()

@@ -10,7 +10,7 @@ from django.test import Client
 from segops_server.accounts.services import member_invite
 from segops_server.console.tests.conftest import ConsoleFor
 from segops_server.keys.models import ApiKey
-from segops_server.segments.models import Segment
+from segops_server.segments.models import Segment, SegmentExport
 from segops_server.segments.services import segment_create
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import make_api_key
@@ -29,6 +29,8 @@ def acme_urls(team: Team) -> list[str]:
         tenant=team.tenant, email="new@acme.test", role="viewer", invited_by=team.owner
     )
     assert invitation.invitation is not None
+    export = SegmentExport(tenant=team.tenant, segment=segment, format="csv", requested_generation=1)
+    export.save()
     base = "/t/acme"
     return [
         f"{base}/",
@@ -39,6 +41,9 @@ def acme_urls(team: Team) -> list[str]:
         f"{base}/segments/{segment.pk}/recompute/",
         f"{base}/segments/{segment.pk}/status/",
         f"{base}/segments/{segment.pk}/history/",
+        f"{base}/segments/{segment.pk}/export/",
+        f"{base}/segments/{segment.pk}/export/status/",
+        f"{base}/segments/exports/{export.pk}/download/",
         f"{base}/explorer/?q=u",
         f"{base}/explorer/user/?user_id=u1",
         f"{base}/settings/",
@@ -69,6 +74,7 @@ def test_it_answers_404_to_the_outsider_for_every_url(
     # Nothing changed on the way.
     assert ApiKey.objects.for_tenant(team.tenant).filter(revoked_at__isnull=True).count() == 1
     assert Segment.objects.for_tenant(team.tenant).count() == 1
+    assert SegmentExport.objects.for_tenant(team.tenant).count() == 1
     team.tenant.refresh_from_db()
     assert team.tenant.slug == "acme"
 

@@ -244,6 +244,9 @@ def test_recompute_polls_until_computed_then_shows_the_member_count(
     assert 'data-status="computed"' in done
     assert 'data-member-count="2"' in done
     assert "every 1s" not in done  # polling stops
+    assert 'id="export" class="card"' in done  # the Export card comes along, out of band
+    assert 'hx-swap-oob="outerHTML"' in done
+    assert "Export CSV" in done
 
 
 def test_recompute_without_javascript_redirects_back(

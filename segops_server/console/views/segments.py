@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -17,7 +18,7 @@ from segops_server.accounts.tenancy import TenantContext
 from segops_server.console import builder
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.forms import SegmentDetailsForm
-from segops_server.segments import selectors, services
+from segops_server.segments import exports, selectors, services
 from segops_server.segments.models import Segment
 
 PAGE_SIZE = 50
@@ -69,6 +70,8 @@ def _editor(
         "details": details,
         "editable": ctx.has_role(Role.MEMBER),
         "area": "segments",
+        "export": exports.export_latest(segment=segment) if segment else None,
+        "retention_hours": settings.SEGOPS_EXPORT_RETENTION_HOURS,
         **_urls(ctx, segment),
         **extra,
     }

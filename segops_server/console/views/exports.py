@@ -1,0 +1,89 @@
+"""A segment's Export card: ask for a CSV or Parquet file, watch it being written, download it.
+
+The same rights as the API: whoever may read a segment's members (Viewer and up) may export them.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import APIException
+
+from segops_server.accounts.models import Role
+from segops_server.accounts.tenancy import TenantContext
+from segops_server.console.access import is_htmx, not_found, page, signed_in_person, tenant_page
+from segops_server.segments import exports, selectors
+from segops_server.segments.models import ExportFormat, Segment
+
+
+def _card(request: HttpRequest, ctx: TenantContext, segment: Segment, error: str = "") -> HttpResponse:
+    latest = exports.export_latest(segment=segment)
+    return page(
+        request,
+        "console/segments/_export.html",
+        {
+            "segment": segment,
+            "export": latest,
+            "export_error": error,
+            "retention_hours": settings.SEGOPS_EXPORT_RETENTION_HOURS,
+        },
+        ctx=ctx,
+    )
+
+
+@tenant_page(write=Role.VIEWER)
+@require_POST
+def segment_export(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
+    segment = selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id)
+    form = request.POST.get("format", ExportFormat.CSV)
+    error = ""
+    if form not in ExportFormat.values:
+        error = "Choose CSV or Parquet."
+    else:
+        try:
+            exports.export_request(
+                segment=segment, format=form, actor=signed_in_person(request), request=request
+            )
+        except APIException as exc:  # never computed: nothing to export yet
+            error = str(exc.detail)
+    if is_htmx(request):
+        return _card(request, ctx, segment, error)
+    if error:
+        messages.error(request, error)
+    return redirect("console:segment-detail", tenant_slug=ctx.tenant.slug, segment_id=segment.pk)
+
+
+@tenant_page()
+@never_cache
+@require_http_methods(["GET"])
+def segment_export_status(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
+    """The card; while the newest export is being written it asks for itself again every second."""
+    return _card(request, ctx, selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id))
+
+
+@tenant_page()
+@require_http_methods(["GET"])
+def segment_export_download(request: HttpRequest, ctx: TenantContext, export_id: UUID) -> HttpResponseBase:
+    export = exports.export_get(tenant=ctx.tenant, export_id=export_id)
+    if export is None:
+        return not_found(request, ctx)
+    try:
+        file = exports.export_download(export=export, actor=signed_in_person(request), request=request)
+    except APIException as exc:  # not ready, failed, expired
+        messages.error(request, str(exc.detail))
+        return redirect("console:segment-detail", tenant_slug=ctx.tenant.slug, segment_id=export.segment_id)
+    response = FileResponse(
+        file,
+        as_attachment=True,
+        filename=exports.download_filename(export),
+        content_type=exports.CONTENT_TYPES[ExportFormat(export.format)],
+    )
+    response["Cache-Control"] = "no-store"
+    return response
