@@ -140,27 +140,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover
 
 
-def _scheduler_loop(parent: int | None) -> None:
-    """Every SEGOPS_SCHEDULER_INTERVAL_SECONDS: fold profile deltas, queue due segment computes, expire
-    old exports and purge spent idempotency keys and quota counters."""
-    from django.conf import settings
-    from django.db import close_old_connections
-
+def scheduler_round() -> None:
+    """One round of the scheduler: fold profile deltas, queue due segment computes, expire old
+    exports and purge spent idempotency keys and quota counters."""
     from segops_server.core.idempotency import idempotency_purge
     from segops_server.core.quotas import quotas_purge
     from segops_server.ingestion.services import profiles_refresh
     from segops_server.segments.exports import exports_expire
     from segops_server.segments.services import segments_refresh_due
 
+    profiles_refresh()
+    segments_refresh_due()
+    idempotency_purge()
+    quotas_purge()
+    exports_expire()
+
+
+def _scheduler_loop(parent: int | None) -> None:
+    """A scheduler round every SEGOPS_SCHEDULER_INTERVAL_SECONDS."""
+    from django.conf import settings
+    from django.db import close_old_connections
+
     while True:
         if parent is not None and os.getppid() != parent:
             os._exit(0)  # the server that started this worker is gone
         try:
-            profiles_refresh()
-            segments_refresh_due()
-            idempotency_purge()
-            quotas_purge()
-            exports_expire()
+            scheduler_round()
         except Exception:  # a failed round is logged and retried next round, never fatal
             logging.getLogger("segops.scheduler").exception("Scheduler round failed")
         finally:

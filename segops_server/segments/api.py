@@ -21,7 +21,6 @@ from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
 from segops_server.segments import exports, selectors, services
 from segops_server.segments.explain import segment_explain
-from segops_server.segments.models import ExportFormat
 from segops_server.segments.serializers import (
     ExplainSerializer,
     ExportQuerySerializer,
@@ -321,11 +320,4 @@ class ExportDownloadView(_SegmentsView):
         export = exports.export_get(tenant=self.tenant, export_id=export_id)
         if export is None:
             raise NotFound("Export not found.")
-        response = FileResponse(
-            exports.export_download(export=export, **_caller(request)),
-            as_attachment=True,
-            filename=exports.download_filename(export),
-            content_type=exports.CONTENT_TYPES[ExportFormat(export.format)],
-        )
-        response["Cache-Control"] = "no-store"
-        return response
+        return exports.download_response(export, exports.export_download(export=export, **_caller(request)))

@@ -1,9 +1,10 @@
 """Segment exports: a member set written to a CSV or Parquet file by the task worker.
 
 A request names the segment's current member set; the worker writes whichever set is current when
-it starts (read in one statement, so a compute that swaps in a newer set meanwhile never leaves a
-half or empty file) and records which generation that was. Files live in the "exports" storage
-and are deleted SEGOPS_EXPORT_RETENTION_HOURS after the request.
+it starts, a page at a time, and records which generation that was. A set is whole when its rows
+number its member_count; a compute that swaps in a newer set midway (deleting the one being read)
+makes the worker start over on the new set, so a file is never half of one. Files live in the
+"exports" storage and are deleted SEGOPS_EXPORT_RETENTION_HOURS after the request.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -22,8 +23,10 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import FileResponse
 from django.utils import timezone
+from rest_framework import serializers
 
 from segops_server.accounts.models import Tenant, User
 from segops_server.audit.models import Action
@@ -123,9 +126,7 @@ def _member_pages(export: SegmentExport, generation: int) -> Iterator[list[tuple
         after = rows[-1][0]
 
 
-def _iso(value: datetime) -> str:
-    """The API's datetime form (as the members endpoint writes it)."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_DATETIME = serializers.DateTimeField()  # the API's datetime form, as the members endpoint writes it
 
 
 class _CsvWriter:
@@ -137,7 +138,8 @@ class _CsvWriter:
     def write(self, batch: list[tuple[str, datetime]]) -> None:
         stamps: dict[datetime, str] = {}  # a set shares one computed_at: format it once
         self._csv.writerows(
-            (user_id, stamps.get(at) or stamps.setdefault(at, _iso(at))) for user_id, at in batch
+            (user_id, stamps.get(at) or stamps.setdefault(at, _DATETIME.to_representation(at)))
+            for user_id, at in batch
         )
 
     def close(self) -> None:
@@ -206,7 +208,7 @@ def export_run(*, export_id: str | UUID) -> None:
     )
     if not claimed:
         return  # another worker has it, or it was expired meanwhile
-    suffix = ".csv" if export.format == ExportFormat.CSV else ".parquet"
+    suffix = f".{export.format}"
     try:
         with tempfile.TemporaryDirectory(prefix="segops-export-") as scratch:
             path = Path(scratch) / f"export{suffix}"
@@ -289,16 +291,23 @@ def export_download(
     return file
 
 
-def download_filename(export: SegmentExport) -> str:
-    suffix = "csv" if export.format == ExportFormat.CSV else "parquet"
-    return f"segment-{export.segment_id}-members.{suffix}"
+def download_response(export: SegmentExport, file: IO[bytes]) -> FileResponse:
+    """The file as an attachment, never kept by a cache on the way."""
+    response = FileResponse(
+        file,
+        as_attachment=True,
+        filename=f"segment-{export.segment_id}-members.{export.format}",
+        content_type=CONTENT_TYPES[ExportFormat(export.format)],
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def export_latest(*, segment: Segment) -> SegmentExport | None:
     return exports_of_segment(segment=segment).first()
 
 
-def exports_of_segment(*, segment: Segment) -> Any:
+def exports_of_segment(*, segment: Segment) -> QuerySet[SegmentExport]:
     return SegmentExport.objects.for_tenant(segment.tenant).filter(segment=segment).order_by("-created_at")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -13,7 +12,8 @@ from rest_framework.exceptions import ValidationError
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.builder import definition_json
-from segops_server.segments import exports, selectors, services
+from segops_server.console.views.exports import export_card
+from segops_server.segments import selectors, services
 from segops_server.segments.models import Status
 
 
@@ -40,11 +40,7 @@ def segment_status(request: HttpRequest, ctx: TenantContext, segment_id: int) ->
     segment = selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id)
     context: dict[str, object] = {"segment": segment}
     if segment.status != Status.COMPUTING:  # the compute ended: the Export card follows (out of band)
-        context.update(
-            refresh_export=True,
-            export=exports.export_latest(segment=segment),
-            retention_hours=settings.SEGOPS_EXPORT_RETENTION_HOURS,
-        )
+        context.update(refresh_export=True, **export_card(segment))
     return page(request, "console/segments/_status.html", context, ctx=ctx)
 
 

@@ -5,11 +5,12 @@ The same rights as the API: whoever may read a segment's members (Viewer and up)
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -23,19 +24,17 @@ from segops_server.segments import exports, selectors
 from segops_server.segments.models import ExportFormat, Segment
 
 
+def export_card(segment: Segment) -> dict[str, Any]:
+    """What the Export card (segments/_export.html) shows, wherever it is drawn."""
+    return {
+        "export": exports.export_latest(segment=segment),
+        "retention_hours": settings.SEGOPS_EXPORT_RETENTION_HOURS,
+    }
+
+
 def _card(request: HttpRequest, ctx: TenantContext, segment: Segment, error: str = "") -> HttpResponse:
-    latest = exports.export_latest(segment=segment)
-    return page(
-        request,
-        "console/segments/_export.html",
-        {
-            "segment": segment,
-            "export": latest,
-            "export_error": error,
-            "retention_hours": settings.SEGOPS_EXPORT_RETENTION_HOURS,
-        },
-        ctx=ctx,
-    )
+    context = {"segment": segment, "export_error": error, **export_card(segment)}
+    return page(request, "console/segments/_export.html", context, ctx=ctx)
 
 
 @tenant_page(write=Role.VIEWER)
@@ -79,11 +78,4 @@ def segment_export_download(request: HttpRequest, ctx: TenantContext, export_id:
     except APIException as exc:  # not ready, failed, expired
         messages.error(request, str(exc.detail))
         return redirect("console:segment-detail", tenant_slug=ctx.tenant.slug, segment_id=export.segment_id)
-    response = FileResponse(
-        file,
-        as_attachment=True,
-        filename=exports.download_filename(export),
-        content_type=exports.CONTENT_TYPES[ExportFormat(export.format)],
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return exports.download_response(export, file)

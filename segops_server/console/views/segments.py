@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -18,10 +17,12 @@ from segops_server.accounts.tenancy import TenantContext
 from segops_server.console import builder
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.forms import SegmentDetailsForm
-from segops_server.segments import exports, selectors, services
+from segops_server.console.views.exports import export_card
+from segops_server.segments import selectors, services
 from segops_server.segments.models import Segment
 
 PAGE_SIZE = 50
+EDITOR = "console/segments/edit.html"
 PREVIEW_SAMPLE = 10
 MAX_REFERENCEABLE = 500  # segments offered in a segment_membership row
 
@@ -59,7 +60,7 @@ def _editor(
     segment: Segment | None,
     tree: builder.Node,
     details: SegmentDetailsForm,
-    template: str = "console/segments/edit.html",
+    template: str = EDITOR,
     status: int = 200,
     **extra: Any,
 ) -> HttpResponse:
@@ -70,8 +71,7 @@ def _editor(
         "details": details,
         "editable": ctx.has_role(Role.MEMBER),
         "area": "segments",
-        "export": exports.export_latest(segment=segment) if segment else None,
-        "retention_hours": settings.SEGOPS_EXPORT_RETENTION_HOURS,
+        **(export_card(segment) if segment and template == EDITOR else {}),  # not on builder redraws
         **_urls(ctx, segment),
         **extra,
     }

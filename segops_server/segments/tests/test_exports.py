@@ -247,6 +247,22 @@ def test_it_expires_old_files(
     assert state["download_url"] is None
 
 
+def test_the_workers_scheduler_expires_old_exports(
+    team: Team, computed: int, django_capture_on_commit_callbacks: Any, exports_dir: Path
+) -> None:
+    from segops_server.cli import scheduler_round
+
+    body = _export(team, computed, django_capture_on_commit_callbacks).json()
+    SegmentExport.objects.for_tenant(team.tenant).filter(pk=body["export_id"]).update(
+        created_at=timezone.now() - timedelta(hours=settings.SEGOPS_EXPORT_RETENTION_HOURS, minutes=1)
+    )
+
+    scheduler_round()
+
+    assert SegmentExport.objects.for_tenant(team.tenant).get().status == "expired"
+    assert list(exports_dir.rglob("*.csv")) == []
+
+
 def test_it_answers_410_when_the_file_was_removed_by_hand(
     team: Team, computed: int, django_capture_on_commit_callbacks: Any, exports_dir: Path
 ) -> None:
