@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
+from segops_server.core.ids import UserIdField
 from segops_server.keys.models import ALL_SCOPES, ApiKey, Environment, KeyType
 
 MAX_GRACE_HOURS = 24 * 30
@@ -108,8 +109,8 @@ class RevokeLeakedSerializer(serializers.Serializer):
 
 
 class SessionRequestSerializer(serializers.Serializer):
-    user_id = serializers.CharField(max_length=255, required=False, allow_blank=False)
-    anonymous_id = serializers.CharField(max_length=255, required=False, allow_blank=False)
+    user_id = UserIdField(required=False)
+    anonymous_id = UserIdField(required=False)
     user_id_sig = serializers.CharField(max_length=128, required=False)
     user_id_ts = serializers.IntegerField(required=False)
 
