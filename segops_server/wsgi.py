@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.core.wsgi import get_wsgi_application
 
+from segops_server.core.middleware import chunked_bodies_buffered
 from segops_server.core.proxy import forwarded_allow_ips, process_environment_dropped, trusted_proxy_scheme
 
 if TYPE_CHECKING:
@@ -27,8 +28,10 @@ def build_application() -> FastPath:
 
 
 # Outermost first: the process environment leaves each request, then a trusted proxy's HTTPS is
-# seen (by the short way too).
-application = process_environment_dropped(trusted_proxy_scheme(build_application(), forwarded_allow_ips()))
+# seen and a chunked body is read (by the short way too).
+application = process_environment_dropped(
+    trusted_proxy_scheme(chunked_bodies_buffered(build_application()), forwarded_allow_ips())
+)
 # Everything loaded so far lives as long as the process: out of the cyclic collector's sight, a
 # full collection no longer walks it (it stalled a worker for 50-70 ms under load).
 gc.freeze()

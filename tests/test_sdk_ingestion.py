@@ -128,3 +128,31 @@ def test_it_stores_nothing_from_a_public_key_session_with_a_forged_signature(
         client.shutdown()  # the SDK's final flush raises what its background flushes would report
 
     assert installation.user(user_id).status_code == 404
+
+
+def test_it_stores_an_anonymous_public_key_session_in_the_anonymous_space(
+    installation: Installation, errors: list[BaseException]
+) -> None:
+    """A key that requires signed user ids still takes anonymous visitors, unsigned, as anon_<id>:
+    never as the known user whose id the anonymous id names."""
+    public = _public_key(installation)
+    victim = f"victim-{secrets.token_hex(3)}"
+    known = segops.SegOpsClient(installation.server.url, installation.secret_key, on_error=errors.append)
+    known.identify(user_id=victim, traits={"plan": "pro"})
+    known.shutdown()
+
+    def get_user() -> segops.UserContext:
+        return segops.UserContext(anonymous_id=victim)
+
+    client = segops.SegOpsClient(
+        installation.server.url, public["key"], get_user=get_user, on_error=errors.append
+    )
+    client.track(user_id=victim, event_type="order_placed")
+    client.identify(user_id=victim, traits={"plan": "free"})
+    client.shutdown()
+
+    assert errors == []
+    assert installation.user(victim).json()["properties"] == {"plan": "pro"}
+    assert installation.user(victim).json()["event_count"] == 1
+    anonymous = installation.user(f"anon_{victim}").json()
+    assert (anonymous["event_count"], anonymous["properties"]) == (2, {"plan": "free"})

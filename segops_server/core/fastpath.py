@@ -141,6 +141,8 @@ def _check_plain(request: HttpRequest) -> None:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or int(length) > settings.SEGOPS_MAX_BODY_BYTES:
         raise Decline  # BodySizeLimitMiddleware's 400 / 413
+    if "HTTP_TRANSFER_ENCODING" in request.META:
+        raise Decline  # a body chunked_bodies_buffered did not read: BodySizeLimitMiddleware's 411
 
 
 def json_body(request: HttpRequest) -> Any:

@@ -48,8 +48,11 @@ class _IngestionView(TenantScopedAPIView):
     required_scopes = {"POST": Scope.EVENTS_WRITE}
     counts_as_api_call = False
 
-    def forced_user_id(self, request: Request) -> str | None:
-        return request.auth.uid if isinstance(request.auth, SessionCredential) else None
+    def forced_ids(self, request: Request) -> dict[str, str | None]:
+        """A session's uid (and anonymous id) replace what its events say."""
+        if isinstance(request.auth, SessionCredential):
+            return {"forced_user_id": request.auth.uid, "forced_anonymous_id": request.auth.anonymous_id}
+        return {}
 
     def store(self, events: list[ValidEvent], received_at: Any) -> None:
         plan_events_check(self.tenant, len(events))
@@ -61,7 +64,7 @@ class TrackView(_IngestionView):
     def post(self, request: Request) -> Response:
         now = timezone.now()
         try:
-            event = event_validate(request.data, now=now, forced_user_id=self.forced_user_id(request))
+            event = event_validate(request.data, now=now, **self.forced_ids(request))
         except EventError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
         self.store([event], now)
@@ -77,7 +80,7 @@ def _track_fast(request: HttpRequest) -> tuple[int, Any]:
         raise Decline  # names a tenant: the DRF view checks it is the key's own
     now = timezone.now()
     try:
-        event = event_validate(data, now=now, forced_user_id=None)
+        event = event_validate(data, now=now)
     except EventError:
         raise Decline from None
     try:
@@ -104,12 +107,12 @@ class TrackBatchView(_IngestionView):
                 f"A batch holds at most {MAX_BATCH_EVENTS} events; this one has {len(raw_events)}. Split it."
             )
         now = timezone.now()
-        forced = self.forced_user_id(request)
+        forced = self.forced_ids(request)
         valid: list[ValidEvent] = []
         errors: list[dict[str, Any]] = []
         for index, raw in enumerate(raw_events):
             try:
-                valid.append(event_validate(raw, now=now, forced_user_id=forced))
+                valid.append(event_validate(raw, now=now, **forced))
             except EventError as exc:
                 errors.append({"index": index, "field": exc.field, "message": exc.message})
         self.store(valid, now)

@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
+from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.ingestion.models import Event, IdentityAlias, UserProfile
 from segops_server.ingestion.services import profiles_refresh
 
@@ -24,9 +25,10 @@ def users_search(*, tenant: Tenant, q: str) -> QuerySet[UserProfile]:
 
 
 def user_get(*, tenant: Tenant, user_id: str) -> UserProfile:
-    # Ingestion refuses ids with NUL, so none is stored; PostgreSQL cannot even compare one (500).
-    if "\x00" in user_id:
-        raise NotFound("User not found.")
+    try:
+        user_id_parse(user_id)  # none is stored that breaks the rule (a NUL would even be a 500)
+    except InvalidId:
+        raise NotFound("User not found.") from None
     profiles_refresh()
     profile = UserProfile.objects.for_tenant(tenant).filter(user_id=user_id).first()
     if profile is None:

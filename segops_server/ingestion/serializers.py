@@ -10,12 +10,19 @@ class EventInSerializer(serializers.Serializer):
     """Documentation of one event (validation itself runs in ingestion.validation)."""
 
     user_id = serializers.CharField(
-        max_length=255, help_text="Required for secret keys; a session's uid wins."
+        max_length=255,
+        required=False,
+        help_text="Required with a secret key unless anonymous_id is sent alone; never starts with anon_. "
+        "A session's uid wins.",
     )
     event_type = serializers.RegexField(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$", max_length=100)
     occurred_at = serializers.DateTimeField(required=False)
     payload = serializers.DictField(required=False, help_text="A JSON object, at most 32 KB.")
-    anonymous_id = serializers.CharField(max_length=255, required=False)
+    anonymous_id = serializers.CharField(
+        max_length=250,
+        required=False,
+        help_text="Alone, an anonymous visitor: stored as anon_<anonymous_id>.",
+    )
     message_id = serializers.CharField(max_length=255, required=False, help_text="Idempotency key.")
 
 

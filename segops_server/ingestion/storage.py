@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connection
 
+from segops_server.core.ids import anonymous_uid
 from segops_server.ingestion.models import (
     IDENTIFY_EVENT,
     Event,
@@ -113,12 +114,18 @@ def _profile_rows(events: Sequence[ValidEvent]) -> list[tuple[Any, ...]]:
 
 
 def _alias_rows(events: Sequence[ValidEvent]) -> list[tuple[str, str]]:
-    """anonymous_id -> user_id, the earliest event's pairing per anonymous id."""
+    """anon_<anonymous_id> -> user_id, the earliest event's pairing per anonymous id.
+
+    The alias names the anonymous id by the user id its own events are stored under (core/ids.py),
+    which is what resolution at read time matches events on."""
     first: dict[str, str] = {}
     known = {e.user_id for e in events if e.event_type == IDENTIFY_EVENT}
     for e in sorted(events, key=lambda e: e.occurred_at):
-        if e.anonymous_id and e.anonymous_id != e.user_id and e.anonymous_id not in known:
-            first.setdefault(e.anonymous_id, e.user_id)
+        if e.anonymous_id is None:
+            continue
+        alias = anonymous_uid(e.anonymous_id)
+        if alias != e.user_id and alias not in known:
+            first.setdefault(alias, e.user_id)
     return sorted(first.items())
 
 

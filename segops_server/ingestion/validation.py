@@ -7,15 +7,23 @@ time there. msgspec converts a decoded dict to a typed struct in about a microse
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from segops_server.core.ids import (
+    InvalidId,
+    anonymous_id_parse,
+    anonymous_uid,
+    named_user_id_parse,
+    user_id_parse,
+)
+
 MAX_PAYLOAD_BYTES = 32 * 1024
 MAX_BATCH_EVENTS = 500
-MAX_ID_LENGTH = 255
 MAX_EVENT_TYPE_LENGTH = 100
 # Clocks drift and queues replay; beyond a day ahead a timestamp is a bug, not a clock skew.
 MAX_FUTURE = timedelta(days=1)
@@ -58,18 +66,36 @@ class EventError(Exception):
 _encoder = msgspec.json.Encoder()
 
 
-def _check_id(value: str | None, field: str, *, required: bool) -> str | None:
+def _check_id(value: str | None, field: str, parse: Callable[[Any], str] = user_id_parse) -> str | None:
+    """Ids are stored exactly as sent (core/ids.py): the delivery API and explorer look them up so."""
     if value is None:
-        if required:
-            raise EventError(field, "This field is required.")
         return None
-    if not value.strip():
-        raise EventError(field, "Must not be empty.")
-    if len(value) > MAX_ID_LENGTH:
-        raise EventError(field, f"At most {MAX_ID_LENGTH} characters.")
-    if "\x00" in value:
-        raise EventError(field, "Must not contain NUL characters.")
-    return value
+    try:
+        return parse(value)
+    except InvalidId as exc:
+        raise EventError(field, exc.message) from None
+
+
+def _event_ids(
+    event: EventIn, session_uid: str | None, session_anonymous_id: str | None
+) -> tuple[str, str | None]:
+    """(user_id, anonymous_id) to store, by the id-space rule (core/ids.py, docs/security.md).
+
+    A session's uid wins. An anonymous session's events carry its own anonymous id whatever
+    they say: naming another would alias that visitor's history to this one. A secret key names
+    a user with user_id (never an `anon_` id), or an anonymous visitor with anonymous_id alone,
+    whose events are stored under `anon_<anonymous_id>`; both at once alias the visitor to the user.
+    """
+    if session_uid is not None:
+        if session_anonymous_id is not None:
+            return session_uid, session_anonymous_id
+        return session_uid, _check_id(event.anonymous_id, "anonymous_id", anonymous_id_parse)
+    anonymous_id = _check_id(event.anonymous_id, "anonymous_id", anonymous_id_parse)
+    if event.user_id is None:
+        if anonymous_id is None:
+            raise EventError("user_id", "This field is required (or anonymous_id, for an anonymous visitor).")
+        return anonymous_uid(anonymous_id), anonymous_id
+    return _check_id(event.user_id, "user_id", named_user_id_parse) or "", anonymous_id
 
 
 def _parse_time(raw: str | None, now: datetime) -> datetime:
@@ -88,8 +114,12 @@ def _parse_time(raw: str | None, now: datetime) -> datetime:
     return value
 
 
-def event_validate(raw: Any, *, now: datetime, forced_user_id: str | None = None) -> ValidEvent:
-    """A decoded JSON value to a ValidEvent, or EventError naming the field."""
+def event_validate(
+    raw: Any, *, now: datetime, forced_user_id: str | None = None, forced_anonymous_id: str | None = None
+) -> ValidEvent:
+    """A decoded JSON value to a ValidEvent, or EventError naming the field.
+
+    `forced_user_id` is a session's uid and `forced_anonymous_id` its anonymous id, if any."""
     if not isinstance(raw, dict):
         raise EventError("event", "Each event must be a JSON object.")
     try:
@@ -99,9 +129,7 @@ def event_validate(raw: Any, *, now: datetime, forced_user_id: str | None = None
         field = text.rsplit("$.", 1)[1].split("`")[0].split("[")[0] if "$." in text else "event_type"
         message = text.split(" - ")[0] if "$." in text else text
         raise EventError(field, message) from None
-    user_id = (
-        forced_user_id if forced_user_id is not None else _check_id(event.user_id, "user_id", required=True)
-    )
+    user_id, anonymous_id = _event_ids(event, forced_user_id, forced_anonymous_id)
     if not EVENT_TYPE_RE.fullmatch(event.event_type) or len(event.event_type) > MAX_EVENT_TYPE_LENGTH:
         raise EventError(
             "event_type", f"Use snake_case (e.g. order_placed), at most {MAX_EVENT_TYPE_LENGTH} characters."
@@ -113,11 +141,11 @@ def event_validate(raw: Any, *, now: datetime, forced_user_id: str | None = None
     if b"\\u0000" in payload_json and ESCAPED_NUL_RE.search(payload_json):
         raise EventError("payload", "Must not contain NUL characters.")
     return ValidEvent(
-        user_id=user_id or "",
+        user_id=user_id,
         event_type=event.event_type,
         occurred_at=_parse_time(event.occurred_at, now),
         payload=payload,
         payload_json=payload_json.decode(),
-        anonymous_id=_check_id(event.anonymous_id, "anonymous_id", required=False),
-        message_id=_check_id(event.message_id, "message_id", required=False),
+        anonymous_id=anonymous_id,
+        message_id=_check_id(event.message_id, "message_id"),
     )

@@ -144,10 +144,14 @@ class SessionView(APIView):
                 sig=data.validated_data.get("user_id_sig"),
                 ts=data.validated_data.get("user_id_ts"),
             )
-        uid = user_id or data.validated_data["anonymous_id"]
-        token = session_token_mint(key=key, uid=uid)
+        # Without a user_id the session is anonymous: its uid is anon_<anonymous_id>, an id no
+        # user_id can name, so no signature is needed and no known user can be reached.
+        token = session_token_mint(
+            key=key, user_id=user_id, anonymous_id=data.validated_data.get("anonymous_id")
+        )
         expires_at = datetime.fromtimestamp(token["exp"], tz=UTC)
-        return Response(SessionSerializer({"token": str(token), "expires_at": expires_at, "uid": uid}).data)
+        body = {"token": str(token), "expires_at": expires_at, "uid": token["uid"]}
+        return Response(SessionSerializer(body).data)
 
 
 class WhoAmIView(APIView):

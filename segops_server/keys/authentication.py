@@ -15,7 +15,7 @@ from segops_server.accounts.models import Tenant
 from segops_server.keys.format import KEY_PATTERN
 from segops_server.keys.models import ApiKey, KeyType, Scope
 from segops_server.keys.services import ApiKeyAuthenticationFailed, api_key_authenticate
-from segops_server.keys.sessions import SessionToken, session_key_get
+from segops_server.keys.sessions import SessionToken, session_identity, session_key_get
 
 
 class MachinePrincipal:
@@ -90,6 +90,7 @@ class SessionCredential:
 
     key: ApiKey
     uid: str
+    anonymous_id: str | None = None  # set for an anonymous visitor's session (uid is anon_<id>)
     scopes: list[str] = field(default_factory=lambda: [Scope.EVENTS_WRITE.value])
 
     @property
@@ -113,8 +114,10 @@ class SessionTokenAuthentication(BaseAuthentication):
             token = SessionToken(auth[1].decode("latin-1"))  # type: ignore[arg-type]
         except TokenError:
             raise AuthenticationFailed("Session token is invalid or expired.") from None
+        uid, anonymous_id = session_identity(token)
         key = session_key_get(token)
-        return MachinePrincipal(f"session:{key.display_prefix}"), SessionCredential(key=key, uid=token["uid"])
+        credential = SessionCredential(key=key, uid=uid, anonymous_id=anonymous_id)
+        return MachinePrincipal(f"session:{key.display_prefix}"), credential
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

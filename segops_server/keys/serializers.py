@@ -7,6 +7,12 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
+from segops_server.core.ids import (
+    MAX_ANONYMOUS_ID_LENGTH,
+    UserIdField,
+    anonymous_id_parse,
+    named_user_id_parse,
+)
 from segops_server.keys.models import ALL_SCOPES, ApiKey, Environment, KeyType
 
 MAX_GRACE_HOURS = 24 * 30
@@ -108,8 +114,8 @@ class RevokeLeakedSerializer(serializers.Serializer):
 
 
 class SessionRequestSerializer(serializers.Serializer):
-    user_id = serializers.CharField(max_length=255, required=False, allow_blank=False)
-    anonymous_id = serializers.CharField(max_length=255, required=False, allow_blank=False)
+    user_id = UserIdField(parse=named_user_id_parse, required=False)
+    anonymous_id = UserIdField(parse=anonymous_id_parse, max_length=MAX_ANONYMOUS_ID_LENGTH, required=False)
     user_id_sig = serializers.CharField(max_length=128, required=False)
     user_id_ts = serializers.IntegerField(required=False)
 

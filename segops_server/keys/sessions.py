@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework_simplejwt.tokens import Token
 
+from segops_server.core.ids import anonymous_uid
 from segops_server.keys.models import ApiKey
 
 SESSION_LIFETIME = timedelta(minutes=15)
@@ -23,12 +24,34 @@ class SessionToken(Token):
     lifetime = SESSION_LIFETIME
 
 
-def session_token_mint(*, key: ApiKey, uid: str) -> SessionToken:
+def session_token_mint(*, key: ApiKey, user_id: str | None, anonymous_id: str | None) -> SessionToken:
+    """A session for a named user, or else for an anonymous visitor, whose uid is `anon_<id>`.
+
+    The `anon` claim (the anonymous id, or null) says which: an anonymous session sends its
+    events under its own anonymous id only, so it cannot alias itself to anyone else's."""
     token = SessionToken()
     token["kid"] = key.pk
     token["tid"] = key.tenant_id
-    token["uid"] = uid
+    if user_id is not None:
+        token["uid"], token["anon"] = user_id, None
+    else:
+        assert anonymous_id is not None
+        token["uid"], token["anon"] = anonymous_uid(anonymous_id), anonymous_id
     return token
+
+
+def session_identity(token: SessionToken) -> tuple[str, str | None]:
+    """(uid, anonymous id or None) of a session token minted by session_token_mint.
+
+    Tokens minted before anonymous ids had their own space carry no `anon` claim, and their uid
+    may be a known user's id taken through `anonymous_id`: they are refused (401; the SDK mints
+    a new session once and carries on)."""
+    if "anon" not in token.payload:
+        raise AuthenticationFailed("Session token is invalid or expired.")
+    uid, anonymous_id = token["uid"], token["anon"]
+    if anonymous_id is not None and uid != anonymous_uid(anonymous_id):
+        raise AuthenticationFailed("Session token is invalid or expired.")
+    return uid, anonymous_id
 
 
 def session_key_get(token: SessionToken) -> ApiKey:

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from segops_server.accounts.models import Role, Tenant, User
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
 from segops_server.core.fastpath import Decline, FastRoute, query_params
+from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.core.pagination import paginated_response
-from segops_server.ingestion.validation import MAX_ID_LENGTH
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
@@ -52,8 +52,11 @@ class _SegmentsView(TenantScopedAPIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if "\x00" in kwargs.get("user_id", ""):  # no stored id holds NUL; PostgreSQL cannot compare one
-            raise NotFound("User not found.")
+        if "user_id" in kwargs:  # the explorer's user reads: an id no user can have is nobody
+            try:
+                user_id_parse(kwargs["user_id"])
+            except InvalidId:
+                raise NotFound("User not found.") from None
 
     def actor(self, request: Request) -> User | None:
         return person(request) if self.tenant_context.role is not None else None
@@ -215,10 +218,10 @@ def _membership_fast(request: HttpRequest) -> tuple[int, Any]:
     """The short way (core/fastpath.py) for a well-formed question from a secret key."""
     key = secret_key_of(request, Scope.SEGMENTS_READ)
     params = query_params(request, allowed=_MEMBERSHIP_PARAMS)
-    user_id = params.get("user_id", "")
-    # What MembershipQuerySerializer would change or refuse (blank, padded, too long, NUL) goes to it.
-    if not user_id or user_id != user_id.strip() or len(user_id) > MAX_ID_LENGTH or "\x00" in user_id:
-        raise Decline
+    try:
+        user_id = user_id_parse(params.get("user_id", ""))
+    except InvalidId:
+        raise Decline from None  # MembershipQuerySerializer's 400
     segment_id = None
     if "segment_id" in params:
         raw = params["segment_id"]

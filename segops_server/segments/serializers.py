@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from segops_server.core.cursors import CursorQuerySerializer
-from segops_server.ingestion.validation import MAX_ID_LENGTH
+from segops_server.core.ids import UserIdField
 from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport, SegmentType
 
 
@@ -74,7 +74,7 @@ class MembersQuerySerializer(CursorQuerySerializer):
 
 
 class MembershipQuerySerializer(serializers.Serializer):
-    user_id = serializers.CharField(max_length=MAX_ID_LENGTH)
+    user_id = UserIdField()
     segment_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 

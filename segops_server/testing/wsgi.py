@@ -3,6 +3,7 @@ through Django alone, so tests can check that both answer a request alike."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
 
+from segops_server.core.middleware import chunked_bodies_buffered
 from segops_server.wsgi import build_application
 
 
@@ -50,6 +52,10 @@ class Application:
         """Through Django alone, as with SEGOPS_FAST_PATH=0."""
         return self._call(self._django, method, path, body, **options)
 
+    def chunked(self, method: str, path: str, body: Any = None, **options: Any) -> Answer:
+        """Sent as `Transfer-Encoding: chunked` (no Content-Length), through what a server calls."""
+        return self._call(chunked_bodies_buffered(self.app), method, path, body, chunked=True, **options)
+
     def _call(
         self,
         app: Any,
@@ -60,12 +66,17 @@ class Application:
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
         secure: bool = False,
+        chunked: bool = False,
         **extra: Any,
     ) -> Answer:
         data = body if isinstance(body, bytes | str) else json.dumps(body) if body is not None else ""
         request = RequestFactory().generic(
             method, path, data, content_type=content_type, secure=secure, headers=headers, **extra
         )
+        if chunked:  # as a server passes it on: the body de-chunked, its length nowhere
+            length = int(request.environ.pop("CONTENT_LENGTH"))
+            request.environ["wsgi.input"] = io.BytesIO(request.environ["wsgi.input"].read(length))
+            request.environ["HTTP_TRANSFER_ENCODING"] = "chunked"
         started: list[Any] = []
         self._reached_django = False
         # As Django's test client does: the test's own database connection must stay open.

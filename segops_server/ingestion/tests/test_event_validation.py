@@ -29,6 +29,8 @@ BAD_EVENTS: list[Any] = [
     pytest.param("user_id", 42, id="user_id-number"),
     pytest.param("user_id", ["u-1"], id="user_id-list"),
     pytest.param("user_id", "u\x001", id="user_id-nul"),
+    pytest.param("user_id", "anon_u-1", id="user_id-anonymous-space"),
+    pytest.param("anonymous_id", "a" * 251, id="anonymous_id-251-chars"),
     pytest.param("event_type", MISSING, id="event_type-missing"),
     pytest.param("event_type", None, id="event_type-null"),
     pytest.param("event_type", "", id="event_type-empty"),
@@ -127,7 +129,7 @@ ACCEPTED: list[Any] = [
     pytest.param("payload", {"code": "\\u0000", "\\u0000": "\\\\u0000"}, id="payload-text-backslash-u0000"),
     pytest.param("payload", {"big": 10**30, "small": -(2**63), "float": -2.5e-7}, id="payload-big-numbers"),
     pytest.param("payload", {"d": _nested(200)}, id="payload-200-levels-deep"),
-    pytest.param("anonymous_id", "a" * 255, id="anonymous_id-255-chars"),
+    pytest.param("anonymous_id", "a" * 250, id="anonymous_id-250-chars"),  # anon_<id> fits 255
     pytest.param("anonymous_id", None, id="anonymous_id-null"),
     pytest.param("message_id", "m" * 255, id="message_id-255-chars"),
 ]

@@ -64,10 +64,9 @@ def test_it_answers_401_without_credentials(url: str) -> None:
 def test_it_refuses_a_public_key_session(team: Team, url: str) -> None:
     # A session may send events for its one user; it never reads tenant data.
     public = make_api_key(team.tenant, type="public")
+    token = session_token_mint(key=public.api_key, user_id="alice@acme", anonymous_id=None)
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {session_token_mint(key=public.api_key, uid='alice@acme')}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     response = client.get(url)
 

@@ -62,7 +62,7 @@ def test_it_answers_the_profile_with_properties_and_anonymous_ids(
         "last_seen": iso(identified_at),
         "properties": {"plan": "pro"},
         "properties_updated_at": iso(identified_at),
-        "anonymous_ids": ["anon-1"],
+        "anonymous_ids": ["anon_anon-1"],
     }
 
 

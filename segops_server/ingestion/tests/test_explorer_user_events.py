@@ -138,7 +138,13 @@ def test_it_includes_events_sent_under_an_aliased_anonymous_id(
     autocommit: bool, team: Team, ingest: APIClient, viewer: APIClient, base: datetime
 ) -> None:
     anonymous = [
-        event("anon-1", occurred_at=iso(base + timedelta(minutes=m)), payload={"seq": m}) for m in range(5)
+        {
+            "anonymous_id": "anon-1",
+            "event_type": "page_viewed",
+            "occurred_at": iso(base + timedelta(minutes=m)),
+            "payload": {"seq": m},
+        }
+        for m in range(5)
     ]
     ingest.post(BATCH, {"events": anonymous}, format="json")
     ingest.post(
@@ -150,7 +156,7 @@ def test_it_includes_events_sent_under_an_aliased_anonymous_id(
     results, _ = _walk(viewer, user_url("alice", "events/"), limit=2)
 
     assert [(r["user_id"], r["event_type"]) for r in results] == [("alice", "signed_up")] + [
-        ("anon-1", "page_viewed")
+        ("anon_anon-1", "page_viewed")
     ] * 5
     assert [r["payload"].get("seq") for r in results[1:]] == [4, 3, 2, 1, 0]
 

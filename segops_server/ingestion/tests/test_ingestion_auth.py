@@ -173,13 +173,15 @@ def test_it_replaces_every_user_id_with_the_sessions_uid(autocommit: bool, team:
     assert {e.user_id for e in stored} == {"u-session"}
 
 
-def test_it_stores_events_of_an_anonymous_session_under_the_anonymous_id(team: Team) -> None:
-    session = _session(team, {"anonymous_id": "anon-9"})
+def test_it_stores_events_of_an_anonymous_session_under_anon_and_the_anonymous_id(team: Team) -> None:
+    session = _session(team, {"anonymous_id": "visitor-9"})
 
     response = session.post(TRACK, {"event_type": "page_viewed"}, format="json")
 
     assert response.status_code == 202
-    assert [e.user_id for e in stored_events(team.tenant)] == ["anon-9"]
+    assert [(e.user_id, e.anonymous_id) for e in stored_events(team.tenant)] == [
+        ("anon_visitor-9", "visitor-9")
+    ]
 
 
 def test_it_still_validates_the_other_fields_of_a_session_event(team: Team) -> None:
@@ -193,7 +195,7 @@ def test_it_still_validates_the_other_fields_of_a_session_event(team: Team) -> N
 
 def test_it_answers_401_to_a_session_of_a_revoked_public_key(team: Team) -> None:
     public = make_api_key(team.tenant, type="public")
-    token = str(session_token_mint(key=public.api_key, uid="u-1"))
+    token = str(session_token_mint(key=public.api_key, user_id="u-1", anonymous_id=None))
     api_key_revoke(api_key=public.api_key, actor=team.admin)
 
     response = _bearer(token).post(TRACK, event(), format="json")
@@ -204,7 +206,7 @@ def test_it_answers_401_to_a_session_of_a_revoked_public_key(team: Team) -> None
 
 def test_it_answers_401_to_an_expired_session(team: Team) -> None:
     public = make_api_key(team.tenant, type="public")
-    token = session_token_mint(key=public.api_key, uid="u-1")
+    token = session_token_mint(key=public.api_key, user_id="u-1", anonymous_id=None)
     token.set_exp(lifetime=-timedelta(seconds=1))
 
     response = _bearer(str(token)).post(TRACK, event(), format="json")

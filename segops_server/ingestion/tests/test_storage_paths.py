@@ -40,7 +40,7 @@ def test_it_writes_a_small_request_in_one_statement_outside_a_transaction(
     assert one_statement.call_count == 2
     assert len(stored_events(team.tenant)) == ONE_STATEMENT_MAX + 1
     assert viewer.get(user_url("alice")).json()["event_count"] == ONE_STATEMENT_MAX + 1
-    assert viewer.get(user_url("alice")).json()["anonymous_ids"] == ["anon-1"]
+    assert viewer.get(user_url("alice")).json()["anonymous_ids"] == ["anon_anon-1"]
 
 
 @postgresql_only

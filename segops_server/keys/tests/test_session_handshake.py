@@ -134,10 +134,12 @@ def test_it_checks_a_signature_sent_even_when_not_required(team: Team, open_key:
     assert _handshake(open_key, {**signed, "user_id": "user-43"}).status_code == 403
 
 
-def test_it_uses_the_anonymous_id_when_there_is_no_user_id(team: Team, public_key: IssuedKey) -> None:
-    response = _handshake(public_key, {"anonymous_id": "anon-7"})
+def test_it_mints_anon_and_the_anonymous_id_when_there_is_no_user_id(
+    team: Team, public_key: IssuedKey
+) -> None:
+    response = _handshake(public_key, {"anonymous_id": "visitor-7"})
     assert response.status_code == 200
-    assert response.json()["uid"] == "anon-7"
+    assert response.json()["uid"] == "anon_visitor-7"
 
 
 @pytest.mark.parametrize(
