@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -144,6 +142,7 @@ def _parent_watch(parent: int) -> None:
     while parent_alive(parent):
         time.sleep(PARENT_POLL_SECONDS)
     logger.warning("Task worker: its server (pid %s) is gone; exiting", parent)
+    _forget(worker_id())
     os._exit(0)
 
 
@@ -189,17 +188,3 @@ def _forget(worker: str) -> None:
         heartbeat_remove(worker=worker)
     except Exception:  # the row ages out by itself when the database is away
         logger.debug("Removing the heartbeat row failed", exc_info=True)
-
-
-def die_with_parent() -> None:
-    """Linux: have the kernel send SIGTERM to this process when its parent dies (called in a child
-    between fork and exec); elsewhere the worker's own watch does it."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except OSError:  # no glibc (e.g. musl): the worker's watch still covers it
-        return

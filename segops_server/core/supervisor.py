@@ -33,9 +33,21 @@ def describe_exit(returncode: int) -> str:
     return f"exited with code {returncode}"
 
 
-def _child_setup() -> None:  # pragma: no cover  (runs in the child between fork and exec)
-    from segops_server.core.runner import die_with_parent
+def die_with_parent() -> None:
+    """Linux: have the kernel send SIGTERM to this process when its parent dies (called in a child
+    between fork and exec); elsewhere the worker's own watch does it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
 
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:  # no glibc (e.g. musl): the worker's watch still covers it
+        return
+
+
+def _child_setup() -> None:  # pragma: no cover  (runs in the child between fork and exec)
     die_with_parent()
 
 

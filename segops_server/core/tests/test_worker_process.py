@@ -5,10 +5,13 @@ exits and stops everything when the web server ends or fails to start."""
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -162,3 +165,75 @@ def test_granian_is_found_through_this_interpreter() -> None:
         [*command, "--version"], capture_output=True, timeout=60, env={"PATH": "/nonexistent"}, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_beats_works_the_queue_and_says_goodbye() -> None:
+    scheduled: list[int] = []
+    with mock.patch.object(runner, "Worker") as worker_class:
+        worker = worker_class.return_value
+        worker.running = True
+        worker.run.side_effect = lambda: time.sleep(0.5)  # long enough for a first heartbeat
+        code = runner.worker_main(
+            parent=os.getppid(), heartbeat_seconds=0.1, scheduler=lambda: scheduled.append(1)
+        )
+    assert code == 0
+    assert worker.configure_signals.called
+    assert worker_class.call_args.kwargs["worker_id"] == runner.worker_id()
+    assert scheduled == [1]
+    assert not WorkerHeartbeat.objects.filter(worker_id=runner.worker_id()).exists()  # removed on exit
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_survives_an_outage(caplog: pytest.LogCaptureFixture) -> None:
+    stop = threading.Event()
+    beats = iter([OperationalError("server closed the connection"), OperationalError("again"), None])
+
+    def record(**kwargs: Any) -> None:
+        error = next(beats)
+        if error is not None:
+            raise error
+        stop.set()
+
+    with (
+        caplog.at_level(logging.WARNING, logger="segops.worker"),
+        mock.patch.object(runner, "heartbeat_record", side_effect=record),
+        mock.patch.object(runner, "_close_connections"),
+    ):
+        runner._heartbeat_loop("w1", 0.01, stop)
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("database unavailable" in m for m in messages) == 1
+    assert sum("available again" in m for m in messages) == 1
+
+
+def test_a_stop_signal_ends_the_worker_cleanly() -> None:
+    with mock.patch.object(runner, "Worker") as worker_class, mock.patch.object(runner, "_forget") as forget:
+        worker_class.return_value.run.side_effect = SystemExit(0)
+        assert runner.worker_main(parent=None, heartbeat_seconds=60, scheduler=lambda: None) == 0
+    forget.assert_called_once_with(runner.worker_id())
+
+
+@pytest.mark.django_db
+def test_it_probes_the_database_before_working_again() -> None:
+    assert runner._database_reachable() is True
+    with mock.patch.object(runner, "connection") as connection:
+        connection.cursor.side_effect = OperationalError("connection refused")
+        assert runner._database_reachable() is False
+
+
+def test_the_worker_leaves_when_its_server_is_gone() -> None:
+    with (
+        mock.patch.object(runner, "parent_alive", side_effect=[True, False]),
+        mock.patch.object(runner.time, "sleep"),
+        mock.patch.object(runner, "_forget") as forget,
+        mock.patch.object(runner.os, "_exit") as exit_,
+    ):
+        runner._parent_watch(12345)
+    forget.assert_called_once_with(runner.worker_id())
+    exit_.assert_called_once_with(0)
+
+
+def test_a_child_can_ask_to_die_with_its_parent() -> None:
+    code = "from segops_server.core.supervisor import die_with_parent; die_with_parent(); print('ok')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=False)
+    assert result.stdout.strip() == b"ok", result.stderr
