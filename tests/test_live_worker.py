@@ -37,6 +37,7 @@ FAST_RESCUE = {
     "SEGOPS_TASK_LEASE_SECONDS": "3",
     "SEGOPS_SCHEDULER_INTERVAL_SECONDS": "1",
     "SEGOPS_WORKER_STALE_SECONDS": "5",
+    "SEGOPS_SQLITE_BUSY_TIMEOUT_SECONDS": "2",  # a held write lock is an outage within seconds
     "PYTHONPATH": os.pathsep.join(filter(None, [str(HOOKS), os.environ.get("PYTHONPATH", "")])),
     "SEGOPS_TEST_SLOW": (
         f"segops_server.segments.services:definition_compile:{SLOW_SECONDS},"
@@ -124,6 +125,51 @@ def _kill_worker(live: Live) -> int:
 
 def _restarted(live: Live, old: int) -> int:
     return int(_wait("a new worker", lambda: (pid := live.worker_pid()) and pid != old and pid, live))
+
+
+def _database_fault(live: Live) -> None:
+    """SQLite: another process holds the write lock for 8 s (past the busy timeout). PostgreSQL:
+    every connection of the server is cut, as a restart does."""
+    if is_postgresql(live.database_url):
+        name = live.database_url.rsplit("/", 1)[-1]
+        for _ in range(3):
+            live.sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+            time.sleep(1)
+        return
+    path = live.database_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        time.sleep(8)
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+
+
+def test_the_worker_rides_out_a_database_fault_with_one_line_per_outage(live: Live) -> None:
+    worker = _wait("a running worker", live.worker_pid, live)
+    since = len(live.server.output())
+    _database_fault(live)
+    # The web server's own cut connections are not this test's subject: let its threads drop them.
+    for _ in range(6):
+        requests.get(f"{live.server.url}/readyz", timeout=30)
+    segment = live.call("POST", "/api/segments/", {"name": "After", "definition": BUYERS})["id"]
+    live.call("POST", f"/api/segments/{segment}/compute/")
+    _wait("the compute", lambda: live.call("GET", f"/api/segments/{segment}/")["status"] == "computed", live)
+    assert live.worker_pid() == worker  # the same process: it waited instead of exiting
+    log = live.server.output()[since:]
+    assert "killed by" not in log
+    assert "exited with" not in log
+    assert "Traceback" not in log
+    if not is_postgresql(live.database_url):
+        # One outage (the lock outlived the busy timeout), one line each way, however many tries.
+        # Not counted on PostgreSQL: a shared test server may cut connections more than once.
+        assert log.count("Task worker: database unavailable") == 1
+        assert log.count("Task worker: database available again") == 1
+        assert log.count("Worker heartbeat: database unavailable") == 1
 
 
 def test_a_worker_killed_with_sigkill_is_restarted_and_reported(live: Live) -> None:

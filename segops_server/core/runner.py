@@ -9,7 +9,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
@@ -80,8 +87,10 @@ def _close_connections() -> None:
 
 
 def _database_reachable() -> bool:
+    """The database takes writes again. In a transaction, because on SQLite (IMMEDIATE mode) that
+    waits for the write lock: reads work while another process holds it, and the worker writes."""
     try:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except TRANSIENT_ERRORS:
         _close_connections()
