@@ -145,3 +145,24 @@ def test_the_worker_purges_scratch_files_when_it_starts(
     assert cli.main(["worker"]) == 0
     assert not leftover.exists()
     assert seen["parent"] is None
+
+
+def test_the_migration_hides_the_details_of_earlier_failures(team: Team, computed: int) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("segops_server.segments.migrations.0003_task_leases")
+    client = team.client("member")
+    leaky = client.post(f"/api/segments/{computed}/export/", {"format": "csv"}, format="json").json()
+    public = client.post(f"/api/segments/{computed}/export/", {"format": "parquet"}, format="json").json()
+    rows = SegmentExport.objects.for_tenant(team.tenant)
+    rows.filter(pk=leaky["export_id"]).update(
+        status=ExportStatus.FAILED, error="PermissionError: [Errno 13] Permission denied: '/srv/segops/x.csv'"
+    )
+    rows.filter(pk=public["export_id"]).update(
+        status=ExportStatus.FAILED, error="RuntimeError: the member set kept changing while it was read"
+    )
+    migration.hide_failure_details(apps, None)
+    assert rows.get(pk=leaky["export_id"]).error == exports.FAILED_MESSAGE
+    assert "kept changing" in rows.get(pk=public["export_id"]).error
