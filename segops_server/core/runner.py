@@ -18,7 +18,9 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
+from django_tasks.base import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 from segops_server.core.workers import heartbeat_record, heartbeat_remove, leases_renew, worker_id
 
@@ -104,9 +106,11 @@ def run_resilient(
     sleep: Callable[[float], None] = time.sleep,
     reachable: Callable[[], bool] = _database_reachable,
     running: Callable[[], bool] = lambda: True,
+    recovered: Callable[[], None] = lambda: None,
 ) -> None:
     """Run `work` until it returns; when it fails on a transient database error, wait (with
-    backoff) until the database answers again and run it again, instead of exiting."""
+    backoff) until the database answers again, call `recovered`, and run it again, instead of
+    exiting."""
     outage = Outage(logger, "Task worker")
     while running():
         try:
@@ -120,6 +124,29 @@ def run_resilient(
             outage.failed(OperationalError("still unreachable"))
             sleep(delay())
         outage.recovered()
+        if running():
+            recovered()
+
+
+class TaskWorker(Worker):
+    """django-tasks' database worker, remembering the task it runs: when an outage interrupts it
+    (the task row stays "running", and this worker is alive), the row is put back in the queue."""
+
+    current: DBTaskResult | None = None
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        self.current = db_task_result
+        super().run_task(db_task_result)
+        self.current = None  # not reached when the database failed under it
+
+    def requeue_interrupted(self) -> None:
+        if self.current is None:
+            return
+        DBTaskResult.objects.filter(pk=self.current.pk, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.READY, started_at=None
+        )
+        logger.warning("Task %s was interrupted by the outage; queued again", self.current.pk)
+        self.current = None
 
 
 def _heartbeat_loop(worker: str, interval: float, stop: threading.Event) -> None:
@@ -169,7 +196,7 @@ def worker_main(*, parent: int | None, heartbeat_seconds: float, scheduler: Call
         target=_heartbeat_loop, args=(me, heartbeat_seconds, stop), daemon=True, name="heartbeat"
     ).start()
     threading.Thread(target=scheduler, daemon=True, name="scheduler").start()
-    worker = Worker(
+    worker = TaskWorker(
         queue_names=["default"],
         interval=1,
         batch=False,
@@ -182,7 +209,7 @@ def worker_main(*, parent: int | None, heartbeat_seconds: float, scheduler: Call
     worker.configure_signals()
     logging.getLogger("django_tasks_db").setLevel(logging.INFO)
     try:
-        run_resilient(worker.run, running=lambda: worker.running)
+        run_resilient(worker.run, running=lambda: worker.running, recovered=worker.requeue_interrupted)
     except SystemExit as exit_:  # the worker's signal handler: stop beating, say so, then exit
         stop.set()
         _forget(me)

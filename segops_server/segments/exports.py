@@ -239,7 +239,8 @@ def export_run(*, export_id: str | UUID) -> None:
     claimed = (
         SegmentExport.objects.for_tenant(export.tenant)
         .filter(
-            Q(status=ExportStatus.PENDING) | (Q(status=ExportStatus.RUNNING) & _lease_lapsed(timezone.now())),
+            Q(status=ExportStatus.PENDING)
+            | (Q(status=ExportStatus.RUNNING) & (_lease_lapsed(timezone.now()) | Q(lease_owner=owner))),
             pk=export.pk,
         )
         .update(

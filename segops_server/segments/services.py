@@ -209,7 +209,11 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
     # run of a finished compute recomputes the same set, so a duplicate task is harmless.
     claimed = (
         Segment.objects.for_tenant(tenant)
-        .filter(~Q(compute_state=ComputeState.RUNNING) | _lease_lapsed(timezone.now()), pk=segment.pk)
+        .filter(
+            # This worker's own lease too: it runs one task at a time, so that run was cut short.
+            ~Q(compute_state=ComputeState.RUNNING) | _lease_lapsed(timezone.now()) | Q(lease_owner=owner),
+            pk=segment.pk,
+        )
         .update(
             compute_state=ComputeState.RUNNING,
             status=Status.COMPUTING,

@@ -75,7 +75,7 @@ def test_backoff_doubles_up_to_a_cap() -> None:
 
 
 def test_a_worker_started_after_its_server_died_does_not_start() -> None:
-    with mock.patch.object(runner, "Worker") as worker:
+    with mock.patch.object(runner, "TaskWorker") as worker:
         assert runner.worker_main(parent=999_999_999, heartbeat_seconds=1, scheduler=lambda: None) == 0
     worker.assert_not_called()
 
@@ -170,7 +170,7 @@ def test_granian_is_found_through_this_interpreter() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_beats_works_the_queue_and_says_goodbye() -> None:
     scheduled: list[int] = []
-    with mock.patch.object(runner, "Worker") as worker_class:
+    with mock.patch.object(runner, "TaskWorker") as worker_class:
         worker = worker_class.return_value
         worker.running = True
         worker.run.side_effect = lambda: time.sleep(0.5)  # long enough for a first heartbeat
@@ -207,7 +207,10 @@ def test_the_heartbeat_survives_an_outage(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_a_stop_signal_ends_the_worker_cleanly() -> None:
-    with mock.patch.object(runner, "Worker") as worker_class, mock.patch.object(runner, "_forget") as forget:
+    with (
+        mock.patch.object(runner, "TaskWorker") as worker_class,
+        mock.patch.object(runner, "_forget") as forget,
+    ):
         worker_class.return_value.run.side_effect = SystemExit(0)
         assert runner.worker_main(parent=None, heartbeat_seconds=60, scheduler=lambda: None) == 0
     forget.assert_called_once_with(runner.worker_id())
@@ -237,3 +240,40 @@ def test_a_child_can_ask_to_die_with_its_parent() -> None:
     code = "from segops_server.core.supervisor import die_with_parent; die_with_parent(); print('ok')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=False)
     assert result.stdout.strip() == b"ok", result.stderr
+
+
+@pytest.mark.django_db
+def test_a_task_interrupted_by_an_outage_is_queued_again(settings: Any) -> None:
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from segops_server.segments.tasks import compute_segment
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    queued = compute_segment.enqueue(12345)
+    row = DBTaskResult.objects.get(pk=queued.id)
+    row.claim("this-worker")
+    worker = runner.TaskWorker(
+        queue_names=["default"],
+        interval=1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="this-worker",
+        excluded_queue_names=[],
+    )
+    failures = [OperationalError("server closed the connection unexpectedly")]
+
+    def run() -> None:  # the database goes away in the middle of the task
+        worker.current = row
+        if failures:
+            raise failures.pop()
+
+    with mock.patch.object(runner, "_close_connections"):
+        runner.run_resilient(
+            run, sleep=lambda _: None, reachable=lambda: True, recovered=worker.requeue_interrupted
+        )
+    fresh = DBTaskResult.objects.get(pk=queued.id)
+    assert fresh.status == TaskResultStatus.READY
+    assert fresh.started_at is None

@@ -160,3 +160,11 @@ def test_it_runs_again_the_tasks_of_a_worker_that_stopped_beating(team: Team, se
     assert tasks_rescue() == 1
     assert DBTaskResult.objects.get(pk=dead.id).status == TaskResultStatus.READY
     assert DBTaskResult.objects.get(pk=alive.id).status == TaskResultStatus.RUNNING
+
+
+def test_a_worker_takes_back_its_own_compute_cut_short_by_an_outage(team: Team) -> None:
+    segment = _segment(team)
+    _left_running(segment, owner=worker_id(), seconds=30)  # its lease is live, but it is this worker's
+    segment_compute_run(segment_id=segment.pk)
+    fresh = _fresh(segment)
+    assert (fresh.status, fresh.member_count, fresh.lease_owner) == (Status.COMPUTED, 2, "")
