@@ -7,13 +7,13 @@ import json
 import logging
 import os
 import secrets
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from segops_server.core.supervisor import Supervisor, granian_command, worker_command
 
 
 def _setup_django() -> None:
@@ -110,11 +110,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _bootstrap_owner()
     bind = _bind()
     log_config = _write_log_config(Path(settings.DATA_DIR))
-    # The task worker (segment computes, schedules) runs beside the web server and exits with it.
-    subprocess.Popen([sys.executable, "-m", "segops_server.cli", "worker", "--exit-with-parent"])  # noqa: S603
     print(f"Serving SegOps on http://{bind['host']}:{bind['port']}/ with {workers} workers", flush=True)
     argv = [
-        "granian",
+        *granian_command(),
         "--interface",
         "wsgi",
         "--host",
@@ -136,8 +134,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         "--access-log" if access_log else "--no-access-log",
         "segops_server.wsgi:application",
     ]
-    os.execvp(argv[0], argv)  # noqa: S606  # replaces this process: signals go straight to granian
-    return 0  # pragma: no cover
+    # The task worker (segment computes, exports, schedules) runs beside the web server, restarted
+    # when it exits; both stop when this process is told to stop or when the web server ends.
+    return Supervisor(server_argv=argv, worker_argv=worker_command()).run()
 
 
 def scheduler_round() -> None:
@@ -145,8 +144,9 @@ def scheduler_round() -> None:
     exports and purge spent idempotency keys and quota counters."""
     from segops_server.core.idempotency import idempotency_purge
     from segops_server.core.quotas import quotas_purge
+    from segops_server.core.workers import heartbeats_purge
     from segops_server.ingestion.services import profiles_refresh
-    from segops_server.segments.exports import exports_expire
+    from segops_server.segments.exports import exports_expire, exports_scratch_purge
     from segops_server.segments.services import segments_refresh_due
 
     profiles_refresh()
@@ -154,34 +154,65 @@ def scheduler_round() -> None:
     idempotency_purge()
     quotas_purge()
     exports_expire()
+    heartbeats_purge()
+    exports_scratch_purge()
 
 
-def _scheduler_loop(parent: int | None) -> None:
-    """A scheduler round every SEGOPS_SCHEDULER_INTERVAL_SECONDS."""
+def rescue_round() -> None:
+    """Queue again the work of workers that are gone: task rows still marked running, computes
+    and exports whose lease expired or whose task was lost (every few seconds, every worker)."""
+    from segops_server.core.workers import tasks_rescue
+    from segops_server.segments.exports import exports_rescue
+    from segops_server.segments.services import segments_rescue
+
+    tasks_rescue()
+    segments_rescue()
+    exports_rescue()
+
+
+def _scheduler_loop() -> None:
+    """Rescue stalled work every few seconds; a scheduler round every
+    SEGOPS_SCHEDULER_INTERVAL_SECONDS. Both start at once, so a restarted worker picks up what
+    its predecessor left."""
     from django.conf import settings
     from django.db import close_old_connections
 
+    from segops_server.core.runner import TRANSIENT_ERRORS, Outage
+
+    log = logging.getLogger("segops.scheduler")
+    outage = Outage(log, "Scheduler")
+    tick = max(1.0, min(settings.SEGOPS_SCHEDULER_INTERVAL_SECONDS, settings.SEGOPS_TASK_LEASE_SECONDS / 2))
+    next_round = 0.0
     while True:
-        if parent is not None and os.getppid() != parent:
-            os._exit(0)  # the server that started this worker is gone
         try:
-            scheduler_round()
+            rescue_round()
+            if time.monotonic() >= next_round:
+                next_round = time.monotonic() + settings.SEGOPS_SCHEDULER_INTERVAL_SECONDS
+                scheduler_round()
+            outage.recovered()
+        except TRANSIENT_ERRORS as exc:  # the database is away: one line, then retried next tick
+            outage.failed(exc)
         except Exception:  # a failed round is logged and retried next round, never fatal
-            logging.getLogger("segops.scheduler").exception("Scheduler round failed")
+            log.exception("Scheduler round failed")
         finally:
             close_old_connections()
-        time.sleep(settings.SEGOPS_SCHEDULER_INTERVAL_SECONDS)
+        time.sleep(tick)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Work the task queue (django-tasks, database backend) and run the scheduler."""
     _setup_django()
-    from django.core.management import call_command
+    from django.conf import settings
 
-    parent = os.getppid() if args.exit_with_parent else None
-    threading.Thread(target=_scheduler_loop, args=(parent,), daemon=True, name="scheduler").start()
-    call_command("db_worker", queue_name="default", interval=1, verbosity=1)
-    return 0
+    from segops_server.core.runner import worker_main
+    from segops_server.segments.exports import exports_scratch_purge
+
+    exports_scratch_purge()  # the temporaries of exports cut short by a crash
+    return worker_main(
+        parent=args.parent_pid,
+        heartbeat_seconds=settings.SEGOPS_WORKER_HEARTBEAT_SECONDS,
+        scheduler=_scheduler_loop,
+    )
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -221,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="migrate, then serve the API and console (granian)")
     run.set_defaults(func=cmd_run)
     worker = sub.add_parser("worker", help="work the background task queue and run the scheduler")
-    worker.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    worker.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     worker.set_defaults(func=cmd_worker)
     keys = sub.add_parser("keys", help="API key tools").add_subparsers(dest="keys_command", required=True)
     scan = keys.add_parser("scan", help="find SegOps keys in files; exits 1 if any is found")

@@ -166,6 +166,14 @@ TASKS = {
 }
 # How often the worker queues computes for segments with a refresh interval.
 SEGOPS_SCHEDULER_INTERVAL_SECONDS = env_int("SEGOPS_SCHEDULER_INTERVAL_SECONDS", 60, minimum=1)
+# Task workers check in this often (a heartbeat row), and renew the lease of the compute or
+# export they run; a lease not renewed for SEGOPS_TASK_LEASE_SECONDS has lost its worker and its
+# work is queued again. /readyz answers 503 when no worker has checked in within
+# SEGOPS_WORKER_STALE_SECONDS (unless SEGOPS_READYZ_REQUIRE_WORKER is off).
+SEGOPS_WORKER_HEARTBEAT_SECONDS = env_int("SEGOPS_WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
+SEGOPS_TASK_LEASE_SECONDS = env_int("SEGOPS_TASK_LEASE_SECONDS", 30, minimum=2)
+SEGOPS_WORKER_STALE_SECONDS = env_int("SEGOPS_WORKER_STALE_SECONDS", 30, minimum=2)
+SEGOPS_READYZ_REQUIRE_WORKER = env_bool("SEGOPS_READYZ_REQUIRE_WORKER", not TESTING)
 
 # Upper bounds (PostgreSQL statement_timeout) on evaluating a segment rule.
 SEGOPS_PREVIEW_TIMEOUT_SECONDS = env_int("SEGOPS_PREVIEW_TIMEOUT_SECONDS", 30, minimum=1)

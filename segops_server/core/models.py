@@ -37,3 +37,17 @@ class QuotaCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.used}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One task worker process and the last time it checked in (`segops worker` beats every
+    SEGOPS_WORKER_HEARTBEAT_SECONDS); /readyz and the metrics read these rows."""
+
+    worker_id = models.CharField(max_length=64, unique=True)  # the id the worker claims tasks with
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.hostname}:{self.pid})"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from segops_server.core.workers import worker_heartbeats
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -12,13 +15,31 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def readyz(request: HttpRequest) -> HttpResponse:
-    """The process can reach its database."""
+    """The process can reach its database, and a task worker has checked in lately.
+
+    Without a worker, computes and exports wait forever while the API accepts them, so by default
+    (SEGOPS_READYZ_REQUIRE_WORKER) a load balancer sees 503 and an operator the reason."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        workers = worker_heartbeats()
     except Exception:  # any driver error means "not ready", never a traceback
         return JsonResponse({"status": "unavailable", "detail": "Database unreachable."}, status=503)
-    return JsonResponse({"status": "ok"})
+    alive = [w for w in workers if w.alive]
+    worker = {
+        "status": "ok" if alive else "missing",
+        "alive": len(alive),
+        "last_seen_seconds_ago": round(workers[0].age_seconds, 1) if workers else None,
+    }
+    if not alive:
+        detail = (
+            f"No task worker has checked in within {settings.SEGOPS_WORKER_STALE_SECONDS} seconds: "
+            "segment computes and exports are not running."
+        )
+        if settings.SEGOPS_READYZ_REQUIRE_WORKER:
+            return JsonResponse({"status": "unavailable", "detail": detail, "worker": worker}, status=503)
+        return JsonResponse({"status": "ok", "detail": detail, "worker": worker})
+    return JsonResponse({"status": "ok", "worker": worker})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

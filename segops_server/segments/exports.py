@@ -5,6 +5,11 @@ it starts, a page at a time, and records which generation that was. A set is who
 number its member_count; a compute that swaps in a newer set midway (deleting the one being read)
 makes the worker start over on the new set, so a file is never half of one. Files live in the
 "exports" storage and are deleted SEGOPS_EXPORT_RETENTION_HOURS after the request.
+
+A running export holds a lease its worker renews (core/workers.py); one whose worker died is
+written again from the start by another worker. The file is written in a scratch directory named
+after the export under the data directory, so the leftovers of a killed worker are found and
+removed (at worker start, by the scheduler, and by the export's next run).
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import tempfile
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -32,6 +38,7 @@ from segops_server.accounts.models import Tenant, User
 from segops_server.audit.models import Action
 from segops_server.audit.services import audit_record
 from segops_server.core.errors import Conflict, Gone
+from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
 from segops_server.keys.models import ApiKey
 from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport, SegmentMember
 
@@ -44,6 +51,10 @@ CONTENT_TYPES = {
 _BATCH_ROWS = 50_000  # rows read, written and reported as progress at a time
 _ACTIVE = (ExportStatus.PENDING, ExportStatus.RUNNING)
 _ATTEMPTS = 3  # reads of a member set that a compute replaced midway, before giving up
+_SCRATCH_PREFIX = "export-"
+FAILED_MESSAGE = (
+    "The export could not be written: request it again, or ask your operator to check the server log."
+)
 
 
 def exports_storage() -> Storage:
@@ -91,6 +102,9 @@ def export_request(
             .first()
         )
         if waiting is not None:
+            # Coalesce only with an export something works on; one whose worker is gone is
+            # queued again first.
+            exports_rescue(export_ids=[waiting.pk])
             return waiting, False
         export = SegmentExport(
             tenant=segment.tenant,
@@ -98,6 +112,7 @@ def export_request(
             format=format,
             requested_generation=segment.generation,
             requested_by=actor,
+            lease_expires_at=lease_expiry(),  # a pending export's lease: the time its task has to show up
         )
         export.save()
         export_id = str(export.pk)
@@ -108,6 +123,10 @@ def export_request(
 
 class _SetReplaced(Exception):
     """A compute swapped in a newer member set (and deleted this one) while it was being read."""
+
+
+class ExportFailed(Exception):
+    """An export failure whose message is fit to show the tenant (others get FAILED_MESSAGE)."""
 
 
 def _member_pages(export: SegmentExport, generation: int) -> Iterator[list[tuple[str, datetime]]]:
@@ -191,6 +210,19 @@ def _write(export: SegmentExport, path: Path) -> tuple[int, int]:
     return generation, written
 
 
+def scratch_root() -> Path:
+    """Where exports are written before they go to the exports storage."""
+    return Path(settings.DATA_DIR) / "tmp"
+
+
+def _scratch_dir(export_id: Any) -> Path:
+    return scratch_root() / f"{_SCRATCH_PREFIX}{export_id}"
+
+
+def _lease_lapsed(now: datetime) -> Q:
+    return Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+
+
 def export_run(*, export_id: str | UUID) -> None:
     """Write the file of a pending export (the task worker's side)."""
     export = (
@@ -201,46 +233,125 @@ def export_run(*, export_id: str | UUID) -> None:
     )
     if export is None:
         return
+    owner = worker_id()
+    # Pending, or running under a lease its worker stopped renewing (it died): this worker
+    # starts it over. Otherwise another worker has it, or it was expired meanwhile.
     claimed = (
         SegmentExport.objects.for_tenant(export.tenant)
-        .filter(pk=export.pk, status=ExportStatus.PENDING)
-        .update(status=ExportStatus.RUNNING, started_at=timezone.now())
+        .filter(
+            Q(status=ExportStatus.PENDING)
+            | (Q(status=ExportStatus.RUNNING) & (_lease_lapsed(timezone.now()) | Q(lease_owner=owner))),
+            pk=export.pk,
+        )
+        .update(
+            status=ExportStatus.RUNNING,
+            started_at=timezone.now(),
+            lease_owner=owner,
+            lease_expires_at=lease_expiry(),
+        )
     )
     if not claimed:
-        return  # another worker has it, or it was expired meanwhile
-    suffix = f".{export.format}"
+        return
+    lease_hold(SegmentExport, export.pk)
+    scratch = _scratch_dir(export.pk)
     try:
-        with tempfile.TemporaryDirectory(prefix="segops-export-") as scratch:
-            path = Path(scratch) / f"export{suffix}"
-            for _attempt in range(_ATTEMPTS):
-                try:
-                    generation, written = _write(export, path)
-                    break
-                except _SetReplaced:
-                    continue
-            else:
-                raise RuntimeError("the member set kept changing while it was read; request the export again")
-            name = f"{export.tenant_id}/segment-{export.segment_id}-{export.pk}{suffix}"
-            with path.open("rb") as saved:
-                stored = exports_storage().save(name, File(saved))
-            size = path.stat().st_size
-        _progress(
-            export,
-            status=ExportStatus.DONE,
-            generation=generation,
-            row_count=written,
-            size_bytes=size,
-            file=stored,
-            finished_at=timezone.now(),
-        )
+        _write_and_store(export, scratch)
     except Exception as exc:
+        # The tenant sees a short message; the detail (paths, driver errors) stays in the log.
         logger.exception("Export %s of segment %s failed", export.pk, export.segment_id)
-        _progress(
-            export,
+        SegmentExport.objects.for_tenant(export.tenant).filter(pk=export.pk, lease_owner=owner).update(
             status=ExportStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
+            error=str(exc) if isinstance(exc, ExportFailed) else FAILED_MESSAGE,
             finished_at=timezone.now(),
+            lease_owner="",
+            lease_expires_at=None,
         )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        lease_release(SegmentExport, export.pk)
+
+
+def _write_and_store(export: SegmentExport, scratch: Path) -> None:
+    shutil.rmtree(scratch, ignore_errors=True)  # what a killed run of this export left
+    scratch.mkdir(parents=True)
+    suffix = f".{export.format}"
+    path = scratch / f"export{suffix}"
+    for _attempt in range(_ATTEMPTS):
+        try:
+            generation, written = _write(export, path)
+            break
+        except _SetReplaced:
+            continue
+    else:
+        raise ExportFailed("The member set kept changing while it was read: request the export again.")
+    name = f"{export.tenant_id}/segment-{export.segment_id}-{export.pk}{suffix}"
+    with path.open("rb") as saved:
+        stored = exports_storage().save(name, File(saved))
+    size = path.stat().st_size
+    _progress(
+        export,
+        status=ExportStatus.DONE,
+        generation=generation,
+        row_count=written,
+        size_bytes=size,
+        file=stored,
+        finished_at=timezone.now(),
+        lease_owner="",
+        lease_expires_at=None,
+    )
+
+
+def exports_rescue(*, export_ids: list[Any] | None = None, now: datetime | None = None) -> int:
+    """Queue again the exports nothing works on: running ones whose lease expired (the worker
+    died) and pending ones whose task is not in the queue. One whose task is still queued or
+    running is left to it."""
+    from segops_server.segments.tasks import export_segment
+
+    now = now or timezone.now()
+    stalled = SegmentExport.objects.unscoped_all_tenants().filter(  # the rescue spans every tenant
+        _lease_lapsed(now), status__in=_ACTIVE
+    )
+    if export_ids is not None:
+        stalled = stalled.filter(pk__in=export_ids)
+    candidates = list(stalled.values_list("pk", flat=True))
+    if not candidates:
+        return 0
+    waiting = {str(arg) for arg in tasks_waiting(export_segment)}
+    rescued = 0
+    for pk in candidates:
+        if str(pk) in waiting:
+            continue
+        with transaction.atomic():
+            requeued = (
+                SegmentExport.objects.unscoped_all_tenants()
+                .filter(_lease_lapsed(timezone.now()), pk=pk, status__in=_ACTIVE)
+                .update(status=ExportStatus.PENDING, lease_owner="", lease_expires_at=lease_expiry())
+            )
+            if requeued:
+                logger.warning("Export %s lost its worker; queued again", pk)
+                transaction.on_commit(partial(export_segment.enqueue, str(pk)))
+        rescued += requeued
+    return rescued
+
+
+def exports_scratch_purge() -> int:
+    """Remove the scratch directories no running export owns (left by a killed worker)."""
+    root = scratch_root()
+    if not root.is_dir():
+        return 0
+    live = {
+        str(pk)
+        for pk in SegmentExport.objects.unscoped_all_tenants()
+        .filter(status=ExportStatus.RUNNING, lease_expires_at__gte=timezone.now())
+        .values_list("pk", flat=True)
+    }
+    removed = 0
+    for entry in root.iterdir():
+        if not entry.name.startswith(_SCRATCH_PREFIX) or entry.name[len(_SCRATCH_PREFIX) :] in live:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def _discard(exports: Any) -> int:

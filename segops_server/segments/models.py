@@ -46,6 +46,10 @@ class Segment(models.Model):
     # moves this number in one UPDATE, so readers never see a half-written set.
     generation = models.BigIntegerField(default=0)
     compute_state = models.CharField(max_length=10, choices=ComputeState.choices, default=ComputeState.IDLE)
+    # The running compute's lease: the worker that holds it renews it while it works; once it
+    # has expired (the worker died) the compute is queued again (core/workers.py).
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Time-window rules drift as time passes; when set, the scheduler recomputes this often.
     refresh_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -137,6 +141,9 @@ class SegmentExport(models.Model):
     size_bytes = models.BigIntegerField(null=True, blank=True)
     file = models.CharField(max_length=255, blank=True)  # name in the "exports" storage
     error = models.TextField(blank=True)
+    # The running export's lease, as on Segment: an expired one is run again by another worker.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.models import Tenant, User
 from segops_server.core.rawsql import statement_timeout
+from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
@@ -116,7 +118,10 @@ def segment_delete(*, segment: Segment) -> None:
 
 
 def segment_compute_request(*, segment: Segment) -> bool:
-    """Queue a compute; True if queued now, False if one is already queued or running (coalesced)."""
+    """Queue a compute; True if queued now, False if one is already queued or running (coalesced).
+
+    A compute whose worker is gone is queued again here rather than coalesced with: an answer
+    "already running" is only given while something runs it."""
     from segops_server.segments.tasks import compute_segment
 
     if segment.definition is None:
@@ -125,12 +130,64 @@ def segment_compute_request(*, segment: Segment) -> bool:
         claimed = (
             Segment.objects.for_tenant(segment.tenant)
             .filter(pk=segment.pk, compute_state=ComputeState.IDLE)
-            .update(compute_state=ComputeState.QUEUED, status=Status.COMPUTING)
+            # A queued compute's lease is the time its task has to show up in the queue.
+            .update(
+                compute_state=ComputeState.QUEUED,
+                status=Status.COMPUTING,
+                lease_owner="",
+                lease_expires_at=lease_expiry(),
+            )
         )
         if claimed:
             transaction.on_commit(lambda: compute_segment.enqueue(segment.pk))
+    if not claimed:
+        claimed = segments_rescue(segment_ids=[segment.pk])
     segment.refresh_from_db(fields=["compute_state", "status"])
     return bool(claimed)
+
+
+def _lease_lapsed(now: datetime) -> Q:
+    return Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+
+
+def segments_rescue(*, segment_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Queue again the computes nothing works on: running ones whose lease expired (the worker
+    died) and queued ones whose task is not in the queue (lost before it could run). A compute
+    whose task is still queued or running is left to it (core/workers.py re-runs the tasks of
+    dead workers)."""
+    from segops_server.segments.tasks import compute_segment
+
+    now = now or timezone.now()
+    active = [ComputeState.QUEUED, ComputeState.RUNNING]
+    stalled = Segment.objects.unscoped_all_tenants().filter(  # the rescue spans every tenant
+        _lease_lapsed(now), compute_state__in=active
+    )
+    if segment_ids is not None:
+        stalled = stalled.filter(pk__in=segment_ids)
+    candidates = list(stalled.values_list("pk", flat=True))
+    if not candidates:
+        return 0
+    waiting = tasks_waiting(compute_segment)
+    rescued = 0
+    for pk in candidates:
+        if pk in waiting:
+            continue
+        with transaction.atomic():
+            requeued = (
+                Segment.objects.unscoped_all_tenants()
+                .filter(_lease_lapsed(timezone.now()), pk=pk, compute_state__in=active)
+                .update(
+                    compute_state=ComputeState.QUEUED,
+                    status=Status.COMPUTING,
+                    lease_owner="",
+                    lease_expires_at=lease_expiry(),
+                )
+            )
+            if requeued:
+                logger.warning("Segment %s compute lost its worker; queued again", pk)
+                transaction.on_commit(partial(compute_segment.enqueue, pk))
+        rescued += requeued
+    return rescued
 
 
 def _members_sql(compiled_sql: str) -> str:
@@ -147,9 +204,27 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
     if segment is None or segment.definition is None:
         return
     tenant = segment.tenant
-    Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
-        compute_state=ComputeState.RUNNING, status=Status.COMPUTING
+    owner = worker_id()
+    # Claim the compute: anything but a compute another worker holds a live lease on. A second
+    # run of a finished compute recomputes the same set, so a duplicate task is harmless.
+    claimed = (
+        Segment.objects.for_tenant(tenant)
+        .filter(
+            # This worker's own lease too: it runs one task at a time, so that run was cut short.
+            ~Q(compute_state=ComputeState.RUNNING) | _lease_lapsed(timezone.now()) | Q(lease_owner=owner),
+            pk=segment.pk,
+        )
+        .update(
+            compute_state=ComputeState.RUNNING,
+            status=Status.COMPUTING,
+            lease_owner=owner,
+            lease_expires_at=lease_expiry(),
+        )
     )
+    if not claimed:
+        logger.info("Segment %s compute is running on another worker", segment.pk)
+        return
+    lease_hold(Segment, segment.pk)  # renewed by this worker's heartbeat until released below
     now = now or timezone.now()
     try:
         profiles_refresh()
@@ -186,6 +261,8 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
                 error="",
                 computed_version=version,
                 compute_state=ComputeState.IDLE,
+                lease_owner="",
+                lease_expires_at=None,
             )
             snapshots.changed()  # the new generation is what every process answers from now on
         SegmentMember.objects.for_tenant(tenant).filter(
@@ -193,9 +270,15 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         )._raw_delete(SegmentMember.objects.db)
     except Exception as exc:
         logger.exception("Segment %s compute failed", segment.pk)
-        Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
-            status=Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], compute_state=ComputeState.IDLE
+        Segment.objects.for_tenant(tenant).filter(pk=segment.pk, lease_owner=owner).update(
+            status=Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            compute_state=ComputeState.IDLE,
+            lease_owner="",
+            lease_expires_at=None,
         )
+    finally:
+        lease_release(Segment, segment.pk)
 
 
 def segments_refresh_due(*, now: datetime | None = None) -> int:

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -115,32 +116,34 @@ def _option(argv: list[str], name: str) -> str:
 
 
 def _run_argv() -> list[str]:
-    """The server command `segops run` hands over to (nothing migrated, started or exec'd)."""
+    """The server command `segops run` supervises (nothing migrated, started or supervised)."""
     with (
         mock.patch("django.core.management.call_command"),
-        mock.patch("subprocess.Popen"),
-        mock.patch("os.execvp") as execvp,
+        mock.patch("segops_server.cli.Supervisor") as supervisor,
     ):
         cli.main(["run"])
-    return list(execvp.call_args.args[1])
+    return list(supervisor.call_args.kwargs["server_argv"])
 
 
-def test_it_migrates_bootstraps_and_hands_over_to_granian(
+def test_it_migrates_bootstraps_and_supervises_granian_and_the_worker(
     db: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SEGOPS_PORT", "8123")
+    monkeypatch.setenv("PATH", "/nonexistent")  # granian is found through the interpreter, not PATH
     with (
         mock.patch("django.core.management.call_command") as call_command,
-        mock.patch("subprocess.Popen") as popen,
-        mock.patch("os.execvp") as execvp,
+        mock.patch("segops_server.cli.Supervisor") as supervisor,
     ):
+        supervisor.return_value.run.return_value = 0
         assert cli.main(["run"]) == 0
     commands = [c.args[0] for c in call_command.call_args_list]
     assert commands == ["migrate", "collectstatic"]
-    assert popen.call_args.args[0][-3:] == ["segops_server.cli", "worker", "--exit-with-parent"]
-    program, argv = execvp.call_args.args
-    assert program == "granian"
-    assert argv[0] == "granian"
+    worker = supervisor.call_args.kwargs["worker_argv"]
+    assert worker[0] == sys.executable
+    assert worker[1:5] == ["-m", "segops_server.cli", "worker", "--parent-pid"]
+    assert worker[5] == str(os.getpid())
+    argv = supervisor.call_args.kwargs["server_argv"]
+    assert argv[:3] == [sys.executable, "-m", "granian"]
     assert argv[-1] == "segops_server.wsgi:application"
     assert _option(argv, "--interface") == "wsgi"
     assert _option(argv, "--host") == "127.0.0.1"
@@ -216,11 +219,9 @@ def test_it_refuses_a_bad_server_setting_before_starting(
     monkeypatch.setenv(name, raw)
     with (
         mock.patch("django.core.management.call_command") as call_command,
-        mock.patch("subprocess.Popen") as popen,
-        mock.patch("os.execvp") as execvp,
+        mock.patch("segops_server.cli.Supervisor") as supervisor,
         pytest.raises(ImproperlyConfigured, match=name),
     ):
         cli.main(["run"])
     call_command.assert_not_called()
-    popen.assert_not_called()
-    execvp.assert_not_called()
+    supervisor.assert_not_called()

@@ -1,12 +1,18 @@
-"""/healthz (the process is up) and /readyz (it can reach its database)."""
+"""/healthz (the process is up) and /readyz (it can reach its database, and a task worker has
+checked in lately)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
 from django.db import OperationalError
 from django.test import Client
+from django.utils import timezone
+
+from segops_server.core.workers import heartbeat_record
 
 
 def test_it_answers_healthz_without_a_database() -> None:
@@ -15,10 +21,43 @@ def test_it_answers_healthz_without_a_database() -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_it_answers_readyz_when_the_database_is_reachable(db: None) -> None:
+def test_it_answers_readyz_when_the_database_is_reachable_and_a_worker_beats(db: None) -> None:
+    heartbeat_record(worker="w1", started_at=timezone.now())
     response = Client().get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "worker": {"status": "ok", "alive": 1, "last_seen_seconds_ago": 0.0},
+    }
+
+
+def test_it_answers_503_when_no_worker_has_checked_in_lately(db: None, settings: Any) -> None:
+    settings.SEGOPS_READYZ_REQUIRE_WORKER = True
+    settings.SEGOPS_WORKER_STALE_SECONDS = 30
+    heartbeat_record(worker="w1", started_at=timezone.now(), now=timezone.now() - timedelta(seconds=45))
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["detail"].startswith("No task worker has checked in within 30 seconds")
+    assert body["worker"]["status"] == "missing"
+    assert body["worker"]["alive"] == 0
+    assert 44 <= body["worker"]["last_seen_seconds_ago"] <= 60
+
+
+def test_it_answers_503_when_no_worker_ever_started(db: None, settings: Any) -> None:
+    settings.SEGOPS_READYZ_REQUIRE_WORKER = True
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["worker"] == {"status": "missing", "alive": 0, "last_seen_seconds_ago": None}
+
+
+def test_it_only_reports_a_missing_worker_when_one_is_not_required(db: None, settings: Any) -> None:
+    settings.SEGOPS_READYZ_REQUIRE_WORKER = False
+    response = Client().get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert "No task worker" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("error", [OperationalError("connection refused"), RuntimeError("driver crashed")])
