@@ -420,7 +420,7 @@ class _Compiler:
                 v=self.text(value),
             )
         if op == "matches_regex":
-            # PostgreSQL's ~; on SQLite Django registers REGEXP as Python's re.search.
+            # PostgreSQL's ~ (under statement_timeout); SQLite's REGEXP is RE2 (segments/regex.py).
             return sql("{t} ~ {v}" if self.pg else "{t} REGEXP {v}", t=text, v=self.text(value))
         raise DefinitionError(f"operator: unknown operator {op!r}")
 

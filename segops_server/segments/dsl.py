@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from segops_server.ingestion.validation import EVENT_TYPE_RE, MAX_EVENT_TYPE_LENGTH
+from segops_server.segments.regex import RegexError, regex_compile
 
 LookupDefinition = Callable[[int], "dict[str, Any] | None"]
 
@@ -241,9 +242,9 @@ def _property_comparison(fields: dict[str, Any], path: str) -> dict[str, Any]:
         text = _text(value, where)
         if operator == "matches_regex":
             try:
-                re.compile(text)
-            except re.error as exc:
-                raise DefinitionError(f"{where}: not a valid regular expression ({exc})") from None
+                regex_compile(text)
+            except RegexError as exc:
+                raise DefinitionError(f"{where}: {exc}") from None
         return {"operator": operator, "value": text}
     numeric_only = operator in ORDER_OPERATORS or operator in RANGE_OPERATORS
     return {
