@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from segops_server.accounts.models import Role, Tenant, User
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
+from segops_server.core.errors import Conflict
 from segops_server.core.fastpath import Decline, FastRoute, query_params
 from segops_server.core.pagination import paginated_response
 from segops_server.ingestion.validation import MAX_ID_LENGTH
@@ -20,6 +21,7 @@ from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
 from segops_server.segments import exports, selectors, services
+from segops_server.segments.dsl import DefinitionError
 from segops_server.segments.explain import segment_explain
 from segops_server.segments.serializers import (
     ExplainSerializer,
@@ -266,9 +268,15 @@ class ExplainView(_SegmentsView):
     @extend_schema(responses=ExplainSerializer)
     def get(self, request: Request, user_id: str, segment_id: int) -> Response:
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
-        return Response(
-            ExplainSerializer(segment_explain(tenant=self.tenant, segment=segment, user_id=user_id)).data
-        )
+        try:
+            explained = segment_explain(tenant=self.tenant, segment=segment, user_id=user_id)
+        except DefinitionError as exc:
+            # The saved rule no longer compiles (a segment it refers to was deleted): the segment's
+            # state, not this request, is what is wrong.
+            raise Conflict(
+                f"This segment's rule cannot be evaluated as saved ({exc.message}); edit the rule."
+            ) from None
+        return Response(ExplainSerializer(explained).data)
 
 
 def _caller(request: Request) -> dict[str, Any]:
