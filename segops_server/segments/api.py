@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.db import DataError
 from django.http import FileResponse, HttpRequest
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -16,6 +17,7 @@ from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_cal
 from segops_server.core.errors import Conflict
 from segops_server.core.fastpath import Decline, FastRoute, query_params
 from segops_server.core.pagination import paginated_response
+from segops_server.core.rawsql import StatementTimeout
 from segops_server.ingestion.validation import MAX_ID_LENGTH
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
@@ -276,6 +278,8 @@ class ExplainView(_SegmentsView):
             raise Conflict(
                 f"This segment's rule cannot be evaluated as saved ({exc.message}); edit the rule."
             ) from None
+        except (StatementTimeout, DataError) as exc:
+            raise selectors.rule_refused(exc) from None
         return Response(ExplainSerializer(explained).data)
 
 

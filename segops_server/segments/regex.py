@@ -73,47 +73,69 @@ def sqlite_regexp(pattern: str | None, text: Any) -> bool | None:
 
 def _check_subset(pattern: str) -> None:
     """Refuse the constructs RE2 and PostgreSQL read differently, or only one of them has."""
-    index, in_class = 0, False
+    index, after_anchor = 0, False
     while index < len(pattern):
         char = pattern[index]
+        if after_anchor and char in "*+?{":
+            raise RegexError("nothing to repeat after ^ or $")
+        after_anchor = char in "^$"
         if char == "\\":
-            escaped = pattern[index + 1 : index + 2]
-            if escaped.isdigit() and escaped != "0":
-                raise RegexError("back-references (\\1) are not supported: they have no linear-time engine")
-            if escaped not in _SAFE_ESCAPES:
-                raise RegexError(
-                    f"the escape \\{escaped} is not supported "
-                    "(use \\d \\s \\w and their capitals, \\n \\t \\r, or escape punctuation)"
-                )
+            _check_escape(pattern[index + 1 : index + 2])
             index += 2
-            continue
-        if in_class:
-            if pattern.startswith("[:", index):
-                end = pattern.find(":]", index + 2)
-                index = end + 2 if end >= 0 else index + 1
-                continue
-            in_class = char != "]"
         elif char == "[":
-            in_class = True
-            index += 1
-            # A `]` (after an optional `^`) right after the `[` is a literal, in both engines.
-            if pattern.startswith("^", index):
-                index += 1
-            if pattern.startswith("]", index):
-                index += 1
-            continue
-        elif char == "{" and (count := _REPEAT_RE.match(pattern, index)):
-            if any(int(n) > MAX_REPEAT for n in count.groups() if n):
-                raise RegexError(f"a repetition count may be at most {MAX_REPEAT}")
-            index = count.end()
-            continue
+            index = _class_end(pattern, index)
+        elif char == "{":
+            index = _repeat_end(pattern, index)
         elif char == "(" and pattern.startswith("(?", index):
-            if pattern.startswith("(?:", index) or (index == 0 and pattern.startswith("(?i)")):
-                index += 3
-                continue
-            if pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), index):
-                raise RegexError(
-                    "lookahead and lookbehind are not supported: they have no linear-time engine"
-                )
-            raise RegexError("groups may be (…) or (?:…), and (?i) may open the pattern; no other (? form")
+            index = _group_start_end(pattern, index)
+        else:
+            index += 1
+
+
+def _check_escape(escaped: str) -> None:
+    if escaped.isdigit() and escaped != "0":
+        raise RegexError("back-references (\\1) are not supported: they have no linear-time engine")
+    if escaped not in _SAFE_ESCAPES:
+        raise RegexError(
+            f"the escape \\{escaped} is not supported "
+            "(use \\d \\s \\w and their capitals, \\n \\t \\r, or escape punctuation)"
+        )
+
+
+def _class_end(pattern: str, index: int) -> int:
+    """Past the `]` closing the bracket expression opening at `index`."""
+    index += 1
+    # A `]` (after an optional `^`) right after the `[` is a literal, in both engines.
+    if pattern.startswith("^", index):
         index += 1
+    if pattern.startswith("]", index):
+        index += 1
+    while index < len(pattern) and pattern[index] != "]":
+        if pattern.startswith("[:", index) and (end := pattern.find(":]", index + 2)) >= 0:
+            index = end + 2
+        elif pattern[index] == "\\":
+            _check_escape(pattern[index + 1 : index + 2])
+            index += 2
+        else:
+            index += 1
+    return index + 1
+
+
+def _repeat_end(pattern: str, index: int) -> int:
+    count = _REPEAT_RE.match(pattern, index)
+    if count is None:
+        # RE2 reads a stray `{` as a literal, PostgreSQL as a broken repetition.
+        raise RegexError("a literal { must be escaped as \\{")
+    if any(int(n) > MAX_REPEAT for n in count.groups() if n):
+        raise RegexError(f"a repetition count may be at most {MAX_REPEAT}")
+    return count.end()
+
+
+def _group_start_end(pattern: str, index: int) -> int:
+    if pattern.startswith("(?:", index):
+        return index + 3
+    if index == 0 and pattern.startswith("(?i)"):
+        return 4
+    if pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), index):
+        raise RegexError("lookahead and lookbehind are not supported: they have no linear-time engine")
+    raise RegexError("groups may be (…) or (?:…), and (?i) may open the pattern; no other (? form")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
@@ -81,17 +81,25 @@ def preview(
             matched = cursor.fetchone()[0]
             cursor.execute(f"SELECT q.user_id FROM ({sql}) q ORDER BY q.user_id LIMIT %s", [*params, limit])  # noqa: S608
             sample = [row[0] for row in cursor.fetchall()]
-    except StatementTimeout as exc:
-        # The rule's cost is the caller's to change (a narrower rule), so a 400 like any other
-        # rule error; the bound is the same on both databases (docs/segments.md).
-        detail = f"This rule took longer than {exc.seconds} s to evaluate."
-        raise ValidationError({"detail": detail}) from None
+    except (StatementTimeout, DataError) as exc:
+        raise rule_refused(exc) from None
     return {
         "matched_users": matched,
         "sample_user_ids": sample,
         "sql": sql,
         "params": [str(p) for p in params],
     }
+
+
+def rule_refused(exc: StatementTimeout | DataError) -> ValidationError:
+    """The 400 for a rule the database would not finish (past the time bound) or not read (a
+    pattern PostgreSQL refuses that the definition check let through): the caller's to change."""
+    if isinstance(exc, StatementTimeout):
+        # The same bound on both databases (docs/segments.md, "Time bound").
+        return ValidationError({"detail": f"This rule took longer than {exc.seconds} s to evaluate."})
+    if "invalid regular expression" not in str(exc):
+        raise exc
+    return ValidationError({"detail": f"The database refused a regular expression of this rule: {exc}"})
 
 
 _MEMBERSHIP_SQL = (

@@ -38,6 +38,7 @@ def slow_rule(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("segops_server.segments.selectors.definition_compile", compile_slow)
     monkeypatch.setattr("segops_server.segments.services.definition_compile", compile_slow)
+    monkeypatch.setattr("segops_server.segments.explain.definition_compile", compile_slow)
 
 
 def test_it_bounds_statements_on_postgresql() -> None:
@@ -107,3 +108,15 @@ def test_it_fails_a_compute_past_the_bound(team: Team, slow_rule: None) -> None:
     segment.refresh_from_db()
     assert segment.status == "failed"
     assert "longer than 1 s" in segment.error
+
+
+@override_settings(SEGOPS_PREVIEW_TIMEOUT_SECONDS=1)
+def test_it_answers_a_slow_explain_with_a_clear_400_in_time(team: Team, slow_rule: None) -> None:
+    segment = Segment.objects.for_tenant(team.tenant).create(
+        tenant=team.tenant, name="Slow", definition=DEFINITION
+    )
+    started = time.monotonic()
+    response = team.client("viewer").get(f"/api/explorer/users/u/segments/{segment.pk}/explain/")
+    assert time.monotonic() - started < 5
+    assert response.status_code == 400
+    assert response.json() == {"detail": "This rule took longer than 1 s to evaluate."}

@@ -61,6 +61,11 @@ def test_it_searches_in_linear_time() -> None:
         (r"\pL", r"escape \p"),
         ("(?P<n>a)", "no other (? form"),
         ("a{256}", "at most 255"),
+        ("^*a", "nothing to repeat after ^ or $"),
+        ("a$+", "nothing to repeat after ^ or $"),
+        ("a{0", "literal { must be escaped"),
+        ("[a-z]{x}", "literal { must be escaped"),
+        (r"[\1]", "back-references"),
         ("(", "not a valid regular expression"),
         ("[a", "not a valid regular expression"),
     ],
@@ -152,3 +157,16 @@ def test_it_agrees_with_the_database_on_the_subset(pattern: str, text: str, foun
         cursor.execute(f"SELECT %s {operator} %s", [text, pattern])
         assert bool(cursor.fetchone()[0]) is found
     assert regex_search(pattern, text) is found
+
+
+@pytest.mark.django_db
+def test_it_answers_a_pattern_postgresql_refuses_with_a_400(team: Team) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's own regular-expression engine")
+    _identify(team, "someone", name="a")
+    # Past the subset check (a range ending in a class), refused by PostgreSQL only.
+    response = team.client("viewer").post(
+        "/api/segments/preview/", {"definition": _rule("[--[:alpha:]]")}, format="json"
+    )
+    assert response.status_code == 400
+    assert "refused a regular expression" in response.json()["detail"]
