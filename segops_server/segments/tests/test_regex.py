@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
@@ -170,3 +172,49 @@ def test_it_answers_a_pattern_postgresql_refuses_with_a_400(team: Team) -> None:
     )
     assert response.status_code == 400
     assert "refused a regular expression" in response.json()["detail"]
+
+
+PIECES = [*"ab.[]^$*+?(){}|\\-:,0123", r"\d", r"\w", r"\s", r"\.", "[:alpha:]", "(?:", "(?i)", "{2}", "{1,3}"]
+SAMPLES = [
+    "",
+    "a",
+    "b",
+    "ab",
+    "ba",
+    "aab",
+    "a.b",
+    "a\nb",
+    "123",
+    "a-b",
+    "A",
+    "[",
+    "]",
+    "^",
+    "$",
+    "{",
+    ":",
+    "\\",
+]
+
+
+@pytest.mark.django_db
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=8))
+def test_it_agrees_with_postgresql_on_every_pattern_it_accepts(pieces: list[str]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's own regular-expression engine")
+    pattern = "".join(pieces)
+    try:
+        compiled = regex_compile(pattern)
+    except RegexError:
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT t ~ %s FROM unnest(%s::text[]) WITH ORDINALITY AS s(t, n) ORDER BY n",
+                [pattern, SAMPLES],
+            )
+            by_postgresql = [row[0] for row in cursor.fetchall()]
+    except DataError:
+        return  # refused by PostgreSQL: a 400 (the test above), never a different answer
+    assert by_postgresql == [compiled.search(t) is not None for t in SAMPLES], pattern
