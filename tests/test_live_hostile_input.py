@@ -1,8 +1,8 @@
-"""A catastrophic regular expression costs other tenants nothing: the production server, real HTTP.
+"""Hostile input against the production server, real HTTP: it answers at once and holds no one.
 
 Before RE2, previewing `^(a+)+$` against traits like "aaaa…a!" ran Python's backtracking engine
 inside SQLite for tens of seconds per value, and every request of every tenant (healthz too)
-waited behind it.
+waited behind it. JSON nested 1,000 deep was a 500 (a RecursionError) on every endpoint.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from segops_server.core.parsers import MAX_JSON_DEPTH
 from segops_server.testing.live import LiveServer, api_key_issue, live_database, live_server_start, sign_up
 
 pytestmark = pytest.mark.live
@@ -77,3 +78,28 @@ def test_a_catastrophic_pattern_previews_in_a_moment_and_holds_no_one(server: Li
     assert answer["response"].json()["matched_users"] == 1
     assert answer["seconds"] < 3
     assert max(health) < 1, health
+
+
+def test_deep_json_is_a_400_and_json_at_the_limit_is_stored(server: LiveServer) -> None:
+    slug = "deepco"
+    key = api_key_issue(server, sign_up(server, slug), slug)["key"]
+    deep = "[" * 1000 + "]" * 1000
+    for path, headers in (
+        ("/api/auth/register/", {}),
+        ("/api/auth/token/", {}),
+        ("/api/ingestion/track/", {"Authorization": f"ApiKey {key}"}),  # the fast path's route
+    ):
+        response = requests.post(
+            f"{server.url}{path}",
+            data=deep,
+            headers={"Content-Type": "application/json", **headers},
+            timeout=10,
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert "JSON parse error" in response.json()["detail"]
+    payload: Any = 1
+    for _ in range(MAX_JSON_DEPTH - 1):  # and the body is one more level
+        payload = {"d": payload}
+    event = {"user_id": "u", "event_type": "deep_one", "payload": payload}
+    assert _post(server, key, "/api/ingestion/track/", event).status_code == 202
+    assert _post(server, key, "/api/ingestion/track/", {**event, "payload": [payload]}).status_code == 400
