@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import OperationalError, connections, models
+from django.db import OperationalError, connections, models, transaction
 
 M = TypeVar("M", bound=models.Model)
 
@@ -98,3 +99,12 @@ def statement_timeout(cursor: Any, seconds: int) -> _Bound:
 
     db.connection.set_progress_handler(past_deadline, _SQLITE_CHECK_EVERY)
     return _Bound(db, seconds, deadline)
+
+
+def bounded_read(db: Any) -> AbstractContextManager[Any]:
+    """The transaction a bounded read (`statement_timeout`) runs in: on PostgreSQL one, since its
+    timeout is local to a transaction; on SQLite none, because its transactions here take the
+    write lock at once (transaction_mode IMMEDIATE) and a rule's read must never hold writers."""
+    if db.vendor == "sqlite":
+        return nullcontext()
+    return transaction.atomic(using=db.alias)

@@ -7,11 +7,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
-from segops_server.core.rawsql import statement_timeout
+from segops_server.core.rawsql import bounded_read, statement_timeout
 from segops_server.ingestion.models import Event, UserProfile
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.compiler import definition_compile
@@ -31,7 +31,7 @@ def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: date
     )
     # Bounded like a preview: a Viewer chooses which segment to explain.
     with (
-        transaction.atomic(),
+        bounded_read(connection),
         connection.cursor() as cursor,
         statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
     ):

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, connection, transaction
+from django.db import DataError, connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
-from segops_server.core.rawsql import StatementTimeout, statement_timeout
+from segops_server.core.rawsql import StatementTimeout, bounded_read, statement_timeout
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
@@ -73,7 +73,7 @@ def preview(
     )
     try:
         with (
-            transaction.atomic(),
+            bounded_read(connection),
             connection.cursor() as cursor,
             statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
         ):

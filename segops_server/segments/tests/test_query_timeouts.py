@@ -120,3 +120,26 @@ def test_it_answers_a_slow_explain_with_a_clear_400_in_time(team: Team, slow_rul
     assert time.monotonic() - started < 5
     assert response.status_code == 400
     assert response.json() == {"detail": "This rule took longer than 1 s to evaluate."}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_previews_on_sqlite_without_taking_the_write_lock(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's transactions take the write lock (transaction_mode IMMEDIATE)")
+    in_transaction: list[bool] = []
+
+    def probe() -> int:
+        in_transaction.append(connection.connection.in_transaction)
+        return 1
+
+    connection.ensure_connection()
+    connection.connection.create_function("probe", 0, probe)
+    monkeypatch.setattr(
+        "segops_server.segments.selectors.definition_compile",
+        lambda *a, **k: ("SELECT 'u' AS user_id WHERE probe() = 1", []),
+    )
+    response = team.client("viewer").post("/api/segments/preview/", {"definition": DEFINITION}, format="json")
+    assert response.status_code == 200
+    assert in_transaction == [False, False]  # the count, then the sample: no lock held by either
