@@ -48,13 +48,17 @@ class StatementTimeout(Exception):
 
 
 class _Bound:
-    """What `statement_timeout` returns: leaving it removes SQLite's handler at once and turns the
-    database's own timeout error (either vendor) into StatementTimeout."""
+    """What `statement_timeout` returns. Entering it starts SQLite's deadline; leaving it removes
+    the handler and turns either database's own timeout error into StatementTimeout."""
 
-    def __init__(self, db: Any, seconds: int, deadline: float | None):
-        self.db, self.seconds, self.deadline = db, seconds, deadline
+    def __init__(self, db: Any, seconds: int):
+        self.db, self.seconds = db, seconds
+        self.deadline: float | None = None
 
     def __enter__(self) -> _Bound:
+        if self.db.vendor == "sqlite":
+            deadline = self.deadline = time.monotonic() + self.seconds
+            self.db.connection.set_progress_handler(lambda: time.monotonic() >= deadline, _SQLITE_CHECK_EVERY)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
@@ -74,31 +78,19 @@ _SQLITE_CHECK_EVERY = 10_000
 
 
 def statement_timeout(cursor: Any, seconds: int) -> _Bound:
-    """Bound every statement of the current transaction: a user's rule must not be able to hold
-    the database (and, on SQLite, every other tenant's requests) for ever.
+    """Bound statements: a user's rule must not be able to hold the database (and, on SQLite,
+    every other tenant's requests) for ever. Use as `with statement_timeout(cursor, s):` around
+    the statements; one past the bound raises StatementTimeout.
 
-    PostgreSQL: its `statement_timeout`, local to the transaction. SQLite: a progress handler
-    that interrupts a statement running past the deadline; it only acts inside the transaction
-    it was set in. Use as `with statement_timeout(cursor, s):` around the statements, so that a
-    statement past the bound raises StatementTimeout and SQLite's handler goes with the block.
+    PostgreSQL: its `statement_timeout`, set at once and local to the current transaction (so
+    calling this without `with` still bounds it, as before). SQLite: a progress handler that
+    interrupts a statement past the deadline, only inside the `with` block (a handler left
+    behind would interrupt whatever the connection runs later).
     """
     db = cursor.db
     if db.vendor == "postgresql":
         cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(seconds)}s"])
-        return _Bound(db, seconds, None)
-    if db.vendor != "sqlite":
-        return _Bound(db, seconds, None)
-    deadline = time.monotonic() + seconds
-    owner = db.atomic_blocks[-1] if db.atomic_blocks else None
-
-    def past_deadline() -> bool:
-        # Once the atomic block it was set in has ended (a caller that did not use `with`), a no-op.
-        if owner is not None and not any(block is owner for block in db.atomic_blocks):
-            return False
-        return time.monotonic() >= deadline
-
-    db.connection.set_progress_handler(past_deadline, _SQLITE_CHECK_EVERY)
-    return _Bound(db, seconds, deadline)
+    return _Bound(db, seconds)
 
 
 def bounded_read(db: Any) -> AbstractContextManager[Any]:
