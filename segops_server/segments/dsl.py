@@ -318,6 +318,10 @@ def _text(value: Any, where: str) -> str:
         raise DefinitionError(f"{where}: at most {MAX_STRING_LENGTH} characters")
     if "\x00" in value:  # PostgreSQL cannot hold NUL in text
         raise DefinitionError(f"{where}: must not contain NUL characters")
+    try:
+        value.encode("utf-8")  # JSON's "\ud800" decodes to a lone surrogate no database can hold
+    except UnicodeEncodeError:
+        raise DefinitionError(f"{where}: must be valid Unicode text (no lone surrogate)") from None
     return value
 
 

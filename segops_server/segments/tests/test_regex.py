@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -218,3 +219,16 @@ def test_it_agrees_with_postgresql_on_every_pattern_it_accepts(pieces: list[str]
     except DataError:
         return  # refused by PostgreSQL: a 400 (the test above), never a different answer
     assert by_postgresql == [compiled.search(t) is not None for t in SAMPLES], pattern
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("operator", ["matches_regex", "contains"])
+def test_it_refuses_a_lone_surrogate_with_a_400(team: Team, operator: str) -> None:
+    condition = {"type": "user_property", "property": "name", "operator": operator, "value": "a-SURROGATE"}
+    # json.dumps cannot write a lone surrogate escape by itself: put the six characters in.
+    body = json.dumps({"definition": {"logic": "AND", "conditions": [condition]}}).replace(
+        "-SURROGATE", "\\ud800"
+    )
+    response = team.client("viewer").post("/api/segments/preview/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "conditions[0].value: must be valid Unicode text" in str(response.json())
