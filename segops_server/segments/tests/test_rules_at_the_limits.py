@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from segops_server.segments.dsl import MAX_LIST_ITEMS, MAX_SEQUENCE_STEPS
+from segops_server.segments.models import Segment, SegmentMember
+from segops_server.segments.services import segment_compute_run
 from segops_server.segments.tests.test_segments_api import _create, _send
 from segops_server.testing.factories import Team
 
@@ -71,3 +73,14 @@ def test_it_explains_why_it_cannot_explain_a_segment_whose_reference_was_deleted
     detail: Any = response.json()["detail"]
     assert "conditions[0].segment_id" in detail
     assert "no such segment" in detail
+
+
+def test_it_computes_rules_at_the_limits(team: Team, walked: None) -> None:
+    segment_id = _create(team, definition=LIMITS).json()["id"]
+    segment_compute_run(segment_id=segment_id)
+    segment = Segment.objects.for_tenant(team.tenant).get(pk=segment_id)
+    assert (segment.status, segment.member_count, segment.error) == ("computed", 1, "")
+    members = SegmentMember.objects.for_tenant(team.tenant).filter(
+        segment=segment, generation=segment.generation
+    )
+    assert [m.user_id for m in members] == ["walker"]
