@@ -26,7 +26,7 @@ def cursor_decode(cursor: str | None, length: int) -> list[Any] | None:
         return None
     try:
         position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationError({"cursor": ["Invalid cursor."]}) from None
     if not isinstance(position, list) or len(position) != length:
         raise ValidationError({"cursor": ["Invalid cursor."]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.db import DataError
 from django.http import FileResponse, HttpRequest
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,13 +14,16 @@ from rest_framework.response import Response
 
 from segops_server.accounts.models import Role, Tenant, User
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
+from segops_server.core.errors import Conflict
 from segops_server.core.fastpath import Decline, FastRoute, query_params
 from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.core.pagination import paginated_response
+from segops_server.core.rawsql import StatementTimeout
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
 from segops_server.segments import exports, selectors, services
+from segops_server.segments.dsl import DefinitionError
 from segops_server.segments.explain import segment_explain
 from segops_server.segments.serializers import (
     ExplainSerializer,
@@ -269,9 +273,17 @@ class ExplainView(_SegmentsView):
     @extend_schema(responses=ExplainSerializer)
     def get(self, request: Request, user_id: str, segment_id: int) -> Response:
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
-        return Response(
-            ExplainSerializer(segment_explain(tenant=self.tenant, segment=segment, user_id=user_id)).data
-        )
+        try:
+            explained = segment_explain(tenant=self.tenant, segment=segment, user_id=user_id)
+        except DefinitionError as exc:
+            # The saved rule no longer compiles (a segment it refers to was deleted): the segment's
+            # state, not this request, is what is wrong.
+            raise Conflict(
+                f"This segment's rule cannot be evaluated as saved ({exc.message}); edit the rule."
+            ) from None
+        except (StatementTimeout, DataError) as exc:
+            raise selectors.rule_refused(exc) from None
+        return Response(ExplainSerializer(explained).data)
 
 
 def _caller(request: Request) -> dict[str, Any]:

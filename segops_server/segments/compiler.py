@@ -16,6 +16,7 @@ hand-written GROUP BY ... HAVING does.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -65,6 +66,11 @@ def sql(template: str, **parts: Sql | str) -> Sql:
         else:
             text.append(part)
     return Sql("".join(text), tuple(params))
+
+
+def _exact(value: int | float) -> Decimal:
+    """numeric is exact: a float as its shortest repr, as JSON carries it ("0.1")."""
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
 def joined(separator: str, pieces: list[Sql]) -> Sql:
@@ -156,10 +162,31 @@ class _Compiler:
 
     def number(self, value: int | float) -> Sql:
         if self.pg:
-            # numeric is exact: the float's shortest repr, as JSON carries it ("0.1").
-            exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-            return self.param(exact, "numeric")
+            return self.param(_exact(value), "numeric")
         return self.param(value, "numeric")
+
+    def one_of(self, subject: Sql, values: list[Any], pg_type: str, *, scale: Sql | None = None) -> Sql:
+        """subject IN values (each times `scale`, if given), the list as ONE parameter.
+
+        An OR per value, or a placeholder per value, nests 1,000 deep (SQLite refuses an
+        expression tree that deep) and can pass SQLite's and PostgreSQL's parameter limits.
+        """
+        times = Sql("") if scale is None else sql(" * {s}", s=scale)
+        if self.pg:
+            if pg_type == "numeric":
+                values = [_exact(v) for v in values]
+            return sql(
+                "{s} IN (SELECT x{times} FROM unnest({v}) AS x)",
+                s=subject,
+                times=times,
+                v=self.param(values, f"{pg_type}[]"),
+            )
+        return sql(
+            "{s} IN (SELECT value{times} FROM json_each({v}))",
+            s=subject,
+            times=times,
+            v=Sql("%s", (json.dumps(values),)),
+        )
 
     def window_start(self, window_days: int | None) -> datetime | None:
         return None if window_days is None else self.now - timedelta(days=window_days)
@@ -316,7 +343,8 @@ class _Compiler:
         if op == "between":
             inner = sql("{l} BETWEEN {a} AND {b}", l=last, a=ago(days[1]), b=ago(days[0]))
         elif op == "in":
-            inner = sql("{l} IN ({v})", l=last, v=joined(", ", [ago(d) for d in days]))
+            times = [self.time(self.now - timedelta(days=d)).params[0] for d in days]
+            inner = self.one_of(last, times, "timestamptz")
         else:
             # More days since means an earlier last time: the comparison flips.
             flipped = {"eq": "=", "gt": "<", "gte": "<=", "lt": ">", "lte": ">="}[op]
@@ -332,7 +360,7 @@ class _Compiler:
         if op == "between":
             inner = sql("{s} BETWEEN {a} AND {b}", s=subject, a=v(value[0]), b=v(value[1]))
         elif op == "in":
-            inner = joined(" OR ", [sql("{s} = {x}", s=subject, x=v(x)) for x in value])
+            inner = self.one_of(subject, value, "numeric", scale=scale)
         else:
             symbol = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
             inner = sql("{s} {o} {x}", s=subject, o=symbol, x=v(value))
@@ -401,9 +429,10 @@ class _Compiler:
             return sql("{t} <> 'null'", t=self.json_type(base, name))
         if op in ("is_true", "is_false"):
             return self.equals(base, name, op == "is_true")
-        if op in ("eq", "in"):
-            values = value if op == "in" else [value]
-            return sql("({e})", e=joined(" OR ", [self.equals(base, name, v) for v in values]))
+        if op == "eq":
+            return sql("({e})", e=self.equals(base, name, value))
+        if op == "in":
+            return sql("({e})", e=joined(" OR ", self.equals_any(base, name, value)))
         if op in ("gt", "gte", "lt", "lte", "between"):
             return self.compare(self.number_of(base, name), op, value)
         text = self.text_of(base, name)
@@ -420,7 +449,7 @@ class _Compiler:
                 v=self.text(value),
             )
         if op == "matches_regex":
-            # PostgreSQL's ~; on SQLite Django registers REGEXP as Python's re.search.
+            # PostgreSQL's ~ (under statement_timeout); SQLite's REGEXP is RE2 (segments/regex.py).
             return sql("{t} ~ {v}" if self.pg else "{t} REGEXP {v}", t=text, v=self.text(value))
         raise DefinitionError(f"operator: unknown operator {op!r}")
 
@@ -434,6 +463,17 @@ class _Compiler:
         if isinstance(value, str):
             return sql("{t} = {v}", t=self.text_of(base, name), v=self.text(value))
         return sql("{n} = {v}", n=self.number_of(base, name), v=self.number(value))
+
+    def equals_any(self, base: str, name: str, values: list[Any]) -> list[Sql]:
+        """`equals` one of the values: the strings as one list, the numbers as another."""
+        strings = [v for v in values if isinstance(v, str)]
+        numbers = [v for v in values if not isinstance(v, str | bool)]
+        pieces = [self.equals(base, name, v) for v in dict.fromkeys(v for v in values if isinstance(v, bool))]
+        if strings:
+            pieces.append(self.one_of(self.text_of(base, name), strings, "text"))
+        if numbers:
+            pieces.append(self.one_of(self.number_of(base, name), numbers, "numeric"))
+        return pieces
 
     def latest_sql(self, event_type: str) -> Sql:
         """Each user's most recent event of a type: latest occurred_at, then the highest id."""
@@ -477,17 +517,23 @@ class _Compiler:
             return self.strict_sequence(steps, window)
         # For each event of step k: the latest start of a chain of steps 1..k ending at it
         # (a running MAX over the user's earlier step k-1 events, ordered by occurred_at, id).
-        chain = sql(
-            "SELECT user_id, occurred_at, id, occurred_at AS best {events}", events=self.of_type(steps[0])
-        )
+        # Each step is a named CTE over the previous one rather than a subquery nested in it:
+        # SQLite's parser overflows past four steps of nesting ("parser stack overflow").
+        name = self.alias("c")
+        ctes = [
+            sql(
+                "{n} AS (SELECT user_id, occurred_at, id, occurred_at AS best {events})",
+                n=name,
+                events=self.of_type(steps[0]),
+            )
+        ]
         for step in steps[1:]:
             # kind 0 (this step) sorts before kind 1 (the previous step) for the same event,
             # so an event never follows itself when two steps have the same type.
             merged = sql(
-                "SELECT user_id, occurred_at, id, 1 AS kind, best FROM ({chain}) {c} UNION ALL "
+                "SELECT user_id, occurred_at, id, 1 AS kind, best FROM {chain} UNION ALL "
                 "SELECT user_id, occurred_at, id, 0 AS kind, {null} {events}",
-                chain=chain,
-                c=self.alias("c"),
+                chain=name,
                 null="CAST(NULL AS timestamptz)" if self.pg else "NULL",
                 events=self.of_type(step),
             )
@@ -499,14 +545,18 @@ class _Compiler:
                 m=self.alias("m"),
             )
             # A chain already longer than the window cannot end within it later: dropped early.
-            chain = sql(
-                "SELECT user_id, occurred_at, id, best FROM ({ranked}) {r} "
-                "WHERE kind = 0 AND best IS NOT NULL{within}",
-                ranked=ranked,
-                r=self.alias("r"),
-                within=self.within("best", "occurred_at", window),
+            name = self.alias("c")
+            ctes.append(
+                sql(
+                    "{n} AS (SELECT user_id, occurred_at, id, best FROM ({ranked}) {r} "
+                    "WHERE kind = 0 AND best IS NOT NULL{within})",
+                    n=name,
+                    ranked=ranked,
+                    r=self.alias("r"),
+                    within=self.within("best", "occurred_at", window),
+                )
             )
-        return sql("SELECT user_id FROM ({chain}) {s}", chain=chain, s=self.alias("s"))
+        return sql("WITH {ctes} SELECT user_id FROM {last}", ctes=joined(", ", ctes), last=name)
 
     def strict_sequence(self, steps: list[str], window: int | None) -> Sql:
         """Consecutive events of the user's timeline: LEAD over all the user's events."""

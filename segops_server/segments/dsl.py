@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from segops_server.ingestion.validation import EVENT_TYPE_RE, MAX_EVENT_TYPE_LENGTH
+from segops_server.segments.regex import RegexError, regex_compile
 
 LookupDefinition = Callable[[int], "dict[str, Any] | None"]
 
@@ -241,9 +242,9 @@ def _property_comparison(fields: dict[str, Any], path: str) -> dict[str, Any]:
         text = _text(value, where)
         if operator == "matches_regex":
             try:
-                re.compile(text)
-            except re.error as exc:
-                raise DefinitionError(f"{where}: not a valid regular expression ({exc})") from None
+                regex_compile(text)
+            except RegexError as exc:
+                raise DefinitionError(f"{where}: {exc}") from None
         return {"operator": operator, "value": text}
     numeric_only = operator in ORDER_OPERATORS or operator in RANGE_OPERATORS
     return {
@@ -317,6 +318,10 @@ def _text(value: Any, where: str) -> str:
         raise DefinitionError(f"{where}: at most {MAX_STRING_LENGTH} characters")
     if "\x00" in value:  # PostgreSQL cannot hold NUL in text
         raise DefinitionError(f"{where}: must not contain NUL characters")
+    try:
+        value.encode("utf-8")  # JSON's "\ud800" decodes to a lone surrogate no database can hold
+    except UnicodeEncodeError:
+        raise DefinitionError(f"{where}: must be valid Unicode text (no lone surrogate)") from None
     return value
 
 

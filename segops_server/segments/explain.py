@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
+from segops_server.core.rawsql import bounded_read, statement_timeout
 from segops_server.ingestion.models import Event, UserProfile
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.compiler import definition_compile
@@ -27,7 +29,12 @@ def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: date
         now=now,
         lookup_definition=definition_lookup(tenant),
     )
-    with connection.cursor() as cursor:
+    # Bounded like a preview: a Viewer chooses which segment to explain.
+    with (
+        bounded_read(connection),
+        connection.cursor() as cursor,
+        statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
+    ):
         cursor.execute(f"SELECT 1 FROM ({sql}) q WHERE q.user_id = %s", [*params, user_id])  # noqa: S608
         return cursor.fetchone() is not None
 

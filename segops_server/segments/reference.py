@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from segops_server.segments.dsl import DefinitionError, LookupDefinition, definition_validate, positive
+from segops_server.segments.regex import regex_search
 
 # A plain decimal number: optional minus, digits, optional fraction. "1e3", " 1", "1." are text.
 PLAIN_DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -238,7 +239,7 @@ def _property_positive(found: Any, op: str, value: Any) -> bool:
     if op == "ends_with":
         return bool(found.endswith(value))
     if op == "matches_regex":
-        return re.search(value, found) is not None
+        return regex_search(value, found)
     raise ValueError(f"unknown operator {op!r}")
 
 

@@ -240,8 +240,10 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         )
         generation = segment.generation + 1
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS)
+            with (
+                connection.cursor() as cursor,
+                statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS),
+            ):
                 cursor.execute(
                     _members_sql(sql),
                     [
