@@ -41,6 +41,11 @@ from segops_server.core.pagination import paginated_response
 INVALID_LOGIN = "No active account found with the given credentials."
 
 
+def _with_tokens(body: Any, status_code: int = status.HTTP_200_OK) -> Response:
+    """An answer carrying a token pair: no cache, shared or private, may keep it."""
+    return Response(body, status=status_code, headers={"Cache-Control": "no-store"})
+
+
 class PublicAPIView(APIView):
     """An endpoint that needs no credential: sign-up and the token exchanges."""
 
@@ -68,7 +73,7 @@ class RegisterView(PublicAPIView):
         )
         pair = tokens.token_pair_issue(user=result.user)
         body = {"user": result.user, "tenant": result.tenant, **pair}
-        return Response(RegisterOutSerializer(body).data, status=status.HTTP_201_CREATED)
+        return _with_tokens(RegisterOutSerializer(body).data, status.HTTP_201_CREATED)
 
 
 class TokenObtainView(PublicAPIView):
@@ -88,7 +93,7 @@ class TokenObtainView(PublicAPIView):
             raise AuthenticationFailed(INVALID_LOGIN)
         throttling.login_failures_clear(request, email)
         user_logged_in.send(sender=User, request=request, user=user)
-        return Response(tokens.token_pair_issue(user=user))
+        return _with_tokens(tokens.token_pair_issue(user=user))
 
 
 class TokenRefreshView(PublicAPIView):
@@ -96,7 +101,7 @@ class TokenRefreshView(PublicAPIView):
     def post(self, request: Request) -> Response:
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(tokens.token_pair_rotate(raw_refresh=data.validated_data["refresh"]))
+        return _with_tokens(tokens.token_pair_rotate(raw_refresh=data.validated_data["refresh"]))
 
 
 class LogoutView(PublicAPIView):
@@ -133,7 +138,7 @@ class PasswordChangeView(APIView):
             raise serializers.ValidationError({"current_password": ["Current password is wrong."]})
         services.user_change_password(user=person(request), new_password=data.validated_data["new_password"])
         # Every earlier token is dead; this caller gets a fresh pair to stay signed in.
-        return Response(tokens.token_pair_issue(user=person(request)))
+        return _with_tokens(tokens.token_pair_issue(user=person(request)))
 
 
 class TenantListView(APIView):
