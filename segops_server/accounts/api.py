@@ -132,11 +132,19 @@ class MeView(APIView):
 class PasswordChangeView(APIView):
     @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
     def post(self, request: Request) -> Response:
+        user = person(request)
+        # The current password is a second way to guess a password (with a stolen access
+        # token): the same counters as sign-in, so failures here lock sign-in and vice versa.
+        wait = throttling.login_retry_after(request, user.email)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="Too many wrong passwords; try again later.")
         data = PasswordChangeSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        if not person(request).check_password(data.validated_data["current_password"]):
+        if not user.check_password(data.validated_data["current_password"]):
+            throttling.login_failure_record(request, user.email)
             raise serializers.ValidationError({"current_password": ["Current password is wrong."]})
-        services.user_change_password(user=person(request), new_password=data.validated_data["new_password"])
+        throttling.login_failures_clear(request, user.email)
+        services.user_change_password(user=user, new_password=data.validated_data["new_password"])
         # Every earlier token is dead; this caller gets a fresh pair to stay signed in.
         return _with_tokens(tokens.token_pair_issue(user=person(request)))
 
