@@ -188,6 +188,11 @@ SEGOPS_DEFAULT_PLAN = env_choice(
 # Off in the test suite, whose transactions never commit (the tests that need it turn it on).
 SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", not TESTING)
 
+# Per-process memory of live token families (logins), dropped everywhere when any family is
+# revoked (logout, refresh-token reuse, password change), through the same kind of shared epoch
+# (see accounts/families.py). Off in the test suite for the same reason as the key cache.
+SEGOPS_TOKEN_FAMILY_CACHE = env_bool("SEGOPS_TOKEN_FAMILY_CACHE", not TESTING)
+
 # The delivery API answers from per-process snapshots of each tenant's membership, dropped
 # everywhere when a compute swaps a generation or a segment changes (see segments/snapshots.py).
 # A tenant with more member rows than the maximum is always read from the database.
