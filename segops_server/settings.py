@@ -208,6 +208,19 @@ SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
 SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS = env_int("SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+# How long an invitation's link can be used.
+SEGOPS_INVITATION_DAYS = env_int("SEGOPS_INVITATION_DAYS", 7, minimum=1)
+
+# Outgoing mail (invitations), through Django's mail framework. The console backend (the
+# default) writes each message to the server's stdout; set an SMTP host for real delivery.
+EMAIL_BACKEND = env_str("SEGOPS_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("SEGOPS_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("SEGOPS_EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("SEGOPS_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("SEGOPS_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SEGOPS_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("SEGOPS_EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("SEGOPS_DEFAULT_FROM_EMAIL", "SegOps <segops@localhost>")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

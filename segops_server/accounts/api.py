@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
@@ -19,6 +20,8 @@ from segops_server.accounts import selectors, services, throttling, tokens
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, User
 from segops_server.accounts.serializers import (
+    InvitationAcceptSerializer,
+    InvitationIssuedSerializer,
     InvitationOutSerializer,
     MemberInviteSerializer,
     MemberOutSerializer,
@@ -36,9 +39,17 @@ from segops_server.accounts.serializers import (
     UserOutSerializer,
 )
 from segops_server.accounts.tenancy import TenantScopedAPIView, person
+from segops_server.core.idempotency import secret_shown_once
 from segops_server.core.pagination import paginated_response
 
 INVALID_LOGIN = "No active account found with the given credentials."
+# The console page an invitation's link opens (console/urls.py names it invitation-accept).
+ACCEPT_PATH = "/invitations/{token}/"
+
+
+def invitation_accept_url(request: HttpRequest | Request, token: str) -> str:
+    """The link mailed to the invitee, on the host the inviter used (one of ALLOWED_HOSTS)."""
+    return request.build_absolute_uri(ACCEPT_PATH.format(token=token))
 
 
 def _with_tokens(body: Any, status_code: int = status.HTTP_200_OK) -> Response:
@@ -160,7 +171,7 @@ class TenantListView(APIView):
     def post(self, request: Request) -> Response:
         data = TenantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_create(owner=person(request), **data.validated_data)
+        tenant = services.tenant_create(owner=person(request), request=request, **data.validated_data)
         return Response(
             {**TenantOutSerializer(tenant).data, "role": Role.OWNER}, status=status.HTTP_201_CREATED
         )
@@ -177,12 +188,14 @@ class TenantDetailView(TenantScopedAPIView):
     def patch(self, request: Request, tenant_slug: str) -> Response:
         data = TenantUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_update(tenant=self.tenant, **data.validated_data)
+        tenant = services.tenant_update(
+            tenant=self.tenant, actor=person(request), request=request, **data.validated_data
+        )
         return Response({**TenantOutSerializer(tenant).data, "role": self.tenant_context.role})
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str) -> Response:
-        self.tenant.delete()
+        services.tenant_delete(tenant=self.tenant, actor=person(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -195,16 +208,38 @@ class MemberListView(TenantScopedAPIView):
             self, request, selectors.members_of_tenant(tenant=self.tenant), MemberOutSerializer
         )
 
-    @extend_schema(request=MemberInviteSerializer, responses={201: MemberOutSerializer})
+    @extend_schema(request=MemberInviteSerializer, responses={201: InvitationIssuedSerializer})
     def post(self, request: Request, tenant_slug: str) -> Response:
         data = MemberInviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.member_invite(tenant=self.tenant, invited_by=person(request), **data.validated_data)
-        if result.membership is not None:
-            body = {**MemberOutSerializer(result.membership).data, "status": "active"}
-        else:
-            body = InvitationOutSerializer(result.invitation).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        issued = services.member_invite(
+            tenant=self.tenant,
+            invited_by=person(request),
+            accept_url_for=lambda token: invitation_accept_url(request, token),
+            request=request,
+            **data.validated_data,
+        )
+        body = {
+            **InvitationOutSerializer(issued.invitation).data,
+            "token": issued.token,
+            "accept_url": invitation_accept_url(request, issued.token),
+        }
+        return secret_shown_once(
+            Response(body, status=status.HTTP_201_CREATED), created=f"invitation {issued.invitation.pk}"
+        )
+
+
+class InvitationAcceptView(APIView):
+    """The invitee, signed in as the invited email, takes the invitation and joins."""
+
+    @extend_schema(request=InvitationAcceptSerializer, responses={200: MyTenantSerializer})
+    def post(self, request: Request) -> Response:
+        data = InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.invitation_accept(
+            token=data.validated_data["token"], user=person(request), request=request
+        )
+        return Response(MyTenantSerializer(membership).data)
 
 
 class MemberDetailView(TenantScopedAPIView):
@@ -219,12 +254,18 @@ class MemberDetailView(TenantScopedAPIView):
         data = MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = selectors.member_get(tenant=self.tenant, user_id=user_id)
-        membership = services.member_change_role(membership=membership, role=data.validated_data["role"])
+        membership = services.member_change_role(
+            membership=membership, role=data.validated_data["role"], actor=person(request), request=request
+        )
         return Response(MemberOutSerializer(membership).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str, user_id: int) -> Response:
-        services.member_remove(membership=selectors.member_get(tenant=self.tenant, user_id=user_id))
+        services.member_remove(
+            membership=selectors.member_get(tenant=self.tenant, user_id=user_id),
+            actor=person(request),
+            request=request,
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -244,5 +285,5 @@ class InvitationDetailView(TenantScopedAPIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str, invitation_id: int) -> Response:
         invitation = selectors.invitation_get(tenant=self.tenant, invitation_id=invitation_id)
-        services.invitation_cancel(invitation=invitation)
+        services.invitation_cancel(invitation=invitation, actor=person(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

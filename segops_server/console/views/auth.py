@@ -89,8 +89,13 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc, rename={"tenant_slug": "tenant_slug"})
         else:
             login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("console:entry")
-    return page(request, "console/auth/sign_up.html", {"form": form}, status=400 if form.errors else 200)
+            return redirect(_next_url(request) or "console:entry")
+    return page(
+        request,
+        "console/auth/sign_up.html",
+        {"form": form, "next": _next_url(request)},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -106,7 +111,7 @@ def tenant_new(request: HttpRequest, person: User) -> HttpResponse:
     form = TenantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            tenant = services.tenant_create(owner=person, **form.cleaned_data)
+            tenant = services.tenant_create(owner=person, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
