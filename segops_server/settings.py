@@ -12,6 +12,7 @@ from segops_server.conf.env import (
     env_choice,
     env_int,
     env_list,
+    env_rate,
     env_secret,
     env_str,
 )
@@ -208,6 +209,10 @@ SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
 SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS = env_int("SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+# Per client address: sign-ups, new tenants and invitations (each attempt counts, refused or not).
+SEGOPS_REGISTRATION_RATE = env_rate("SEGOPS_REGISTRATION_RATE", "20/hour")
+SEGOPS_TENANT_CREATION_RATE = env_rate("SEGOPS_TENANT_CREATION_RATE", "20/hour")
+SEGOPS_INVITATION_RATE = env_rate("SEGOPS_INVITATION_RATE", "50/hour")
 # How long an invitation's link can be used.
 SEGOPS_INVITATION_DAYS = env_int("SEGOPS_INVITATION_DAYS", 7, minimum=1)
 

@@ -57,6 +57,12 @@ def _with_tokens(body: Any, status_code: int = status.HTTP_200_OK) -> Response:
     return Response(body, status=status_code, headers={"Cache-Control": "no-store"})
 
 
+def _rate_check(request: Request, action: str) -> None:
+    wait = throttling.address_rate_take(request, action)
+    if wait is not None:
+        raise Throttled(wait=wait, detail="Too many requests from this address; try again later.")
+
+
 class PublicAPIView(APIView):
     """An endpoint that needs no credential: sign-up and the token exchanges."""
 
@@ -74,6 +80,7 @@ class RegisterView(PublicAPIView):
     def post(self, request: Request) -> Response:
         if not settings.SEGOPS_ALLOW_REGISTRATION:
             raise PermissionDenied("Sign-up is switched off on this installation.")
+        _rate_check(request, "registration")
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.user_register(
@@ -169,6 +176,8 @@ class TenantListView(APIView):
 
     @extend_schema(request=TenantCreateSerializer, responses={201: TenantOutSerializer})
     def post(self, request: Request) -> Response:
+        person(request)  # an API key is refused before it counts against anyone's rate
+        _rate_check(request, "tenant_creation")
         data = TenantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tenant = services.tenant_create(owner=person(request), request=request, **data.validated_data)
@@ -210,6 +219,7 @@ class MemberListView(TenantScopedAPIView):
 
     @extend_schema(request=MemberInviteSerializer, responses={201: InvitationIssuedSerializer})
     def post(self, request: Request, tenant_slug: str) -> Response:
+        _rate_check(request, "invitation")
         data = MemberInviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         issued = services.member_invite(

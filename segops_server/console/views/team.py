@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import APIException
 
-from segops_server.accounts import selectors, services
+from segops_server.accounts import selectors, services, throttling
 from segops_server.accounts.api import invitation_accept_url
 from segops_server.accounts.models import Role, User
 from segops_server.accounts.tenancy import TenantContext
@@ -60,6 +60,12 @@ def team(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
 def invite(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     """The link is emailed to the invitee and shown here once, for the inviter to pass on."""
     form = InviteForm(request.POST)
+    if wait := throttling.address_rate_take(request, "invitation"):
+        form.is_valid()
+        form.add_error(None, f"Too many requests from this address; try again in {wait} seconds.")
+        response = _team_page(request, ctx, invite_form=form, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if form.is_valid():
         assert ctx.membership is not None
         try:
