@@ -167,7 +167,10 @@ def member_invite(
         event=signals.MEMBER_INVITED, tenant=tenant, actor=invited_by, request=request, email=email, role=role
     )
     if accept_url_for is not None:
-        _invitation_mail(invitation, accept_url_for(token))
+        # After the commit: never a mail for an invitation that was rolled back, and never a
+        # slow mail server holding the database's write lock.
+        url = accept_url_for(token)
+        transaction.on_commit(lambda: _invitation_mail(invitation, url))
     return IssuedInvitation(invitation=invitation, token=token)
 
 

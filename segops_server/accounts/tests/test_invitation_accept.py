@@ -38,11 +38,15 @@ def test_it_joins_the_invited_person_with_the_invited_role(team: Team) -> None:
     assert not Invitation.objects.for_tenant(team.tenant).exists()
 
 
-def test_it_emails_the_link_and_stores_only_a_hash_of_the_token(team: Team) -> None:
-    body = _invite(team)
+def test_it_emails_the_link_and_stores_only_a_hash_of_the_token(
+    team: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        body = _invite(team)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["friend@initech.test"]
     assert body["accept_url"] in mail.outbox[0].body
+    assert "Acme" in mail.outbox[0].subject
     stored = Invitation.objects.for_tenant(team.tenant).get()
     assert body["token"] not in stored.token_hash
     assert len(stored.token_hash) == 64
@@ -100,6 +104,22 @@ def test_it_rejects_bad_tokens_with_a_4xx(team: Team, token: Any) -> None:
     assert response.json()
 
 
+def test_it_keeps_the_invitation_when_the_mail_server_fails(
+    team: Team, django_capture_on_commit_callbacks: Any, caplog: Any
+) -> None:
+    from unittest import mock
+
+    with (
+        mock.patch("segops_server.accounts.services.send_mail", side_effect=OSError("refused")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        body = _invite(team)
+    assert body["token"]
+    assert Invitation.objects.for_tenant(team.tenant).exists()
+    assert "could not be sent" in caplog.text
+    assert body["token"] not in caplog.text
+
+
 def test_it_asks_an_anonymous_caller_to_sign_in(team: Team) -> None:
     token = _invite(team)["token"]
     response = APIClient().post(URL, {"token": token}, format="json")
@@ -116,11 +136,14 @@ def test_it_refuses_an_api_key(team: Team) -> None:
     assert key_client(key).post(URL, {"token": token}, format="json").status_code == 403
 
 
-def test_it_never_replays_the_token_to_a_retried_invite(team: Team) -> None:
+def test_it_never_replays_the_token_to_a_retried_invite(
+    team: Team, django_capture_on_commit_callbacks: Any
+) -> None:
     client = team.client("admin")
     body = {"email": "friend@initech.test", "role": "member"}
-    first = client.post(MEMBERS, body, format="json", HTTP_IDEMPOTENCY_KEY="inv-1")
-    again = client.post(MEMBERS, body, format="json", HTTP_IDEMPOTENCY_KEY="inv-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(MEMBERS, body, format="json", HTTP_IDEMPOTENCY_KEY="inv-1")
+        again = client.post(MEMBERS, body, format="json", HTTP_IDEMPOTENCY_KEY="inv-1")
     assert first.status_code == 201
     assert again.status_code == 409
     assert first.json()["token"] not in again.content.decode()

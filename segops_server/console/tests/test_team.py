@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core import mail
 from django.test import Client
@@ -31,10 +32,11 @@ def _link(html: str) -> str:
 
 
 def test_it_shows_the_link_once_and_joins_only_when_the_invitee_accepts(
-    team: Team, console: ConsoleFor
+    team: Team, console: ConsoleFor, django_capture_on_commit_callbacks: Any
 ) -> None:
     friend = make_user("friend@example.com")
-    response = console("admin").post(TEAM + "invite/", {"email": "Friend@Example.com", "role": "member"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = console("admin").post(TEAM + "invite/", {"email": "Friend@Example.com", "role": "member"})
     assert response.status_code == 201
     assert response["Cache-Control"].startswith("max-age=0")
     link = _link(response.content.decode())
