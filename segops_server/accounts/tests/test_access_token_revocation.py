@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import jwt
+import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -60,3 +63,22 @@ def test_it_answers_2xx_to_logout_with_an_expired_or_unknown_token(team: Team) -
     assert _post("/api/auth/logout/", str(expired)).status_code == 204
     assert _post("/api/auth/logout/", "not-a-token").status_code == 204
     assert _post("/api/auth/logout/", token_pair_issue(user=team.owner)["access"]).status_code == 204
+
+
+@pytest.mark.parametrize("family", [None, "not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_it_refuses_an_access_token_without_a_live_family_of_its_own(team: Team, family: Any) -> None:
+    claims = jwt.decode(token_pair_issue(user=team.owner)["access"], options={"verify_signature": False})
+    if family is None:
+        del claims["fam"]
+    else:
+        claims["fam"] = family
+    forged = jwt.encode(claims, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+    assert _me(forged).status_code == 401
+
+
+def test_it_refuses_another_persons_family(team: Team) -> None:
+    theirs = jwt.decode(token_pair_issue(user=team.member)["access"], options={"verify_signature": False})
+    claims = jwt.decode(token_pair_issue(user=team.owner)["access"], options={"verify_signature": False})
+    claims["fam"] = theirs["fam"]
+    forged = jwt.encode(claims, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+    assert _me(forged).status_code == 401

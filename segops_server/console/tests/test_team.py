@@ -127,3 +127,9 @@ def test_it_asks_before_removing_then_ends_access_at_once(team: Team, console: C
     assert admin.post(url)["Location"] == TEAM
     assert not Membership.objects.for_tenant(team.tenant).filter(user=team.member).exists()
     assert member.get("/t/acme/segments/").status_code == 404
+
+
+def test_it_answers_404_for_a_link_that_does_not_work(team: Team) -> None:
+    response = signed_in(team.member).get("/invitations/inv_made-up/")
+    assert response.status_code == 404
+    assert b"cannot be used" in response.content
