@@ -2,10 +2,12 @@
 
     uv run --frozen python bench/auth.py [--requests 3000] [--warmup 300]
 
-Sends N sequential keep-alive requests each of GET /api/auth/whoami/ without credentials and
-with `Authorization: ApiKey <key>`, interleaved (rotating which goes first) so drift in the
+Sends N sequential keep-alive requests each of GET /api/auth/whoami/ without credentials, with
+`Authorization: ApiKey <key>` and with `Authorization: Bearer <access JWT>`, interleaved (rotating which goes first) so drift in the
 machine's speed falls on both equally. Prints median and p99 latency of each and the
-difference: the time added by verifying the key (checksum, digest, one indexed SELECT).
+difference: the time added by verifying the key (checksum, digest, one indexed SELECT), and by
+verifying a person's access token (signature, claims, one SELECT of the person that also checks
+the token's family is not revoked).
 
 For scale it also times /healthz (no database) against /readyz (one `SELECT 1`): the price of
 a single database round trip on this machine, which no uncached verification can go below.
@@ -38,11 +40,12 @@ def _timed_get(conn: http.client.HTTPConnection, path: str, headers: dict[str, s
     return elapsed
 
 
-def measure(port: int, key: str, requests: int, warmup: int) -> dict[str, list[float]]:
+def measure(port: int, key: str, access: str, requests: int, warmup: int) -> dict[str, list[float]]:
     """Latencies (seconds) of each kind of request, sent in rotating order on one connection."""
     kinds = {
         "anonymous": (WHOAMI, {}, b'"authenticated":false'),
         "api_key": (WHOAMI, {"Authorization": f"ApiKey {key}"}, b'"authenticated":true'),
+        "bearer": (WHOAMI, {"Authorization": f"Bearer {access}"}, b'"authenticated":true'),
         "healthz": ("/healthz", {}, b'"ok"'),
         "readyz": ("/readyz", {}, b'"ok"'),
     }
@@ -79,7 +82,10 @@ def main() -> int:
         production_server(url, workers=2, env={"SEGOPS_KEY_CACHE": "1" if args.key_cache else "0"}) as server,
     ):
         key = server.secret_key()
-        samples = measure(server.port, key, args.requests, args.warmup)
+        access = server.request(
+            "POST", "/api/auth/token/", {"email": "bench@example.com", "password": "bench-pass-9182"}
+        )["access"]
+        samples = measure(server.port, key, access, args.requests, args.warmup)
 
     med = {name: statistics.median(values) * 1000 for name, values in samples.items()}
     p99 = {name: percentile(values, 99) * 1000 for name, values in samples.items()}
@@ -91,6 +97,8 @@ def main() -> int:
     print(_line("no credentials", med["anonymous"], p99["anonymous"]))
     print(_line("Authorization: ApiKey sk_live_...", med["api_key"], p99["api_key"]))
     print(_line("added by ApiKey auth", added_median, p99["api_key"] - p99["anonymous"]))
+    print(_line("Authorization: Bearer <access JWT>", med["bearer"], p99["bearer"]))
+    print(_line("added by Bearer auth", med["bearer"] - med["anonymous"], p99["bearer"] - p99["anonymous"]))
     print("for scale: one database round trip")
     print(_line("GET /healthz (no database)", med["healthz"], p99["healthz"]))
     print(_line("GET /readyz (SELECT 1)", med["readyz"], p99["readyz"]))

@@ -12,6 +12,7 @@ from segops_server.conf.env import (
     env_choice,
     env_int,
     env_list,
+    env_rate,
     env_secret,
     env_str,
 )
@@ -196,6 +197,11 @@ SEGOPS_DEFAULT_PLAN = env_choice(
 # Off in the test suite, whose transactions never commit (the tests that need it turn it on).
 SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", not TESTING)
 
+# Per-process memory of live token families (logins), dropped everywhere when any family is
+# revoked (logout, refresh-token reuse, password change), through the same kind of shared epoch
+# (see accounts/families.py). Off in the test suite for the same reason as the key cache.
+SEGOPS_TOKEN_FAMILY_CACHE = env_bool("SEGOPS_TOKEN_FAMILY_CACHE", not TESTING)
+
 # The delivery API answers from per-process snapshots of each tenant's membership, dropped
 # everywhere when a compute swaps a generation or a segment changes (see segments/snapshots.py).
 # A tenant with more member rows than the maximum is always read from the database.
@@ -211,6 +217,23 @@ SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
 SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS = env_int("SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+# Per client address: sign-ups, new tenants and invitations (each attempt counts, refused or not).
+SEGOPS_REGISTRATION_RATE = env_rate("SEGOPS_REGISTRATION_RATE", "20/hour")
+SEGOPS_TENANT_CREATION_RATE = env_rate("SEGOPS_TENANT_CREATION_RATE", "20/hour")
+SEGOPS_INVITATION_RATE = env_rate("SEGOPS_INVITATION_RATE", "50/hour")
+# How long an invitation's link can be used.
+SEGOPS_INVITATION_DAYS = env_int("SEGOPS_INVITATION_DAYS", 7, minimum=1)
+
+# Outgoing mail (invitations), through Django's mail framework. The console backend (the
+# default) writes each message to the server's stdout; set an SMTP host for real delivery.
+EMAIL_BACKEND = env_str("SEGOPS_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("SEGOPS_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("SEGOPS_EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("SEGOPS_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("SEGOPS_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SEGOPS_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("SEGOPS_EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("SEGOPS_DEFAULT_FROM_EMAIL", "SegOps <segops@localhost>")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
@@ -19,6 +20,8 @@ from segops_server.accounts import selectors, services, throttling, tokens
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, User
 from segops_server.accounts.serializers import (
+    InvitationAcceptSerializer,
+    InvitationIssuedSerializer,
     InvitationOutSerializer,
     MemberInviteSerializer,
     MemberOutSerializer,
@@ -36,9 +39,28 @@ from segops_server.accounts.serializers import (
     UserOutSerializer,
 )
 from segops_server.accounts.tenancy import TenantScopedAPIView, person
+from segops_server.core.idempotency import secret_shown_once
 from segops_server.core.pagination import paginated_response
 
 INVALID_LOGIN = "No active account found with the given credentials."
+# The console page an invitation's link opens (console/urls.py names it invitation-accept).
+ACCEPT_PATH = "/invitations/{token}/"
+
+
+def invitation_accept_url(request: HttpRequest | Request, token: str) -> str:
+    """The link mailed to the invitee, on the host the inviter used (one of ALLOWED_HOSTS)."""
+    return request.build_absolute_uri(ACCEPT_PATH.format(token=token))
+
+
+def _with_tokens(body: Any, status_code: int = status.HTTP_200_OK) -> Response:
+    """An answer carrying a token pair: no cache, shared or private, may keep it."""
+    return Response(body, status=status_code, headers={"Cache-Control": "no-store"})
+
+
+def _rate_check(request: Request, action: str) -> None:
+    wait = throttling.address_rate_take(request, action)
+    if wait is not None:
+        raise Throttled(wait=wait, detail="Too many requests from this address; try again later.")
 
 
 class PublicAPIView(APIView):
@@ -58,6 +80,7 @@ class RegisterView(PublicAPIView):
     def post(self, request: Request) -> Response:
         if not settings.SEGOPS_ALLOW_REGISTRATION:
             raise PermissionDenied("Sign-up is switched off on this installation.")
+        _rate_check(request, "registration")
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.user_register(
@@ -68,7 +91,7 @@ class RegisterView(PublicAPIView):
         )
         pair = tokens.token_pair_issue(user=result.user)
         body = {"user": result.user, "tenant": result.tenant, **pair}
-        return Response(RegisterOutSerializer(body).data, status=status.HTTP_201_CREATED)
+        return _with_tokens(RegisterOutSerializer(body).data, status.HTTP_201_CREATED)
 
 
 class TokenObtainView(PublicAPIView):
@@ -88,7 +111,7 @@ class TokenObtainView(PublicAPIView):
             raise AuthenticationFailed(INVALID_LOGIN)
         throttling.login_failures_clear(request, email)
         user_logged_in.send(sender=User, request=request, user=user)
-        return Response(tokens.token_pair_issue(user=user))
+        return _with_tokens(tokens.token_pair_issue(user=user))
 
 
 class TokenRefreshView(PublicAPIView):
@@ -96,7 +119,7 @@ class TokenRefreshView(PublicAPIView):
     def post(self, request: Request) -> Response:
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(tokens.token_pair_rotate(raw_refresh=data.validated_data["refresh"]))
+        return _with_tokens(tokens.token_pair_rotate(raw_refresh=data.validated_data["refresh"]))
 
 
 class LogoutView(PublicAPIView):
@@ -127,14 +150,21 @@ class MeView(APIView):
 class PasswordChangeView(APIView):
     @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
     def post(self, request: Request) -> Response:
-        person(request)  # an API key has no password: 403 before the serializer reads a person's email
+        user = person(request)
+        # The current password is a second way to guess a password (with a stolen access
+        # token): the same counters as sign-in, so failures here lock sign-in and vice versa.
+        wait = throttling.login_retry_after(request, user.email)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="Too many wrong passwords; try again later.")
         data = PasswordChangeSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        if not person(request).check_password(data.validated_data["current_password"]):
+        if not user.check_password(data.validated_data["current_password"]):
+            throttling.login_failure_record(request, user.email)
             raise serializers.ValidationError({"current_password": ["Current password is wrong."]})
-        services.user_change_password(user=person(request), new_password=data.validated_data["new_password"])
+        throttling.login_failures_clear(request, user.email)
+        services.user_change_password(user=user, new_password=data.validated_data["new_password"])
         # Every earlier token is dead; this caller gets a fresh pair to stay signed in.
-        return Response(tokens.token_pair_issue(user=person(request)))
+        return _with_tokens(tokens.token_pair_issue(user=person(request)))
 
 
 class TenantListView(APIView):
@@ -146,9 +176,11 @@ class TenantListView(APIView):
 
     @extend_schema(request=TenantCreateSerializer, responses={201: TenantOutSerializer})
     def post(self, request: Request) -> Response:
+        person(request)  # an API key is refused before it counts against anyone's rate
+        _rate_check(request, "tenant_creation")
         data = TenantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_create(owner=person(request), **data.validated_data)
+        tenant = services.tenant_create(owner=person(request), request=request, **data.validated_data)
         return Response(
             {**TenantOutSerializer(tenant).data, "role": Role.OWNER}, status=status.HTTP_201_CREATED
         )
@@ -165,12 +197,14 @@ class TenantDetailView(TenantScopedAPIView):
     def patch(self, request: Request, tenant_slug: str) -> Response:
         data = TenantUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_update(tenant=self.tenant, **data.validated_data)
+        tenant = services.tenant_update(
+            tenant=self.tenant, actor=person(request), request=request, **data.validated_data
+        )
         return Response({**TenantOutSerializer(tenant).data, "role": self.tenant_context.role})
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str) -> Response:
-        self.tenant.delete()
+        services.tenant_delete(tenant=self.tenant, actor=person(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -183,16 +217,39 @@ class MemberListView(TenantScopedAPIView):
             self, request, selectors.members_of_tenant(tenant=self.tenant), MemberOutSerializer
         )
 
-    @extend_schema(request=MemberInviteSerializer, responses={201: MemberOutSerializer})
+    @extend_schema(request=MemberInviteSerializer, responses={201: InvitationIssuedSerializer})
     def post(self, request: Request, tenant_slug: str) -> Response:
+        _rate_check(request, "invitation")
         data = MemberInviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.member_invite(tenant=self.tenant, invited_by=person(request), **data.validated_data)
-        if result.membership is not None:
-            body = {**MemberOutSerializer(result.membership).data, "status": "active"}
-        else:
-            body = InvitationOutSerializer(result.invitation).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        issued = services.member_invite(
+            tenant=self.tenant,
+            invited_by=person(request),
+            accept_url_for=lambda token: invitation_accept_url(request, token),
+            request=request,
+            **data.validated_data,
+        )
+        body = {
+            **InvitationOutSerializer(issued.invitation).data,
+            "token": issued.token,
+            "accept_url": invitation_accept_url(request, issued.token),
+        }
+        return secret_shown_once(
+            Response(body, status=status.HTTP_201_CREATED), created=f"invitation {issued.invitation.pk}"
+        )
+
+
+class InvitationAcceptView(APIView):
+    """The invitee, signed in as the invited email, takes the invitation and joins."""
+
+    @extend_schema(request=InvitationAcceptSerializer, responses={200: MyTenantSerializer})
+    def post(self, request: Request) -> Response:
+        data = InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.invitation_accept(
+            token=data.validated_data["token"], user=person(request), request=request
+        )
+        return Response(MyTenantSerializer(membership).data)
 
 
 class MemberDetailView(TenantScopedAPIView):
@@ -207,12 +264,18 @@ class MemberDetailView(TenantScopedAPIView):
         data = MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = selectors.member_get(tenant=self.tenant, user_id=user_id)
-        membership = services.member_change_role(membership=membership, role=data.validated_data["role"])
+        membership = services.member_change_role(
+            membership=membership, role=data.validated_data["role"], actor=person(request), request=request
+        )
         return Response(MemberOutSerializer(membership).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str, user_id: int) -> Response:
-        services.member_remove(membership=selectors.member_get(tenant=self.tenant, user_id=user_id))
+        services.member_remove(
+            membership=selectors.member_get(tenant=self.tenant, user_id=user_id),
+            actor=person(request),
+            request=request,
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -232,5 +295,5 @@ class InvitationDetailView(TenantScopedAPIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str, invitation_id: int) -> Response:
         invitation = selectors.invitation_get(tenant=self.tenant, invitation_id=invitation_id)
-        services.invitation_cancel(invitation=invitation)
+        services.invitation_cancel(invitation=invitation, actor=person(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,8 @@
-"""Bearer-JWT authentication for people, with revocation by token generation."""
+"""Bearer-JWT authentication for people, with revocation by token generation and by family."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from rest_framework.exceptions import AuthenticationFailed
@@ -9,12 +10,21 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
+from segops_server.accounts.families import family_is_live
 from segops_server.accounts.models import User
-from segops_server.accounts.tokens import GENERATION_CLAIM
+from segops_server.accounts.tokens import FAMILY_CLAIM, GENERATION_CLAIM
+
+REVOKED = "Access token has been revoked."
 
 
 class PersonJWTAuthentication(JWTAuthentication):
-    """`Authorization: Bearer <access>`; the token's generation must match the person's."""
+    """`Authorization: Bearer <access>`; the token's generation must match the person's and its
+    family (the login it descends from) must not be revoked.
+
+    Logout and refresh-token reuse revoke the family, which ends its access tokens on the very
+    next request on every process; accounts/families.py keeps that check off the database in
+    the common case.
+    """
 
     def authenticate(self, request: Any) -> tuple[User, Token] | None:  # type: ignore[override]
         header = self.get_header(request)
@@ -30,11 +40,18 @@ class PersonJWTAuthentication(JWTAuthentication):
         user, token = result
         assert isinstance(user, User)
         if "iat" not in token.payload or token.get(GENERATION_CLAIM) != user.token_generation:
-            raise AuthenticationFailed("Access token has been revoked.")
+            raise AuthenticationFailed(REVOKED)
+        try:
+            family = uuid.UUID(str(token.get(FAMILY_CLAIM)))
+        except ValueError:
+            raise AuthenticationFailed(REVOKED) from None
+        if not family_is_live(family=family, user_id=user.pk):
+            raise AuthenticationFailed(REVOKED)
         return user, token
 
     def get_user(self, validated_token: Token) -> Any:
         try:
-            return super().get_user(validated_token)
+            user = super().get_user(validated_token)
         except (InvalidToken, AuthenticationFailed):
             raise AuthenticationFailed("Access token is invalid or expired.") from None
+        return user

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -115,12 +117,26 @@ class Membership(models.Model):
         return f"{self.user_id}@{self.tenant_id}:{self.role}"
 
 
+def unusable_token_hash() -> str:
+    """A hash no token is known to match: what an invitation holds until a token is issued."""
+    return secrets.token_hex(32)
+
+
+def invitation_expiry() -> datetime:
+    return timezone.now() + timedelta(days=settings.SEGOPS_INVITATION_DAYS)
+
+
 class Invitation(models.Model):
+    """An offer to join a tenant, taken only with its token by the person signed in as `email`."""
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(max_length=254)
     role = models.CharField(max_length=10, choices=Role.choices)
     invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # SHA-256 of the single-use token sent to the invitee; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, default=unusable_token_hash)
+    expires_at = models.DateTimeField(default=invitation_expiry)
 
     objects = TenantScopedManager()
 
@@ -131,6 +147,10 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email}@{self.tenant_id}"
+
+    @property
+    def status(self) -> str:
+        return "invited" if self.expires_at > timezone.now() else "expired"
 
 
 class TokenFamily(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
@@ -32,3 +34,23 @@ def invitation_get(*, tenant: Tenant, invitation_id: int) -> Invitation:
     if invitation is None:
         raise NotFound("Invitation not found.")
     return invitation
+
+
+def invitation_token_hash(token: str) -> str:
+    # SHA-256, not a slow KDF: the token is 256 random bits, not a password; nothing to stretch.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The pending, unexpired invitation a token names, in whichever tenant; None otherwise.
+
+    Found by the hash's unique index: a timing difference could at most reveal a prefix of a
+    SHA-256, which gives no hold on a 256-bit random token.
+    """
+    invitation = (
+        Invitation.objects.unscoped_all_tenants()
+        .select_related("tenant", "invited_by")
+        .filter(token_hash=invitation_token_hash(token))
+        .first()
+    )
+    return invitation if invitation is not None and invitation.status == "invited" else None

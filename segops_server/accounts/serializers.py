@@ -8,7 +8,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from segops_server.accounts.models import INVITABLE_ROLES, Invitation, Membership, Role, slug_validator
+from segops_server.accounts.models import INVITABLE_ROLES, Membership, Role, slug_validator
 
 
 class UserOutSerializer(serializers.Serializer):
@@ -123,10 +123,19 @@ class InvitationOutSerializer(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.CharField()
     created_at = serializers.DateTimeField()
-    status = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField()
+    status = serializers.CharField(help_text="invited, or expired (the link no longer works).")
 
-    def get_status(self, obj: Invitation) -> str:
-        return "invited"
+
+class InvitationIssuedSerializer(InvitationOutSerializer):
+    """The answer to an invite: the only time the token is shown."""
+
+    token = serializers.CharField()
+    accept_url = serializers.URLField()
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
 
 
 class MemberInviteSerializer(serializers.Serializer):

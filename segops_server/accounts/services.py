@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
+from segops_server.accounts import signals
 from segops_server.accounts.models import INVITABLE_ROLES, Invitation, Membership, Role, Tenant, User
+from segops_server.accounts.selectors import invitation_for_token, invitation_token_hash
+from segops_server.accounts.signals import team_change_announce
 from segops_server.accounts.tokens import tokens_revoke_all
 from segops_server.core.errors import Conflict
+
+logger = logging.getLogger(__name__)
+INVITATION_TOKEN_PREFIX = "inv_"
 
 
 @dataclass(frozen=True)
@@ -27,27 +38,26 @@ def _tenant_slug_free(slug: str, field: str) -> None:
 def user_register(
     *, email: str, password: str, tenant_name: str | None, tenant_slug: str | None
 ) -> Registration:
-    """Sign-up: the new person owns the new tenant and joins every tenant that invited them."""
+    """Sign-up: the new person owns the new tenant, if one is asked for.
+
+    Registering grants nothing else: an invitation to this email is taken only with its token
+    (emails are not verified, so whoever registers an address first must not inherit its
+    invitations).
+    """
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": ["An account with this email already exists."]})
     user = User.objects.create_user(email=email, password=password)
-    invitations = list(Invitation.objects.unscoped_all_tenants().filter(email__iexact=email))
-    for invitation in invitations:
-        Membership(tenant_id=invitation.tenant_id, user=user, role=invitation.role).save()
-    Invitation.objects.unscoped_all_tenants().filter(pk__in=[i.pk for i in invitations]).delete()
     tenant = None
     if tenant_slug:
         tenant = tenant_create(
             owner=user, name=tenant_name or tenant_slug, slug=tenant_slug, field="tenant_slug"
         )
-    elif invitations:
-        tenant = Tenant.objects.get(pk=invitations[0].tenant_id)
     return Registration(user=user, tenant=tenant)
 
 
 @transaction.atomic
-def tenant_create(*, owner: User, name: str, slug: str, field: str = "slug") -> Tenant:
+def tenant_create(*, owner: User, name: str, slug: str, field: str = "slug", request: Any = None) -> Tenant:
     _tenant_slug_free(slug, field)
     try:
         with transaction.atomic():
@@ -55,44 +65,157 @@ def tenant_create(*, owner: User, name: str, slug: str, field: str = "slug") -> 
     except IntegrityError:  # lost a race for the same slug
         raise ValidationError({field: ["This slug is already taken."]}) from None
     Membership(tenant=tenant, user=owner, role=Role.OWNER).save()
+    team_change_announce(event=signals.TENANT_CREATED, tenant=tenant, actor=owner, request=request, slug=slug)
     return tenant
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, name: str | None = None, slug: str | None = None) -> Tenant:
+def tenant_update(
+    *,
+    tenant: Tenant,
+    name: str | None = None,
+    slug: str | None = None,
+    actor: User | None = None,
+    request: Any = None,
+) -> Tenant:
+    old_name, old_slug = tenant.name, tenant.slug
     if slug is not None and slug != tenant.slug:
         _tenant_slug_free(slug, "slug")
         tenant.slug = slug
     if name is not None:
         tenant.name = name
     tenant.save()
+    if tenant.name != old_name:
+        team_change_announce(
+            event=signals.TENANT_RENAMED,
+            tenant=tenant,
+            actor=actor,
+            request=request,
+            old=old_name,
+            new=tenant.name,
+        )
+    if tenant.slug != old_slug:
+        team_change_announce(
+            event=signals.TENANT_SLUG_CHANGED,
+            tenant=tenant,
+            actor=actor,
+            request=request,
+            old=old_slug,
+            new=tenant.slug,
+        )
     return tenant
 
 
+@transaction.atomic
+def tenant_delete(*, tenant: Tenant, actor: User | None = None, request: Any = None) -> None:
+    """Deletes the tenant with all its data, its audit trail included.
+
+    The one record that outlives it is the deletion itself, tied to no tenant (its own trail is
+    gone) and naming it in the detail, for the operators.
+    """
+    team_change_announce(
+        event=signals.TENANT_DELETED,
+        tenant=None,
+        actor=actor,
+        request=request,
+        tenant_id=tenant.pk,
+        slug=tenant.slug,
+        name=tenant.name,
+    )
+    tenant.delete()
+
+
 @dataclass(frozen=True)
-class InviteResult:
-    membership: Membership | None
-    invitation: Invitation | None
+class IssuedInvitation:
+    invitation: Invitation
+    token: str  # shown once to the inviter and mailed to the invitee; only its hash is stored
 
 
 @transaction.atomic
-def member_invite(*, tenant: Tenant, email: str, role: str, invited_by: User) -> InviteResult:
-    """An existing account joins at once; an unknown email gets a pending invitation."""
+def member_invite(
+    *,
+    tenant: Tenant,
+    email: str,
+    role: str,
+    invited_by: User,
+    accept_url_for: Callable[[str], str] | None = None,
+    request: Any = None,
+) -> IssuedInvitation:
+    """A pending invitation with a single-use token, whether or not the email has an account.
+
+    Nobody joins without accepting, and the answer never says whether the address has an
+    account. The token goes to the address by email (and once to the inviter, who may pass it
+    on); the invitee accepts it while signed in as that address.
+    """
     if role not in INVITABLE_ROLES:
         raise ValidationError({"role": ["Invitations may grant admin, member or viewer."]})
     email = email.strip().lower()
-    user = User.objects.filter(email__iexact=email, is_active=True).first()
-    if user is not None:
-        if Membership.objects.for_tenant(tenant).filter(user=user).exists():
-            raise Conflict("This person is already a member of the tenant.")
-        membership = Membership(tenant=tenant, user=user, role=role)
-        membership.save()
-        return InviteResult(membership=membership, invitation=None)
-    if Invitation.objects.for_tenant(tenant).filter(email__iexact=email).exists():
-        raise Conflict("This email already has a pending invitation.")
-    invitation = Invitation(tenant=tenant, email=email, role=role, invited_by=invited_by)
+    if Membership.objects.for_tenant(tenant).filter(user__email__iexact=email).exists():
+        # The inviter (an Admin) sees the member list anyway: this reveals nothing new.
+        raise Conflict("This person is already a member of the tenant.")
+    pending = Invitation.objects.for_tenant(tenant).filter(email__iexact=email).first()
+    if pending is not None:
+        if pending.status == "invited":
+            raise Conflict("This email already has a pending invitation.")
+        pending.delete()  # an expired one is replaced
+    token = INVITATION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    invitation = Invitation(
+        tenant=tenant, email=email, role=role, invited_by=invited_by, token_hash=invitation_token_hash(token)
+    )
     invitation.save()
-    return InviteResult(membership=None, invitation=invitation)
+    team_change_announce(
+        event=signals.MEMBER_INVITED, tenant=tenant, actor=invited_by, request=request, email=email, role=role
+    )
+    if accept_url_for is not None:
+        # After the commit: never a mail for an invitation that was rolled back, and never a
+        # slow mail server holding the database's write lock.
+        url = accept_url_for(token)
+        transaction.on_commit(lambda: _invitation_mail(invitation, url))
+    return IssuedInvitation(invitation=invitation, token=token)
+
+
+def _invitation_mail(invitation: Invitation, accept_url: str) -> None:
+    inviter = invitation.invited_by.email if invitation.invited_by else "An admin"
+    role = invitation.get_role_display()
+    body = (
+        f"{inviter} invited you to join {invitation.tenant.name} on SegOps as {role}.\n\n"
+        f"To accept, sign in (or sign up) as {invitation.email} and open this link:\n{accept_url}\n\n"
+        f"The link works once and until {invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
+        "If you did not expect it, ignore this email: nothing happens unless you accept."
+    )
+    try:
+        send_mail(f"Join {invitation.tenant.name} on SegOps", body, None, [invitation.email])
+    except Exception:  # the invitation stands: the inviter was shown the link and may pass it on
+        logger.exception("invitation %s: the email could not be sent", invitation.pk)
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User, request: Any = None) -> Membership:
+    """The signed-in person takes the invitation the token names, if it was sent to their email."""
+    gone = NotFound("This invitation does not exist, was already used, was revoked or has expired.")
+    invitation = invitation_for_token(token=token)
+    if invitation is None:
+        raise gone
+    if invitation.email.lower() != user.email.lower():
+        raise PermissionDenied(
+            "This invitation was sent to another email address: sign in as that address to accept it."
+        )
+    # Single use: whoever deletes the row takes it; a concurrent accept finds nothing to delete.
+    if not Invitation.objects.for_tenant(invitation.tenant).filter(pk=invitation.pk).delete()[0]:
+        raise gone
+    membership = Membership.objects.for_tenant(invitation.tenant).filter(user=user).first()
+    if membership is None:
+        membership = Membership(tenant=invitation.tenant, user=user, role=invitation.role)
+        membership.save()
+    team_change_announce(
+        event=signals.INVITATION_ACCEPTED,
+        tenant=invitation.tenant,
+        actor=user,
+        request=request,
+        email=invitation.email,
+        role=membership.role,
+    )
+    return membership
 
 
 def _guard_owner(membership: Membership) -> None:
@@ -101,25 +224,54 @@ def _guard_owner(membership: Membership) -> None:
 
 
 @transaction.atomic
-def member_change_role(*, membership: Membership, role: str) -> Membership:
+def member_change_role(
+    *, membership: Membership, role: str, actor: User | None = None, request: Any = None
+) -> Membership:
     _guard_owner(membership)
     if role not in INVITABLE_ROLES:
         raise ValidationError({"role": ["Role must be admin, member or viewer."]})
+    old = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    if old != role:
+        team_change_announce(
+            event=signals.MEMBER_ROLE_CHANGED,
+            tenant=membership.tenant,
+            actor=actor,
+            request=request,
+            email=membership.user.email,
+            old=old,
+            new=role,
+        )
     return membership
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership) -> None:
+def member_remove(*, membership: Membership, actor: User | None = None, request: Any = None) -> None:
     """Access ends at once: every request re-reads the membership."""
     _guard_owner(membership)
     membership.delete()
+    team_change_announce(
+        event=signals.MEMBER_REMOVED,
+        tenant=membership.tenant,
+        actor=actor,
+        request=request,
+        email=membership.user.email,
+        role=membership.role,
+    )
 
 
 @transaction.atomic
-def invitation_cancel(*, invitation: Invitation) -> None:
+def invitation_cancel(*, invitation: Invitation, actor: User | None = None, request: Any = None) -> None:
     invitation.delete()
+    team_change_announce(
+        event=signals.INVITATION_REVOKED,
+        tenant=invitation.tenant,
+        actor=actor,
+        request=request,
+        email=invitation.email,
+        role=invitation.role,
+    )
 
 
 @transaction.atomic

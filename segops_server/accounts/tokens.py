@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import TypedDict
 
@@ -12,6 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from segops_server.accounts.families import families_revoked
 from segops_server.accounts.models import TokenFamily, UsedRefreshToken, User
 
 FAMILY_CLAIM = "fam"
@@ -87,12 +89,24 @@ def token_family_revoke(*, family: TokenFamily, reason: str) -> None:
     TokenFamily.objects.filter(pk=family.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )
+    families_revoked()
 
 
 def token_logout(*, raw_refresh: str) -> None:
-    token = _decode_refresh(raw_refresh)
-    family = _family_of(token)
-    token_family_revoke(family=family, reason="logout")
+    """End the refresh token's session: its family, and with it the family's access tokens.
+
+    Like OAuth revocation (RFC 7009 §2.2), a token that is already revoked, expired or not ours
+    is not an error: the caller wants it dead and it is. (An expired refresh token's access
+    tokens expired before it did.) Nothing is revealed either way.
+    """
+    try:
+        family = uuid.UUID(str(_decode_refresh(raw_refresh).get(FAMILY_CLAIM)))
+    except (AuthenticationFailed, ValueError):
+        return
+    if TokenFamily.objects.filter(pk=family, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason="logout"
+    ):
+        families_revoked()
 
 
 def tokens_revoke_all(*, user: User, reason: str) -> None:
@@ -102,3 +116,4 @@ def tokens_revoke_all(*, user: User, reason: str) -> None:
     TokenFamily.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )
+    families_revoked()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/logout/", api.LogoutView.as_view(), name="logout"),
     path("auth/me/", api.MeView.as_view(), name="me"),
     path("auth/password/", api.PasswordChangeView.as_view(), name="password-change"),
+    path("invitations/accept/", api.InvitationAcceptView.as_view(), name="invitation-accept"),
     path("tenants/", api.TenantListView.as_view(), name="tenant-list"),
     path("tenants/<str:tenant_slug>/", api.TenantDetailView.as_view(), name="tenant-detail"),
     path("tenants/<str:tenant_slug>/members/", api.MemberListView.as_view(), name="member-list"),

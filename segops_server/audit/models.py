@@ -1,4 +1,4 @@
-"""The audit trail: who did what to a tenant's credentials, and every failed authentication."""
+"""The audit trail: who did what to a tenant's credentials and team, and every failed authentication."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ class Action(models.TextChoices):
     KEY_AUTH_FAILED = "key.auth_failed", "Failed key authentication"
     SEGMENT_EXPORTED = "segment.exported", "Segment export requested"
     SEGMENT_EXPORT_DOWNLOADED = "segment.export_downloaded", "Segment export downloaded"
+    MEMBER_INVITED = "member.invited", "Person invited"
+    INVITATION_ACCEPTED = "member.invitation_accepted", "Invitation accepted"
+    INVITATION_REVOKED = "member.invitation_revoked", "Invitation revoked"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    TENANT_CREATED = "tenant.created", "Tenant created"
+    TENANT_RENAMED = "tenant.renamed", "Tenant renamed"
+    TENANT_SLUG_CHANGED = "tenant.slug_changed", "Tenant slug changed"
+    TENANT_DELETED = "tenant.deleted", "Tenant deleted"
 
 
 class AuditEvent(models.Model):

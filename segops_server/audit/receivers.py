@@ -1,4 +1,5 @@
-"""Records sign-ins and failed sign-ins from Django's own auth signals."""
+"""Records sign-ins and failed sign-ins from Django's own auth signals, and team and tenant
+changes from the signal accounts sends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from segops_server.accounts.models import Membership, User
+from segops_server.accounts.signals import team_changed
 from segops_server.audit.models import Action
 from segops_server.audit.services import audit_record
 
@@ -29,3 +31,10 @@ def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = No
         audit_record(
             action=Action.LOGIN_FAILED, tenant=membership.tenant, actor=user, request=request, email=email
         )
+
+
+@receiver(team_changed)
+def _on_team_changed(
+    sender: Any, event: str, tenant: Any, actor: Any, request: Any, detail: dict[str, Any], **kwargs: Any
+) -> None:
+    audit_record(action=Action(event), tenant=tenant, actor=actor, request=request, **detail)

@@ -68,6 +68,17 @@ def page(
     return render(request, template, full, status=status)
 
 
+def too_many(request: HttpRequest, template: str, context: dict[str, Any], wait: int) -> HttpResponse:
+    """The form again with a 429 and Retry-After: the address sent this too often (the API's rule)."""
+    form = context.get("form")
+    if form is not None:
+        form.is_valid()  # bound forms list their errors; the rate message goes on top
+        form.add_error(None, f"Too many requests from this address; try again in {wait} seconds.")
+    response = page(request, template, context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 def refused(request: HttpRequest, ctx: TenantContext | None, message: str) -> HttpResponse:
     return page(request, "console/errors/403.html", {"message": message}, ctx=ctx, status=403)
 

@@ -61,5 +61,7 @@ urlpatterns = [
     path("sign-up/", auth.sign_up, name="sign-up"),
     path("sign-out/", auth.sign_out, name="sign-out"),
     path("workspaces/new/", auth.tenant_new, name="tenant-new"),
+    # accounts/api.py ACCEPT_PATH builds the same path for the emailed link.
+    path("invitations/<str:token>/", team.invitation_accept, name="invitation-accept"),
     path("t/<str:tenant_slug>/", include(tenant_patterns)),
 ]

@@ -4,6 +4,12 @@ Clients (the segops-admin SDK among them) send `Idempotency-Key: <uuid>` on writ
 on timeouts, 429 and 5xx. The first answer (2xx or 4xx; never 5xx, which may be retried) is
 stored for 24 hours per tenant and caller; the same key with the same request replays it, the
 same key with a different request is a 409.
+
+An answer that shows a secret once (a new API key, its HMAC secret, an invitation token) is
+marked with `secret_shown_once`: its replay record holds a 409 saying what was created, never
+the secret, so a retry cannot fetch the secret a second time (from our database or from the
+record after the key was revoked). The client learns the object exists and that the secret is
+gone; a lost secret means revoking that object and creating a new one.
 """
 
 from __future__ import annotations
@@ -68,11 +74,32 @@ def idempotency_replay(request: Request, *, tenant_id: int, key: str) -> None:
     raise Replay(record)
 
 
+def secret_shown_once(response: Response, *, created: str) -> Response:
+    """Mark an answer that carries a secret: never cached, never stored for a replay.
+
+    `created` names what the request made (e.g. "API key 5") for the 409 a retry gets.
+    """
+    response["Cache-Control"] = "no-store"
+    response.secret_created = created  # type: ignore[attr-defined]
+    return response
+
+
+def _replay_of_secret(created: str) -> tuple[int, dict[str, str]]:
+    return 409, {
+        "detail": f"This Idempotency-Key already created {created}. Its secret was shown once, in the"
+        " first answer, and is not kept; if it was lost, revoke it and create a new one."
+    }
+
+
 def idempotency_store(request: Request, response: Response, *, tenant_id: int, key: str) -> None:
     if response.status_code >= 500 or isinstance(getattr(response, "exception", None), Replay):
         return
     if getattr(response, "idempotent_replay", False):
         return
+    status_code, body = response.status_code, response.data
+    created = getattr(response, "secret_created", None)
+    if created is not None:
+        status_code, body = _replay_of_secret(created)
     try:
         with transaction.atomic():
             IdempotentResponse.objects.create(
@@ -80,8 +107,8 @@ def idempotency_store(request: Request, response: Response, *, tenant_id: int, k
                 principal=_principal(request),
                 key=key,
                 fingerprint=_fingerprint(request),
-                status_code=response.status_code,
-                body=response.data,
+                status_code=status_code,
+                body=body,
             )
     except IntegrityError:  # a concurrent retry stored it first
         pass
@@ -95,5 +122,7 @@ def idempotency_purge() -> int:
 def replay_response(exc: Replay) -> Response:
     response = Response(exc.replayed_body, status=exc.status_code)
     response["Idempotent-Replayed"] = "true"
+    # Replays are per caller and may describe a created secret: no shared cache keeps them.
+    response["Cache-Control"] = "no-store"
     response.idempotent_replay = True  # type: ignore[attr-defined]
     return response

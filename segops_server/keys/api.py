@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, resolve_tenant
+from segops_server.core.idempotency import secret_shown_once
 from segops_server.core.pagination import paginated_response
 from segops_server.keys import selectors, services
 from segops_server.keys.authentication import PublicKeyAuthentication, request_credential
@@ -57,8 +58,9 @@ class ApiKeyListView(TenantScopedAPIView):
         issued = services.api_key_create(
             tenant=self.tenant, created_by=person(request), request=request, **data.validated_data
         )
-        return Response(
-            _issued_body(issued), status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"}
+        return secret_shown_once(
+            Response(_issued_body(issued), status=status.HTTP_201_CREATED),
+            created=f"API key {issued.api_key.pk}",
         )
 
 
@@ -96,8 +98,9 @@ class ApiKeyRollView(_OneKeyView):
             grace=timedelta(hours=data.validated_data["grace_period_hours"]),
             request=request,
         )
-        return Response(
-            _issued_body(issued), status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"}
+        return secret_shown_once(
+            Response(_issued_body(issued), status=status.HTTP_201_CREATED),
+            created=f"API key {issued.api_key.pk}",
         )
 
 

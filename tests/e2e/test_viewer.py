@@ -1,5 +1,6 @@
-"""A Viewer, invited through Settings → Team, sees no create/revoke/roll/invite controls, and the
-server refuses those actions anyway when they are sent by hand from the same browser session."""
+"""A Viewer, invited through Settings → Team and joining through the invitation link, sees no
+create/revoke/roll/invite controls, and the server refuses those actions anyway when they are
+sent by hand from the same browser session."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from segops_server.testing.live import LiveServer
-from tests.e2e.conftest import screenshot, sign_up, sign_up_owner
+from tests.e2e.conftest import PASSWORD, screenshot, sign_up_owner
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +27,21 @@ def test_a_viewer_sees_no_controls_and_is_refused(page: Page, browser: Browser, 
     page.get_by_label("Email").fill(viewer_email)
     page.get_by_label("Role").select_option("viewer")
     page.get_by_role("button", name="Invite").click()
-    expect(page.get_by_role("status")).to_contain_text("is invited")
+    expect(page.get_by_role("heading", name=re.compile("is invited as Viewer"))).to_be_visible()
+    link = page.locator("#invite-link").input_value()  # also emailed; shown to the inviter once
 
     context = browser.new_context(base_url=server.url)
     viewer = context.new_page()
     try:
-        sign_up(viewer, email=viewer_email, slug=None)  # joins the inviting team only
+        # The link, opened signed out: sign-in, Create an account, then back to the offer.
+        viewer.goto(link)
+        expect(viewer).to_have_url(re.compile(r"/sign-in/\?next="))
+        viewer.get_by_role("link", name="Create an account").click()
+        viewer.get_by_label("Email").fill(viewer_email)
+        viewer.get_by_label("Password").fill(PASSWORD)
+        viewer.get_by_role("button", name="Sign up").click()
+        expect(viewer.get_by_role("heading", name=re.compile("^Join "))).to_be_visible()
+        viewer.get_by_role("button", name=re.compile("^Join ")).click()  # joining takes consent
         expect(viewer).to_have_url(re.compile(rf"{base}/segments/$"))
         expect(viewer.locator(".switcher summary")).to_contain_text("(Viewer)")
         expect(viewer.get_by_role("link", name="+ New Segment")).to_have_count(0)

@@ -29,6 +29,7 @@ def test_it_lists_pending_invitations_to_admins(team: Team) -> None:
             "email": "stranger@initech.test",
             "role": "member",
             "created_at": body["results"][0]["created_at"],
+            "expires_at": body["results"][0]["expires_at"],
             "status": "invited",
         }
     ]

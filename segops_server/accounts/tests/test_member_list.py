@@ -36,16 +36,29 @@ def test_it_pages_the_team(team: Team) -> None:
 
 
 @pytest.mark.parametrize("role", ["admin", "member", "viewer"])
-def test_it_adds_an_existing_account_at_once(team: Team, role: str) -> None:
+def test_it_never_adds_an_existing_account_without_consent(team: Team, role: str) -> None:
     newcomer = make_user("newcomer@initech.test")
     response = team.client("admin").post(URL, {"email": "Newcomer@Initech.test", "role": role}, format="json")
     assert response.status_code == 201
-    body = response.json()
-    assert body["user_id"] == newcomer.pk
-    assert body["role"] == role
-    assert body["status"] == "active"
-    assert Membership.objects.for_tenant(team.tenant).get(user=newcomer).role == role
-    assert not Invitation.objects.for_tenant(team.tenant).exists()
+    assert response.json()["status"] == "invited"
+    assert response.json()["role"] == role
+    assert not Membership.objects.for_tenant(team.tenant).filter(user=newcomer).exists()
+    assert Invitation.objects.for_tenant(team.tenant).get().email == "newcomer@initech.test"
+
+
+def test_it_answers_the_same_whether_or_not_the_email_has_an_account(team: Team) -> None:
+    make_user("known@initech.test")
+    known = team.client("admin").post(URL, {"email": "known@initech.test", "role": "viewer"}, format="json")
+    unknown = team.client("admin").post(
+        URL, {"email": "nobody@initech.test", "role": "viewer"}, format="json"
+    )
+    assert known.status_code == unknown.status_code == 201
+    assert set(known.json()) == set(unknown.json())
+    assert known.json()["status"] == unknown.json()["status"] == "invited"
+    same = ("id", "email", "created_at", "expires_at", "token", "accept_url")
+    assert {k: v for k, v in known.json().items() if k not in same} == {
+        k: v for k, v in unknown.json().items() if k not in same
+    }
 
 
 def test_it_invites_an_unknown_email(team: Team) -> None:
@@ -57,6 +70,9 @@ def test_it_invites_an_unknown_email(team: Team) -> None:
     assert body["status"] == "invited"
     assert body["email"] == "stranger@initech.test"
     assert body["role"] == "member"
+    assert body["token"].startswith("inv_")
+    assert body["accept_url"] == f"http://testserver/invitations/{body['token']}/"
+    assert set(body) == {"id", "email", "role", "created_at", "expires_at", "status", "token", "accept_url"}
 
     listed = team.client("admin").get("/api/tenants/acme/invitations/").json()
     assert listed["count"] == 1

@@ -80,6 +80,10 @@ def test_it_lets_the_outsider_use_the_same_endpoints_on_their_own_tenant(
         "/api/tenants/globex/members/", {"email": "member@acme.test", "role": "member"}, format="json"
     )
     assert colleague.status_code == 201
+    joined = client_for(team.member).post(
+        "/api/invitations/accept/", {"token": colleague.json()["token"]}, format="json"
+    )
+    assert joined.status_code == 200
     client = client_for(team.outsider, team.other_tenant)
     ids = {"member": team.member.pk, "invitation": theirs.pk}
     response = _call(client, method, template, body, slug="globex", **ids)

@@ -75,7 +75,7 @@ def test_it_refuses_a_post_without_the_csrf_token(team: Team) -> None:
         "/t/acme/settings/team/invite/",
         {"email": "x@acme.test", "role": "viewer", "csrfmiddlewaretoken": token.group(1).decode()},
     )
-    assert ok.status_code == 302
+    assert ok.status_code == 201
 
 
 def test_it_refuses_a_sign_in_without_the_csrf_token(team: Team) -> None:

@@ -33,12 +33,21 @@ def test_it_derives_the_slug_from_the_name(db: None) -> None:
     assert Membership.objects.for_user(user).get().tenant.slug == "big-corp"
 
 
-def test_it_joins_the_inviting_team_without_a_workspace_of_its_own(team: Team) -> None:
+def test_it_joins_no_inviting_team_by_signing_up(team: Team) -> None:
     member_invite(tenant=team.tenant, email="new@example.com", role="viewer", invited_by=team.owner)
     client = Client()
     client.post("/sign-up/", {**GOOD, "tenant_name": "", "tenant_slug": ""})
     user = User.objects.get(email="new@example.com")
-    assert [(m.tenant.slug, m.role) for m in Membership.objects.for_user(user)] == [("acme", "viewer")]
+    assert list(Membership.objects.for_user(user)) == []
+
+
+def test_it_returns_to_the_invitation_after_signing_up(team: Team) -> None:
+    token = member_invite(
+        tenant=team.tenant, email="new@example.com", role="viewer", invited_by=team.owner
+    ).token
+    link = f"/invitations/{token}/"
+    response = Client().post(f"/sign-up/?next={link}", {**GOOD, "tenant_name": "", "tenant_slug": ""})
+    assert response["Location"] == link
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from django.core import mail
+from django.test import Client
+
 from segops_server.accounts.models import Invitation, Membership
 from segops_server.console.tests.conftest import ConsoleFor, htmx, signed_in
 from segops_server.testing.factories import Team, make_user
@@ -16,12 +22,58 @@ def test_it_lists_everyone_with_their_role(console: ConsoleFor) -> None:
     assert "outsider@globex.test" not in html
 
 
-def test_it_adds_someone_with_an_account_at_once(team: Team, console: ConsoleFor) -> None:
+def _link(html: str) -> str:
+    found = re.search(
+        r'id="invite-link" class="secret" type="text" readonly value="http://testserver(/invitations/[^"]+/)"',
+        html,
+    )
+    assert found is not None, html
+    return found.group(1)
+
+
+def test_it_shows_the_link_once_and_joins_only_when_the_invitee_accepts(
+    team: Team, console: ConsoleFor, django_capture_on_commit_callbacks: Any
+) -> None:
     friend = make_user("friend@example.com")
-    response = console("admin").post(TEAM + "invite/", {"email": "Friend@Example.com", "role": "member"})
-    assert response["Location"] == TEAM
+    with django_capture_on_commit_callbacks(execute=True):
+        response = console("admin").post(TEAM + "invite/", {"email": "Friend@Example.com", "role": "member"})
+    assert response.status_code == 201
+    assert response["Cache-Control"].startswith("max-age=0")
+    link = _link(response.content.decode())
+    assert link not in console("admin").get(TEAM).content.decode()  # shown once
+    assert not Membership.objects.for_tenant(team.tenant).filter(user=friend).exists()
+    assert len(mail.outbox) == 1
+    assert link in mail.outbox[0].body
+    assert mail.outbox[0].to == ["friend@example.com"]
+
+    invitee = signed_in(friend)
+    offer = invitee.get(link)
+    assert offer.status_code == 200
+    assert b"Join Acme" in offer.content
+    assert not Membership.objects.for_tenant(team.tenant).filter(user=friend).exists()  # GET takes nothing
+    joined = invitee.post(link)
+    assert joined["Location"] == "/t/acme/"
     assert Membership.objects.for_tenant(team.tenant).get(user=friend).role == "member"
-    assert signed_in(friend).get("/t/acme/segments/").status_code == 200
+    assert invitee.get("/t/acme/segments/").status_code == 200
+    assert invitee.post(link).status_code == 404  # single use
+
+
+def test_it_refuses_the_link_to_someone_signed_in_as_another_email(team: Team, console: ConsoleFor) -> None:
+    response = console("admin").post(TEAM + "invite/", {"email": "friend@example.com", "role": "member"})
+    link = _link(response.content.decode())
+    stranger = signed_in(team.outsider)
+    assert b"sent to another email address" in stranger.get(link).content
+    assert stranger.post(link).status_code == 403
+    assert not Membership.objects.for_tenant(team.tenant).filter(user=team.outsider).exists()
+    assert Invitation.objects.for_tenant(team.tenant).exists()
+
+
+def test_it_sends_a_signed_out_invitee_to_sign_in_first(team: Team, console: ConsoleFor) -> None:
+    response = console("admin").post(TEAM + "invite/", {"email": "friend@example.com", "role": "member"})
+    link = _link(response.content.decode())
+    anonymous = Client().get(link)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/sign-in/?next=")
 
 
 def test_it_invites_an_unknown_email_and_lists_the_invitation(team: Team, console: ConsoleFor) -> None:
@@ -75,3 +127,9 @@ def test_it_asks_before_removing_then_ends_access_at_once(team: Team, console: C
     assert admin.post(url)["Location"] == TEAM
     assert not Membership.objects.for_tenant(team.tenant).filter(user=team.member).exists()
     assert member.get("/t/acme/segments/").status_code == 404
+
+
+def test_it_answers_404_for_a_link_that_does_not_work(team: Team) -> None:
+    response = signed_in(team.member).get("/invitations/inv_made-up/")
+    assert response.status_code == 404
+    assert b"cannot be used" in response.content

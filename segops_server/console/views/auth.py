@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from segops_server.accounts import services, throttling
 from segops_server.accounts.models import User
 from segops_server.accounts.selectors import memberships_of_user
-from segops_server.console.access import page, person_page, signed_in_person
+from segops_server.console.access import page, person_page, signed_in_person, too_many
 from segops_server.console.forms import SignInForm, SignUpForm, TenantForm
 from segops_server.console.formtools import add_service_errors
 
@@ -77,6 +77,10 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if not settings.SEGOPS_ALLOW_REGISTRATION:
         return page(request, "console/auth/sign_up_closed.html", status=403)
     form = SignUpForm(request.POST or None)
+    if request.method == "POST" and (wait := throttling.address_rate_take(request, "registration")):
+        return too_many(
+            request, "console/auth/sign_up.html", {"form": form, "next": _next_url(request)}, wait
+        )
     if request.method == "POST" and form.is_valid():
         try:
             result = services.user_register(
@@ -89,8 +93,13 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc, rename={"tenant_slug": "tenant_slug"})
         else:
             login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("console:entry")
-    return page(request, "console/auth/sign_up.html", {"form": form}, status=400 if form.errors else 200)
+            return redirect(_next_url(request) or "console:entry")
+    return page(
+        request,
+        "console/auth/sign_up.html",
+        {"form": form, "next": _next_url(request)},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -104,9 +113,11 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def tenant_new(request: HttpRequest, person: User) -> HttpResponse:
     form = TenantForm(request.POST or None)
+    if request.method == "POST" and (wait := throttling.address_rate_take(request, "tenant_creation")):
+        return too_many(request, "console/tenants/new.html", {"form": form}, wait)
     if request.method == "POST" and form.is_valid():
         try:
-            tenant = services.tenant_create(owner=person, **form.cleaned_data)
+            tenant = services.tenant_create(owner=person, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

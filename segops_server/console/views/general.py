@@ -11,7 +11,6 @@ from rest_framework.exceptions import ValidationError
 from segops_server.accounts import services
 from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantContext
-from segops_server.console import services as console_services
 from segops_server.console.access import page, tenant_page
 from segops_server.console.forms import TenantDeleteForm, TenantForm
 from segops_server.console.formtools import add_service_errors
@@ -37,7 +36,10 @@ def general(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     form = TenantForm(request.POST or None, initial={"name": tenant.name, "slug": tenant.slug})
     if request.method == "POST" and form.is_valid():
         try:
-            tenant = services.tenant_update(tenant=tenant, **form.cleaned_data)
+            assert ctx.membership is not None
+            tenant = services.tenant_update(
+                tenant=tenant, actor=ctx.membership.user, request=request, **form.cleaned_data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -71,6 +73,7 @@ def tenant_delete(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
             status=400,
         )
     name = ctx.tenant.name
-    console_services.tenant_delete(tenant=ctx.tenant)
+    assert ctx.membership is not None
+    services.tenant_delete(tenant=ctx.tenant, actor=ctx.membership.user, request=request)
     messages.success(request, f"Workspace “{name}” deleted.")
     return redirect("console:entry")
