@@ -4,10 +4,11 @@ more than the query itself (API-key verification runs on every machine request).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connections, models
+from django.db import connection, connections, models, transaction
 
 M = TypeVar("M", bound=models.Model)
 
@@ -42,3 +43,12 @@ def statement_timeout(cursor: Any, seconds: int) -> None:
     expression above all, must not be able to hold the database for ever."""
     if cursor.db.vendor == "postgresql":
         cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(seconds)}s"])
+
+
+def read_transaction() -> AbstractContextManager[Any]:
+    """A transaction for reads that need one (statement_timeout is local to a transaction on
+    PostgreSQL); none on SQLite, where every transaction takes the file's one write lock
+    (IMMEDIATE, settings.py), so a long read would stall every writer."""
+    if connection.vendor == "sqlite":
+        return nullcontext()
+    return transaction.atomic()

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
-from segops_server.core.rawsql import statement_timeout
+from segops_server.core.rawsql import read_transaction, statement_timeout
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
@@ -72,7 +72,7 @@ def preview(
         lookup_definition=definition_lookup(tenant),
     )
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with read_transaction(), connection.cursor() as cursor:
             statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS)
             cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608 (compiled, parameterised)
             matched = cursor.fetchone()[0]

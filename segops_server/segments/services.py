@@ -138,6 +138,8 @@ def segment_compute_request(*, segment: Segment) -> bool:
 def compute_failure_message(exc: BaseException, reference: str) -> str:
     """What a tenant sees of a failed compute: never the database's own text (table names, SQL,
     driver messages), which stays in the server log under `reference`."""
+    if isinstance(exc, DefinitionError):
+        return f"The compute failed: {exc}"  # our own words about the rule (a deleted reference)
     if isinstance(exc, OperationalError):
         cause = exc.__cause__
         if getattr(cause, "sqlstate", None) == "57014" or "interrupted" in str(exc).lower():

@@ -182,6 +182,23 @@ def test_it_marks_a_failed_compute_with_a_public_message_and_logs_the_detail(
 
 
 @pytest.mark.django_db
+def test_it_names_a_deleted_reference_in_the_public_message(
+    team: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    referenced = _create(team).json()["id"]
+    definition = {
+        "logic": "AND",
+        "conditions": [{"type": "segment_membership", "segment_id": referenced, "operator": "in"}],
+    }
+    segment_id = _create(team, definition=definition, name="Referrers").json()["id"]
+    assert team.client("admin").delete(f"/api/segments/{referenced}/").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        team.client("member").post(f"/api/segments/{segment_id}/compute/")
+    error = Segment.objects.for_tenant(team.tenant).get(pk=segment_id).error
+    assert error == "The compute failed: conditions[0].segment_id: no such segment"
+
+
+@pytest.mark.django_db
 def test_it_tells_a_timed_out_compute_apart(team: Team, django_capture_on_commit_callbacks: Any) -> None:
     segment_id = _create(team).json()["id"]
     with pytest.MonkeyPatch.context() as patch:
