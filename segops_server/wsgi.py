@@ -24,7 +24,7 @@ def build_application() -> FastPath:
 
     from segops_server.core.writelock import gate
 
-    if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite" and not settings.TESTING:  # the suite's in-process app: no gate
         gate.enable(settings.SEGOPS_SQLITE_WRITE_WAIT_SECONDS)  # requests never queue on the lock
     from segops_server.core.fastpath import FastPath
     from segops_server.ingestion.api import FAST_ROUTES as INGESTION_ROUTES

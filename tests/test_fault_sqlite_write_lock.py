@@ -53,6 +53,7 @@ class Outcome:
     held_until: float
     worker_pids_before: set[int]
     worker_pids_after: set[int]
+    first_use: tuple[int, float]  # a key's first request (its last use is recorded) during the hold
 
 
 def _worker_pids(server: LiveServer) -> set[int]:
@@ -106,6 +107,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         )
         assert created.status_code == 201, created.text
         segment_id = int(created.json()["id"])
+        unused = api_key_issue(server, access, SLUG, scopes=["segments:read"])["key"]
         membership = f"/api/segments/membership/?user_id=user-1&segment_id={segment_id}"
         probes = [Probe("/healthz"), Probe(membership)]
         workers_before = _worker_pids(server)
@@ -119,6 +121,12 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
             assert holder.stdout.readline().strip() == b"locked"
             held_from = time.monotonic()
             _compute(server, access, segment_id)  # queued or refused: either way not a 500
+            time.sleep(STALL_SECONDS + 0.5)
+            started = time.monotonic()
+            first = requests.get(
+                f"{server.url}{membership}", headers={"Authorization": f"ApiKey {unused}"}, timeout=30
+            )
+            first_use = (first.status_code, time.monotonic() - started)
             holder.wait(timeout=HOLD_SECONDS + 30)
             held_until = time.monotonic()
             time.sleep(WRITE_WAIT_SECONDS + 2)  # writes go through again
@@ -132,6 +140,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
             held_until=held_until,
             worker_pids_before=workers_before,
             worker_pids_after=_worker_pids(server),
+            first_use=first_use,
         )
     finally:
         server.stop()
@@ -150,6 +159,12 @@ def test_it_answers_reads_at_once_while_the_lock_is_held(outcome: Outcome) -> No
         after = [seconds for at, _, seconds in during if at >= recognised]
         slow = [round(seconds, 3) for seconds in after if seconds > READ_BOUND_SECONDS]
         assert slow == [], f"{probe.path} answered slower than {READ_BOUND_SECONDS} s: {slow}"
+
+
+def test_a_keys_first_use_does_not_wait_to_record_it(outcome: Outcome) -> None:
+    status, seconds = outcome.first_use
+    assert status == 200
+    assert seconds < READ_BOUND_SECONDS
 
 
 def test_it_refuses_writers_with_503_and_retry_after_never_500(outcome: Outcome) -> None:
