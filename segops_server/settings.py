@@ -84,6 +84,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'segops.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, plus the write gate in server processes (core/writelock.py).
+    DATABASES["default"]["ENGINE"] = "segops_server.core.sqlite"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets readers run beside one writer; IMMEDIATE takes the write lock when a transaction
     # starts, so two processes wait on the busy timeout instead of failing with "database is locked".
@@ -93,6 +95,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # synchronous=FULL: a committed event (answered 202) survives a power cut, not only a crash.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
     }
+# In a server process, how long one request waits for SQLite's write lock before answering 503
+# with Retry-After (the worker and commands wait SEGOPS_SQLITE_BUSY_TIMEOUT_SECONDS).
+SEGOPS_SQLITE_WRITE_WAIT_SECONDS = env_int("SEGOPS_SQLITE_WRITE_WAIT_SECONDS", 5, minimum=1)
 
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -20,6 +20,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segops_server.settings")
 def build_application() -> FastPath:
     """A new application; middleware and the short way read the settings as they are now."""
     django_app = get_wsgi_application()  # sets Django up: the apps' modules import after it
+    from django.conf import settings
+    from django.db import connection
+
+    from segops_server.core.writelock import gate
+
+    if connection.vendor == "sqlite" and not settings.TESTING:  # the suite's in-process app: no gate
+        gate.enable(settings.SEGOPS_SQLITE_WRITE_WAIT_SECONDS)  # requests never queue on the lock
     from segops_server.core.fastpath import FastPath
     from segops_server.ingestion.api import FAST_ROUTES as INGESTION_ROUTES
     from segops_server.segments.api import FAST_ROUTES as SEGMENTS_ROUTES

@@ -10,11 +10,25 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from segops_server.core.outage import (
+    RETRY_AFTER_SECONDS,
+    database_unavailable_log,
+    is_database_unavailable,
+    public_detail,
+)
+
 
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body is too large."
     default_code = "payload_too_large"
+
+
+class DatabaseUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable right now; retry shortly."
+    default_code = "database_unavailable"
+    wait = RETRY_AFTER_SECONDS  # DRF's exception handler sends it as Retry-After
 
 
 class Conflict(APIException):
@@ -36,9 +50,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return replay_response(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif is_database_unavailable(exc):
+        database_unavailable_log(exc)
+        exc = DatabaseUnavailable(public_detail(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, DatabaseUnavailable):
+        response._has_been_logged = True  # type: ignore[attr-defined]  # once per outage, above
     challenge = getattr(exc, "www_authenticate", None)
     if challenge and response.status_code == status.HTTP_401_UNAUTHORIZED:
         response["WWW-Authenticate"] = challenge

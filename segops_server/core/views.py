@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from segops_server.core.outage import database_unavailable_response, is_database_unavailable
 from segops_server.core.workers import worker_heartbeats
 
 
@@ -47,6 +50,10 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls handler500 inside its `except` block: the exception is still in sys.exc_info().
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable_response(exc)
     return JsonResponse({"detail": "Internal server error."}, status=500)
 
 

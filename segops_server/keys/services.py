@@ -17,6 +17,7 @@ from segops_server.accounts.models import Tenant, User
 from segops_server.audit.models import Action
 from segops_server.audit.services import audit_record, client_ip
 from segops_server.core.rawsql import instance_from_row, select_columns
+from segops_server.core.writelock import write_without_waiting
 from segops_server.keys import cache as key_cache
 from segops_server.keys.format import (
     hmac_secret_generate,
@@ -247,7 +248,10 @@ def api_key_touch(key: ApiKey, request: Any) -> None:
     now = timezone.now()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
-    ApiKey.objects.unscoped_all_tenants().filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION), pk=key.pk
-    ).update(last_used_at=now, last_used_ip=client_ip(request))
+    # Bookkeeping on every read path: skipped (until the key's next request) rather than waited
+    # for when SQLite's write lock is taken, so the delivery API never waits for a writer.
+    with write_without_waiting():
+        ApiKey.objects.unscoped_all_tenants().filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION), pk=key.pk
+        ).update(last_used_at=now, last_used_ip=client_ip(request))
     key.last_used_at = now  # a cached copy (SEGOPS_KEY_CACHE) then waits its minute too

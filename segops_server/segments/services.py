@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.models import Tenant, User
-from segops_server.core.rawsql import statement_timeout
+from segops_server.core.outage import is_database_unavailable
+from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.dsl import DefinitionError, definition_validate
 from segops_server.segments.exports import exports_discard_of_segment
+from segops_server.segments.materialise import members_discard_unswapped, members_materialise
 from segops_server.segments.models import ComputeState, Segment, SegmentMember, SegmentVersion, Status
 
 logger = logging.getLogger(__name__)
@@ -190,12 +193,27 @@ def segments_rescue(*, segment_ids: list[int] | None = None, now: datetime | Non
     return rescued
 
 
-def _members_sql(compiled_sql: str) -> str:
-    table = SegmentMember._meta.db_table
-    return (
-        f"INSERT INTO {table} (tenant_id, segment_id, generation, user_id, computed_at) "  # noqa: S608
-        f"SELECT %s, %s, %s, q.user_id, %s FROM ({compiled_sql}) q"
-    )
+def compute_failure_message(exc: BaseException, reference: str) -> str:
+    """What a tenant sees of a failed compute: never the database's own text (table names, SQL,
+    driver messages), which stays in the server log under `reference`."""
+    if isinstance(exc, DefinitionError):
+        return f"The compute failed: {exc}"  # our own words about the rule (a deleted reference)
+    if isinstance(exc, StatementTimeout):
+        return (
+            "The compute failed: the rule took too long to evaluate "
+            f"(the limit is {settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS} s)."
+        )
+    if isinstance(exc, OperationalError):
+        cause = exc.__cause__
+        if getattr(cause, "sqlstate", None) == "57014" or "interrupted" in str(exc).lower():
+            # PostgreSQL's statement_timeout (query_canceled), SQLite's interrupted statement.
+            return (
+                "The compute failed: the rule took too long to evaluate "
+                f"(the limit is {settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS} s)."
+            )
+    if is_database_unavailable(exc):
+        return "The compute failed: the database was unavailable. Compute the segment again."
+    return f"The compute failed; the server log has the details (reference {reference})."
 
 
 def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None:
@@ -226,6 +244,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         return
     lease_hold(Segment, segment.pk)  # renewed by this worker's heartbeat until released below
     now = now or timezone.now()
+    generation = segment.generation + 1
     try:
         profiles_refresh()
         version = (
@@ -238,23 +257,8 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
             now=now,
             lookup_definition=definition_lookup(tenant),
         )
-        generation = segment.generation + 1
-        with transaction.atomic():
-            with (
-                connection.cursor() as cursor,
-                statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS),
-            ):
-                cursor.execute(
-                    _members_sql(sql),
-                    [
-                        tenant.pk,
-                        segment.pk,
-                        generation,
-                        connection.ops.adapt_datetimefield_value(now),
-                        *params,
-                    ],
-                )
-                count = cursor.rowcount
+
+        def swap(count: int) -> None:
             Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
                 generation=generation,
                 member_count=count,
@@ -267,14 +271,26 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
                 lease_expires_at=None,
             )
             snapshots.changed()  # the new generation is what every process answers from now on
-        SegmentMember.objects.for_tenant(tenant).filter(
-            segment=segment, generation__lt=generation
-        )._raw_delete(SegmentMember.objects.db)
+
+        members_materialise(
+            tenant_id=tenant.pk,
+            segment_id=segment.pk,
+            generation=generation,
+            now=now,
+            sql=sql,
+            params=params,
+            swap=swap,
+        )
     except Exception as exc:
-        logger.exception("Segment %s compute failed", segment.pk)
+        reference = secrets.token_hex(6)
+        logger.exception("Segment %s compute failed (reference %s)", segment.pk, reference)
+        try:
+            members_discard_unswapped(segment_id=segment.pk, generation=generation)
+        except Exception:  # the database may still be away; the next compute clears them too
+            logger.warning("Segment %s: the failed generation's rows stay until the next compute", segment.pk)
         Segment.objects.for_tenant(tenant).filter(pk=segment.pk, lease_owner=owner).update(
             status=Status.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
+            error=compute_failure_message(exc, reference),
             compute_state=ComputeState.IDLE,
             lease_owner="",
             lease_expires_at=None,

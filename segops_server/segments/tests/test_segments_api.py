@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from segops_server.ingestion.services import events_store
@@ -153,20 +155,61 @@ def test_it_swaps_the_member_set_whole(team: Team, django_capture_on_commit_call
 
 
 @pytest.mark.django_db
-def test_it_marks_a_failed_compute_with_the_error(
-    team: Team, django_capture_on_commit_callbacks: Any
+def test_it_marks_a_failed_compute_with_a_public_message_and_logs_the_detail(
+    team: Team, django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     segment_id = _create(team).json()["id"]
+    raw = 'no such column: "segops_secret_table"."pii"'
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             "segops_server.segments.services.definition_compile",
-            lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")),
+            lambda *a, **k: (_ for _ in ()).throw(OperationalError(raw)),
         )
         with django_capture_on_commit_callbacks(execute=True):
             team.client("member").post(f"/api/segments/{segment_id}/compute/")
     segment = team.client("viewer").get(f"/api/segments/{segment_id}/").json()
     assert segment["status"] == "failed"
-    assert "boom" in segment["error"]
+    assert "segops_secret_table" not in segment["error"]
+    assert "OperationalError" not in segment["error"]
+    reference = re.fullmatch(
+        r"The compute failed; the server log has the details \(reference ([0-9a-f]{12})\)\.", segment["error"]
+    )
+    assert reference is not None, segment["error"]
+    logged = [r for r in caplog.records if reference[1] in r.getMessage()]
+    assert len(logged) == 1
+    assert logged[0].exc_info is not None
+    assert raw in str(logged[0].exc_info[1])
+
+
+@pytest.mark.django_db
+def test_it_names_a_deleted_reference_in_the_public_message(
+    team: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    referenced = _create(team).json()["id"]
+    definition = {
+        "logic": "AND",
+        "conditions": [{"type": "segment_membership", "segment_id": referenced, "operator": "in"}],
+    }
+    segment_id = _create(team, definition=definition, name="Referrers").json()["id"]
+    assert team.client("admin").delete(f"/api/segments/{referenced}/").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        team.client("member").post(f"/api/segments/{segment_id}/compute/")
+    error = Segment.objects.for_tenant(team.tenant).get(pk=segment_id).error
+    assert error == "The compute failed: conditions[0].segment_id: no such segment"
+
+
+@pytest.mark.django_db
+def test_it_tells_a_timed_out_compute_apart(team: Team, django_capture_on_commit_callbacks: Any) -> None:
+    segment_id = _create(team).json()["id"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            "segops_server.segments.services.definition_compile",
+            lambda *a, **k: (_ for _ in ()).throw(OperationalError("interrupted")),
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            team.client("member").post(f"/api/segments/{segment_id}/compute/")
+    segment = Segment.objects.for_tenant(team.tenant).get(pk=segment_id)
+    assert segment.error.startswith("The compute failed: the rule took too long to evaluate")
 
 
 @pytest.mark.django_db

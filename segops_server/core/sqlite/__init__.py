@@ -1,0 +1,1 @@
+"""SQLite, the embedded default, with a bounded wait for its one write lock (see base.py)."""
