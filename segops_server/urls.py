@@ -1,7 +1,7 @@
 """Root routes: the API under /api/, health probes, OpenAPI docs and the console."""
 
 from django.urls import URLPattern, URLResolver, include, path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from segops_server.core import views as core_views
 from segops_server.core.converters import IdConverter
@@ -16,7 +16,13 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.segments.urls")),
     path("", include("segops_server.ingestion.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves its start script as a file (/api/docs/?script=): no inline script, so
+    # the page runs under the console's Content-Security-Policy.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="core/swagger_ui.html"),
+        name="docs",
+    ),
 ]
 
 urlpatterns = [
