@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from segops_server.core import views as core_views
 from segops_server.core.converters import IdConverter
+from segops_server.observability import views as observability_views
 
 register_converter(IdConverter, "id")
 
@@ -29,6 +30,8 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    # Prometheus, off the public API (not in the OpenAPI schema; 404 to anyone not allowed).
+    path("metrics", observability_views.metrics, name="metrics"),
     # The console last: its routes sit at the root, so the API and probes above win.
     path("", include("segops_server.console.urls")),
 ]

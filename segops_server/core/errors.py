@@ -10,6 +10,9 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from segops_server.core.quotas import QuotaExceeded
+from segops_server.observability.metrics import QUOTA_REFUSALS
+
 
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -36,6 +39,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return replay_response(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    if isinstance(exc, QuotaExceeded):
+        QUOTA_REFUSALS.labels(quota=exc.quota).inc()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

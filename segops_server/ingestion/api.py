@@ -38,6 +38,7 @@ from segops_server.keys.authentication import (
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import Scope
 from segops_server.keys.services import api_key_touch
+from segops_server.observability.metrics import EVENTS_SKIPPED
 
 
 class _IngestionView(TenantScopedAPIView):
@@ -113,6 +114,8 @@ class TrackBatchView(_IngestionView):
             except EventError as exc:
                 errors.append({"index": index, "field": exc.field, "message": exc.message})
         self.store(valid, now)
+        if errors:
+            EVENTS_SKIPPED.labels(reason="invalid").inc(len(errors))
         body = {"queued": len(valid), "skipped": len(errors), "errors": errors[:50]}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from rest_framework.exceptions import ValidationError
 from segops_server.accounts.models import Tenant, User
 from segops_server.core.rawsql import statement_timeout
 from segops_server.ingestion.services import profiles_refresh
+from segops_server.observability.metrics import compute_record
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.dsl import DefinitionError, definition_validate
@@ -147,6 +149,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
     if segment is None or segment.definition is None:
         return
     tenant = segment.tenant
+    started = time.perf_counter()
     Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
         compute_state=ComputeState.RUNNING, status=Status.COMPUTING
     )
@@ -191,11 +194,13 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         SegmentMember.objects.for_tenant(tenant).filter(
             segment=segment, generation__lt=generation
         )._raw_delete(SegmentMember.objects.db)
+        compute_record(outcome="computed", seconds=time.perf_counter() - started)
     except Exception as exc:
         logger.exception("Segment %s compute failed", segment.pk)
         Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
             status=Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], compute_state=ComputeState.IDLE
         )
+        compute_record(outcome="failed", seconds=time.perf_counter() - started)
 
 
 def segments_refresh_due(*, now: datetime | None = None) -> int:
