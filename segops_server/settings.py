@@ -251,6 +251,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     # The Swagger UI at /api/docs/ from our own static files (drf-spectacular-sidecar), never a CDN:
     # the page runs under the console's Content-Security-Policy (console/middleware.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "segops_server.core.schema.error_responses",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No validator badge: it would load an image from swagger.io, which the policy refuses.

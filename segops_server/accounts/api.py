@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 from rest_framework.permissions import AllowAny
@@ -36,7 +36,7 @@ from segops_server.accounts.serializers import (
     UserOutSerializer,
 )
 from segops_server.accounts.tenancy import TenantScopedAPIView, person
-from segops_server.core.pagination import paginated_response
+from segops_server.core.pagination import PageNumberPagination, paginated_response
 
 INVALID_LOGIN = "No active account found with the given credentials."
 
@@ -127,9 +127,10 @@ class MeView(APIView):
 class PasswordChangeView(APIView):
     @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
     def post(self, request: Request) -> Response:
+        user = person(request)  # before validation: the password validators compare with the person
         data = PasswordChangeSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        if not person(request).check_password(data.validated_data["current_password"]):
+        if not user.check_password(data.validated_data["current_password"]):
             raise serializers.ValidationError({"current_password": ["Current password is wrong."]})
         services.user_change_password(user=person(request), new_password=data.validated_data["new_password"])
         # Every earlier token is dead; this caller gets a fresh pair to stay signed in.
@@ -137,6 +138,8 @@ class PasswordChangeView(APIView):
 
 
 class TenantListView(APIView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
+
     @extend_schema(responses=MyTenantSerializer(many=True))
     def get(self, request: Request) -> Response:
         return paginated_response(
@@ -174,6 +177,7 @@ class TenantDetailView(TenantScopedAPIView):
 
 
 class MemberListView(TenantScopedAPIView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
     required_roles = {"POST": Role.ADMIN}
 
     @extend_schema(responses=MemberOutSerializer(many=True))
@@ -182,7 +186,16 @@ class MemberListView(TenantScopedAPIView):
             self, request, selectors.members_of_tenant(tenant=self.tenant), MemberOutSerializer
         )
 
-    @extend_schema(request=MemberInviteSerializer, responses={201: MemberOutSerializer})
+    @extend_schema(
+        request=MemberInviteSerializer,
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="MemberOrInvitation",
+                serializers=[MemberOutSerializer, InvitationOutSerializer],
+                resource_type_field_name=None,
+            )
+        },
+    )
     def post(self, request: Request, tenant_slug: str) -> Response:
         data = MemberInviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -216,6 +229,7 @@ class MemberDetailView(TenantScopedAPIView):
 
 
 class InvitationListView(TenantScopedAPIView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
     required_roles = {"GET": Role.ADMIN}
 
     @extend_schema(responses=InvitationOutSerializer(many=True))
