@@ -162,3 +162,11 @@ class _captured:
         self.root.removeHandler(self.handler)
         self.root.setLevel(self.level)
         self.lines.extend(self.stream.getvalue().splitlines())
+
+
+def test_it_keeps_a_stack_but_not_the_secrets_in_it() -> None:
+    record = _record("here")
+    record.stack_info = f'File "x.py", line 1, in f\n    call(key="{KEY}")'
+    entry = json.loads(JsonFormatter().format(record))
+    assert "x.py" in entry["stack_info"]
+    assert KEY not in entry["stack_info"]

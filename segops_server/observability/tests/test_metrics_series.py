@@ -194,3 +194,19 @@ def test_it_reports_worker_heartbeats_from_the_reader(db: None, monkeypatch: pyt
     assert 30 <= found[("segops_worker_heartbeat_age_seconds", frozenset({("worker", "host-a:41")}))] < 40
     assert found[("segops_worker_heartbeat_age_seconds", frozenset({("worker", "host-b:7")}))] < 10
     assert found[("segops_workers", frozenset())] == 2
+
+
+def test_it_leaves_the_worker_series_out_when_heartbeats_cannot_be_read(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    def unreadable() -> list[Any]:
+        raise OperationalError("down")
+
+    workers: Any = types.ModuleType("segops_server.core.workers")
+    workers.worker_heartbeats = unreadable
+    monkeypatch.setitem(sys.modules, "segops_server.core.workers", workers)
+    found = scrape()
+    assert not [name for name, _ in found if name.startswith("segops_worker")]
+    assert found[("segops_metrics_database_up", frozenset())] == 1
