@@ -16,8 +16,17 @@ from typing import Any
 from segops_server.core.supervisor import Supervisor, granian_command, worker_command
 
 
-def _setup_django() -> None:
+def _setup_django(*, metrics_clean: bool | None = None) -> None:
+    """Django, set up. `metrics_clean` given: prometheus-client's multiprocess mode first (it must
+    be on before anything imports prometheus_client), with the previous run's counts removed
+    when True."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segops_server.settings")
+    if metrics_clean is not None:
+        from django.conf import settings  # the settings alone: no app is loaded yet
+
+        from segops_server.observability.multiproc import metrics_dir_prepare
+
+        metrics_dir_prepare(Path(settings.SEGOPS_METRICS_DIR), clean=metrics_clean)
     import django
 
     django.setup()
@@ -56,18 +65,28 @@ def _bind() -> dict[str, str]:
 # (one line per request). Both go to stdout; each access line names the worker process that answered.
 ACCESS_LOG_FORMAT = "%(asctime)s worker=%(process)d %(message)s"
 SERVER_LOG_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
+# Access lines quote the request line: a key or token sent in a query string is not written out.
+REDACTING_FORMATTER = "segops_server.observability.logs.RedactingFormatter"
 
 
-def granian_log_config() -> dict[str, Any]:
+def granian_log_config(log_format: str = "plain") -> dict[str, Any]:
     """A `logging.config.dictConfig` dict for granian's `--log-config` (it replaces granian's own
-    top-level keys, so it is complete)."""
+    top-level keys, so it is complete). `log_format` is SEGOPS_LOG_FORMAT: with "json", granian's
+    lines are JSON objects too, through the same formatter as Django's."""
+    if log_format == "json":
+        formatters: dict[str, Any] = {
+            "server": {"class": "segops_server.observability.logs.JsonFormatter"},
+            "access": {"class": "segops_server.observability.logs.JsonFormatter"},
+        }
+    else:
+        formatters = {
+            "server": {"class": REDACTING_FORMATTER, "format": SERVER_LOG_FORMAT},
+            "access": {"class": REDACTING_FORMATTER, "format": ACCESS_LOG_FORMAT},
+        }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "server": {"format": SERVER_LOG_FORMAT},
-            "access": {"format": ACCESS_LOG_FORMAT},
-        },
+        "formatters": formatters,
         "handlers": {
             "server": {"class": "logging.StreamHandler", "formatter": "server", "stream": "ext://sys.stdout"},
             "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
@@ -79,18 +98,20 @@ def granian_log_config() -> dict[str, Any]:
     }
 
 
-def _write_log_config(data_dir: Path) -> Path:
+def _write_log_config(data_dir: Path, log_format: str) -> Path:
     """granian's logging config as a JSON file in the data directory (written whole, then renamed)."""
     path = data_dir / "granian-logging.json"
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(granian_log_config(), indent=2) + "\n")
+    tmp.write_text(json.dumps(granian_log_config(log_format), indent=2) + "\n")
     os.replace(tmp, path)
     return path
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    _setup_django()
+    # Every process of this run (granian's workers, the task worker) counts into one directory,
+    # emptied here: /metrics adds up this run's processes only.
+    _setup_django(metrics_clean=True)
     from django.conf import settings
     from django.core.management import call_command
 
@@ -109,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     _bootstrap_owner()
     bind = _bind()
-    log_config = _write_log_config(Path(settings.DATA_DIR))
+    log_config = _write_log_config(Path(settings.DATA_DIR), settings.SEGOPS_LOG_FORMAT)
     print(f"Serving SegOps on http://{bind['host']}:{bind['port']}/ with {workers} workers", flush=True)
     argv = [
         *granian_command(),
@@ -201,7 +222,7 @@ def _scheduler_loop() -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Work the task queue (django-tasks, database backend) and run the scheduler."""
-    _setup_django()
+    _setup_django(metrics_clean=False)  # counts beside the server's (computes), never wiping them
     from django.conf import settings
 
     from segops_server.core.runner import worker_main

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from segops_server.conf.env import (
     env_bool,
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
     "segops_server.core",
@@ -47,9 +49,12 @@ INSTALLED_APPS = [
     "segops_server.ingestion",
     "segops_server.segments",
     "segops_server.console",
+    "segops_server.observability",
 ]
 
 MIDDLEWARE = [
+    # First: it sees every answer (errors included) to count it and give it an X-Request-Id.
+    "segops_server.observability.middleware.RequestObservabilityMiddleware",
     "segops_server.core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -280,6 +285,16 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # The Swagger UI at /api/docs/ from our own static files (drf-spectacular-sidecar), never a CDN:
+    # the page runs under the console's Content-Security-Policy (console/middleware.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "segops_server.core.schema.error_responses",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: it would load an image from swagger.io, which the policy refuses.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 SESSION_COOKIE_SECURE = PRODUCTION
@@ -289,10 +304,28 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Prometheus metrics at /metrics (observability/): readable from these addresses or networks
+# (the client address as core/proxy.py trusts it), or by anyone with the bearer token.
+SEGOPS_METRICS_ALLOW_IPS = env_list("SEGOPS_METRICS_ALLOW_IPS", ["127.0.0.1", "::1"])
+SEGOPS_METRICS_TOKEN = env_str("SEGOPS_METRICS_TOKEN", "")
+if SEGOPS_METRICS_TOKEN and len(SEGOPS_METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("SEGOPS_METRICS_TOKEN must be at least 24 characters (or unset)")
+# Where every process of `segops run` writes its counts (prometheus-client's multiprocess mode);
+# emptied when `segops run` starts.
+SEGOPS_METRICS_DIR = Path(env_str("SEGOPS_METRICS_DIR", str(DATA_DIR / "metrics"))).resolve()
+
+# plain: one line of text per record; json: one JSON object per line (observability/logs.py).
+SEGOPS_LOG_FORMAT = env_choice("SEGOPS_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "class": "segops_server.observability.logs.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"class": "segops_server.observability.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": SEGOPS_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("SEGOPS_LOG_LEVEL", "INFO").upper()},
 }

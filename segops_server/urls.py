@@ -1,10 +1,11 @@
 """Root routes: the API under /api/, health probes, OpenAPI docs and the console."""
 
 from django.urls import URLPattern, URLResolver, include, path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from segops_server.core import views as core_views
 from segops_server.core.converters import IdConverter
+from segops_server.observability import views as observability_views
 
 register_converter(IdConverter, "id")
 
@@ -16,13 +17,21 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.segments.urls")),
     path("", include("segops_server.ingestion.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves its start script as a file (/api/docs/?script=): no inline script, so
+    # the page runs under the console's Content-Security-Policy.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="core/swagger_ui.html"),
+        name="docs",
+    ),
 ]
 
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    # Prometheus, off the public API (not in the OpenAPI schema; 404 to anyone not allowed).
+    path("metrics", observability_views.metrics, name="metrics"),
     # The console last: its routes sit at the root, so the API and probes above win.
     path("", include("segops_server.console.urls")),
 ]

@@ -40,7 +40,7 @@ from segops_server.accounts.serializers import (
 )
 from segops_server.accounts.tenancy import TenantScopedAPIView, person
 from segops_server.core.idempotency import secret_shown_once
-from segops_server.core.pagination import paginated_response
+from segops_server.core.pagination import PageNumberPagination, paginated_response
 
 INVALID_LOGIN = "No active account found with the given credentials."
 # The console page an invitation's link opens (console/urls.py names it invitation-accept).
@@ -168,6 +168,8 @@ class PasswordChangeView(APIView):
 
 
 class TenantListView(APIView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
+
     @extend_schema(responses=MyTenantSerializer(many=True))
     def get(self, request: Request) -> Response:
         return paginated_response(
@@ -209,6 +211,7 @@ class TenantDetailView(TenantScopedAPIView):
 
 
 class MemberListView(TenantScopedAPIView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
     required_roles = {"POST": Role.ADMIN}
 
     @extend_schema(responses=MemberOutSerializer(many=True))
@@ -280,6 +283,7 @@ class MemberDetailView(TenantScopedAPIView):
 
 
 class InvitationListView(TenantScopedAPIView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
     required_roles = {"GET": Role.ADMIN}
 
     @extend_schema(responses=InvitationOutSerializer(many=True))

@@ -24,8 +24,10 @@ class TenantOutSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class MyTenantSerializer(serializers.Serializer):
+class MyTenantSerializer(TenantOutSerializer):
     """A tenant as seen by one of its people, with that person's role."""
+
+    role = serializers.CharField()  # the fields say what the answer holds (the OpenAPI schema)
 
     def to_representation(self, instance: Membership) -> dict[str, Any]:
         data = TenantOutSerializer(instance.tenant).data
@@ -109,6 +111,12 @@ class TenantUpdateSerializer(serializers.Serializer):
 
 
 class MemberOutSerializer(serializers.Serializer):
+    # The fields say what the answer holds (the OpenAPI schema); to_representation fills them.
+    user_id = serializers.IntegerField()
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    joined_at = serializers.DateTimeField()
+
     def to_representation(self, instance: Membership) -> dict[str, Any]:
         return {
             "user_id": instance.user_id,

@@ -7,14 +7,15 @@ from typing import Any, ClassVar
 
 from django.db import models
 from rest_framework import generics
-from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, User
 from segops_server.accounts.plans import PLANS, PlanName
 from segops_server.core.idempotency import idempotency_key, idempotency_replay, idempotency_store
-from segops_server.core.quotas import per_minute_take, per_month_take
+from segops_server.core.quotas import QuotaExceeded, per_minute_take, per_month_take
+from segops_server.observability.context import tenant_note
 
 TENANT_HEADER = "HTTP_X_SEGOPS_TENANT"
 
@@ -117,7 +118,11 @@ def plan_calls_check(tenant: Tenant) -> None:
         return
     wait = per_minute_take(name=f"calls:{tenant.pk}", amount=1, limit=limit)
     if wait is not None:
-        raise Throttled(wait=wait, detail=f"The {tenant.plan} plan allows {limit} API calls a minute.")
+        raise QuotaExceeded(
+            quota="calls_per_minute",
+            wait=wait,
+            detail=f"The {tenant.plan} plan allows {limit} API calls a minute.",
+        )
 
 
 def plan_events_check(tenant: Tenant, count: int) -> None:
@@ -126,7 +131,11 @@ def plan_events_check(tenant: Tenant, count: int) -> None:
         return
     wait = per_month_take(name=f"events:{tenant.pk}", amount=count, limit=limit)
     if wait is not None:
-        raise Throttled(wait=wait, detail=f"The {tenant.plan} plan allows {limit} events a month.")
+        raise QuotaExceeded(
+            quota="events_per_month",
+            wait=wait,
+            detail=f"The {tenant.plan} plan allows {limit} events a month.",
+        )
 
 
 class TenantScopedMixin:
@@ -168,6 +177,7 @@ class TenantScopedMixin:
         if self.counts_as_api_call:
             plan_calls_check(ctx.tenant)
         self.tenant_context = ctx
+        tenant_note(ctx.tenant.pk)  # for the request's log lines
         self.idempotency_key = idempotency_key(request)
         if self.idempotency_key:
             idempotency_replay(request, tenant_id=ctx.tenant.pk, key=self.idempotency_key)

@@ -10,10 +10,11 @@ from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantScopedAPIView
 from segops_server.audit.selectors import audit_events_of_tenant
 from segops_server.audit.serializers import AuditEventSerializer, AuditQuerySerializer
-from segops_server.core.pagination import paginated_response
+from segops_server.core.pagination import PageNumberPagination, paginated_response
 
 
 class AuditLogView(TenantScopedAPIView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
     required_roles = {"GET": Role.ADMIN}
 
     @extend_schema(parameters=[AuditQuerySerializer], responses=AuditEventSerializer(many=True))

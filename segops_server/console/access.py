@@ -17,6 +17,7 @@ from rest_framework import exceptions as drf
 from segops_server.accounts.models import Membership, Role, User
 from segops_server.accounts.selectors import memberships_of_user
 from segops_server.accounts.tenancy import TenantContext
+from segops_server.observability.context import tenant_note
 
 P = ParamSpec("P")
 TenantView = Callable[Concatenate[HttpRequest, TenantContext, P], HttpResponseBase]
@@ -38,6 +39,7 @@ def tenant_context(*, person: User, slug: str) -> TenantContext | None:
     membership = Membership.objects.for_user(person).filter(tenant__slug=slug).first()
     if membership is None:
         return None
+    tenant_note(membership.tenant_id)  # for the request's log lines
     return TenantContext(tenant=membership.tenant, role=Role(membership.role), membership=membership)
 
 

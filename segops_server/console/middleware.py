@@ -27,13 +27,17 @@ POLICY = "; ".join(
 )
 
 
+# Pages outside the console that get the same policy: the Swagger UI at /api/docs/, served
+# from our own static files with its start script as a file (see urls.py).
+OTHER_PAGES = frozenset({"docs"})
+
+
 class ContentSecurityPolicyMiddleware:
-    """Sets the policy on every console response (pages, fragments, errors).
+    """Sets the policy on every console response (pages, fragments, errors) and on the API docs.
 
     A small middleware rather than django-csp: Django 5.2 has no CSP support of its own (6.0
-    adds one), the policy is a single constant with no nonces, and applying it site-wide as
-    django-csp does would break the Swagger UI at /api/docs/, which loads from a CDN with inline
-    scripts. Scoping by the console's URL namespace keeps the API and its docs as they were.
+    adds one) and the policy is a single constant with no nonces. It is scoped by the console's
+    URL namespace (plus the docs page) because JSON answers have nothing for a policy to guard.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -42,6 +46,6 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        if match is not None and "console" in match.namespaces:
+        if match is not None and ("console" in match.namespaces or match.url_name in OTHER_PAGES):
             response.headers.setdefault("Content-Security-Policy", POLICY)
         return response

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -31,3 +32,15 @@ def cursor_decode(cursor: str | None, length: int) -> list[Any] | None:
     if not isinstance(position, list) or len(position) != length:
         raise ValidationError({"cursor": ["Invalid cursor."]})
     return position
+
+
+def cursor_page(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+    """The {"results", "next_cursor"} envelope around `serializer`, for @extend_schema(responses=...)."""
+    name = serializer.__name__.removesuffix("Serializer")
+    return inline_serializer(
+        name=f"{name}CursorPage",
+        fields={
+            "results": serializer(many=True),
+            "next_cursor": serializers.CharField(allow_null=True),
+        },
+    )

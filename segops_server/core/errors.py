@@ -16,6 +16,8 @@ from segops_server.core.outage import (
     is_database_unavailable,
     public_detail,
 )
+from segops_server.core.quotas import QuotaExceeded
+from segops_server.observability.metrics import QUOTA_REFUSALS
 
 
 class PayloadTooLarge(APIException):
@@ -53,6 +55,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif is_database_unavailable(exc):
         database_unavailable_log(exc)
         exc = DatabaseUnavailable(public_detail(exc))
+    if isinstance(exc, QuotaExceeded):
+        QUOTA_REFUSALS.labels(quota=exc.quota).inc()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -17,6 +17,7 @@ and compare status, headers and body. `SEGOPS_FAST_PATH=0` turns the short way o
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +31,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, resolve, reverse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from segops_server.core.parsers import JSONBodyError, json_decode
+from segops_server.observability.context import ENVIRON_STARTED, HEADER, request_begin
+from segops_server.observability.metrics import request_record
 
 Handler = Callable[[HttpRequest], tuple[int, Any]]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -64,7 +67,7 @@ class FastPath:
     def __init__(self, app: WSGIApp, routes: Sequence[FastRoute]) -> None:
         self.app = app
         self._routes = routes
-        self._table: dict[tuple[str, str], tuple[Handler, str]] | None = None
+        self._table: dict[tuple[str, str], tuple[Handler, str, str]] | None = None
         # Applied in the order Django applies them to a response (the reverse of MIDDLEWARE).
         self._finishers: tuple[Any, ...] = (
             XFrameOptionsMiddleware(_no_view),
@@ -72,14 +75,17 @@ class FastPath:
             SecurityMiddleware(_no_view),
         )
 
-    def _lookup(self, method: str, path: str) -> tuple[Handler, str] | None:
+    def _lookup(self, method: str, path: str) -> tuple[Handler, str, str] | None:
         if self._table is None:
             # PATH_INFO never holds the script prefix (only mounts without one are served here).
             prefix = len(get_script_prefix())
-            self._table = {
-                (r.method, "/" + reverse(r.url_name)[prefix:]): (r.handler, _allow(r.view_class))
-                for r in self._routes
-            }
+            table = {}
+            for r in self._routes:
+                path_info = "/" + reverse(r.url_name)[prefix:]
+                # The metrics label is the route pattern, as Django's answers are counted.
+                label = "/" + resolve(path_info).route
+                table[(r.method, path_info)] = (r.handler, _allow(r.view_class), label)
+            self._table = table
         return self._table.get((method, path))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -87,8 +93,20 @@ class FastPath:
         if settings.SEGOPS_FAST_PATH and not environ.get("SCRIPT_NAME"):
             route = self._lookup(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
         if route is not None:
-            response = self._answer(environ, *route)
+            handler, allow, label = route
+            # Counted and given a request id as Django's answers are; a declined request keeps
+            # both its id and its start time (RequestObservabilityMiddleware reads them).
+            started = environ[ENVIRON_STARTED] = time.perf_counter()
+            ctx = request_begin(environ)
+            response = self._answer(environ, handler, allow)
             if response is not None:
+                response[HEADER] = ctx.request_id
+                request_record(
+                    route=label,
+                    method=environ["REQUEST_METHOD"],
+                    status=response.status_code,
+                    seconds=time.perf_counter() - started,
+                )
                 start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
                 return [response.content]  # type: ignore[attr-defined]  # never streaming
         return self.app(environ, start_response)

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from rest_framework import pagination
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,3 +19,24 @@ def paginated_response(view: Any, request: Request, queryset: Any, serializer: A
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True, context={"request": request}).data)
+
+
+# The page-number parameters, for the schema of views that answer with `paginated_response`.
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1."),
+    OpenApiParameter("page_size", int, description="Items per page (default 50, at most 200)."),
+]
+
+
+def paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+    """The page envelope around `serializer`, for @extend_schema(responses=...)."""
+    name = serializer.__name__.removesuffix("Serializer")
+    return inline_serializer(
+        name=f"Paginated{name}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )

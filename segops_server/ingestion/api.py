@@ -6,13 +6,15 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from segops_server.accounts.tenancy import TenantScopedAPIView, plan_events_check
+from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import PayloadTooLarge
 from segops_server.core.fastpath import Decline, FastRoute, json_body, query_params
 from segops_server.core.parsers import FastJSONParser
@@ -38,6 +40,7 @@ from segops_server.keys.authentication import (
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import Scope
 from segops_server.keys.services import api_key_touch
+from segops_server.observability.metrics import EVENTS_SKIPPED
 
 
 class _IngestionView(TenantScopedAPIView):
@@ -116,6 +119,8 @@ class TrackBatchView(_IngestionView):
             except EventError as exc:
                 errors.append({"index": index, "field": exc.field, "message": exc.message})
         self.store(valid, now)
+        if errors:
+            EVENTS_SKIPPED.labels(reason="invalid").inc(len(errors))
         body = {"queued": len(valid), "skipped": len(errors), "errors": errors[:50]}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -125,7 +130,14 @@ class _ExplorerView(TenantScopedAPIView):
 
 
 class UserListView(_ExplorerView):
-    @extend_schema(parameters=[UserSearchQuerySerializer], responses=UserSummarySerializer(many=True))
+    @extend_schema(
+        operation_id="explorer_users_list",  # as before the answer's {count, results} was documented
+        parameters=[UserSearchQuerySerializer],
+        responses=inline_serializer(
+            name="UserSearchResult",
+            fields={"count": drf_serializers.IntegerField(), "results": UserSummarySerializer(many=True)},
+        ),
+    )
     def get(self, request: Request) -> Response:
         query = UserSearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -143,7 +155,11 @@ class UserDetailView(_ExplorerView):
 
 
 class UserEventsView(_ExplorerView):
-    @extend_schema(parameters=[UserEventsQuerySerializer], responses=EventOutSerializer(many=True))
+    @extend_schema(
+        operation_id="explorer_users_events_list",
+        parameters=[UserEventsQuerySerializer],
+        responses=cursor_page(EventOutSerializer),
+    )
     def get(self, request: Request, user_id: str) -> Response:
         query = UserEventsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

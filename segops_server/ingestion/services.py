@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from segops_server.accounts.models import Tenant
 from segops_server.ingestion import storage
 from segops_server.ingestion.validation import ValidEvent
+from segops_server.observability.metrics import EVENTS_INGESTED, EVENTS_SKIPPED
 
 # Up to this many events go in one statement (PostgreSQL); larger batches use COPY.
 ONE_STATEMENT_MAX = 50
@@ -30,7 +31,9 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
         and all(e.message_id is None for e in events)
     ):
         storage.events_store_one_statement(tenant_id=tenant.pk, events=events, received_at=received_at)
+        EVENTS_INGESTED.inc(len(events))
         return len(events)
+    received = len(events)
     with transaction.atomic():
         message_ids = [e.message_id for e in events if e.message_id is not None]
         if message_ids:
@@ -50,6 +53,9 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
             else:
                 storage.profiles_upsert(tenant_id=tenant.pk, events=events)
             storage.aliases_insert(tenant_id=tenant.pk, events=events, now=received_at)
+    EVENTS_INGESTED.inc(len(events))
+    if duplicates := received - len(events):
+        EVENTS_SKIPPED.labels(reason="duplicate").inc(duplicates)
     return len(events)
 
 

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, resolve_tenant
 from segops_server.core.idempotency import secret_shown_once
-from segops_server.core.pagination import paginated_response
+from segops_server.core.pagination import PageNumberPagination, paginated_response
 from segops_server.keys import selectors, services
 from segops_server.keys.authentication import PublicKeyAuthentication, request_credential
 from segops_server.keys.models import ApiKey
@@ -42,6 +42,8 @@ def _issued_body(issued: services.IssuedKey) -> dict[str, Any]:
 
 class ApiKeyListView(TenantScopedAPIView):
     """Creating, listing and revoking keys needs a signed-in Admin or Owner."""
+
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
 
     required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
 

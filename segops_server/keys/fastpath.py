@@ -10,6 +10,7 @@ from segops_server.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from segops_server.keys.authentication import key_from_headers, key_in_url
 from segops_server.keys.models import ApiKey, KeyType
 from segops_server.keys.services import ApiKeyAuthenticationFailed, KeyRefusal, api_key_check
+from segops_server.observability.context import tenant_note
 
 
 def secret_key_of(request: HttpRequest, scope: str) -> ApiKey:
@@ -33,4 +34,5 @@ def secret_key_of(request: HttpRequest, scope: str) -> ApiKey:
     checked = api_key_check(raw)
     if isinstance(checked, KeyRefusal) or checked.type != KeyType.SECRET or not checked.has_scope(scope):
         raise Decline
+    tenant_note(checked.tenant_id)  # for the request's log lines
     return checked

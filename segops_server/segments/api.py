@@ -14,10 +14,16 @@ from rest_framework.response import Response
 
 from segops_server.accounts.models import Role, Tenant, User
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
+from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import Conflict
 from segops_server.core.fastpath import Decline, FastRoute, query_params
 from segops_server.core.ids import InvalidId, user_id_parse
-from segops_server.core.pagination import paginated_response
+from segops_server.core.pagination import (
+    PAGE_PARAMETERS,
+    PageNumberPagination,
+    paginated,
+    paginated_response,
+)
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
@@ -67,6 +73,8 @@ class _SegmentsView(TenantScopedAPIView):
 
 
 class SegmentListView(_SegmentsView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
+
     @extend_schema(responses=SegmentSerializer(many=True))
     def get(self, request: Request) -> Response:
         segments = selectors.segments_of_tenant(tenant=self.tenant).select_related("computed_version")
@@ -104,6 +112,8 @@ class SegmentDetailView(_SegmentsView):
 
 
 class SegmentVersionsView(_SegmentsView):
+    pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
+
     @extend_schema(responses=SegmentVersionSerializer(many=True))
     def get(self, request: Request, segment_id: int) -> Response:
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
@@ -142,7 +152,11 @@ class ComputeView(_SegmentsView):
 
 
 class MembersView(_SegmentsView):
-    @extend_schema(parameters=[MembersQuerySerializer], responses=MemberSerializer(many=True))
+    @extend_schema(
+        operation_id="segments_members_list",
+        parameters=[MembersQuerySerializer],
+        responses=cursor_page(MemberSerializer),
+    )
     def get(self, request: Request, segment_id: int) -> Response:
         query = MembersQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -311,7 +325,14 @@ class ExportView(_SegmentsView):
         body = ExportSerializer(export, context={"request": request}).data
         return Response({**body, "coalesced": not queued_now}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(parameters=[ExportQuerySerializer], responses=ExportSerializer)
+    @extend_schema(
+        parameters=[ExportQuerySerializer, *PAGE_PARAMETERS],
+        responses=PolymorphicProxySerializer(
+            component_name="ExportOrPage",
+            serializers=[ExportSerializer, paginated(ExportSerializer)],
+            resource_type_field_name=None,
+        ),
+    )
     def get(self, request: Request, segment_id: int) -> Response:
         """One export (`?export_id=`), or the segment's exports, newest first."""
         query = ExportQuerySerializer(data=request.query_params)

@@ -25,7 +25,7 @@ class SegmentSerializer(serializers.Serializer):
     status = serializers.CharField(read_only=True)
     error = serializers.CharField(read_only=True)
     member_count = serializers.IntegerField(read_only=True)
-    last_computed_at = serializers.DateTimeField(read_only=True)
+    last_computed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     computed_version = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)

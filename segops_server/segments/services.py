@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -20,6 +21,7 @@ from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
 from segops_server.ingestion.services import profiles_refresh
+from segops_server.observability.metrics import compute_record
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
 from segops_server.segments.dsl import DefinitionError, definition_validate
@@ -222,6 +224,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
     if segment is None or segment.definition is None:
         return
     tenant = segment.tenant
+    started = time.perf_counter()
     owner = worker_id()
     # Claim the compute: anything but a compute another worker holds a live lease on. A second
     # run of a finished compute recomputes the same set, so a duplicate task is harmless.
@@ -281,6 +284,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
             params=params,
             swap=swap,
         )
+        compute_record(outcome="computed", seconds=time.perf_counter() - started)
     except Exception as exc:
         reference = secrets.token_hex(6)
         logger.exception("Segment %s compute failed (reference %s)", segment.pk, reference)
@@ -295,6 +299,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
             lease_owner="",
             lease_expires_at=None,
         )
+        compute_record(outcome="failed", seconds=time.perf_counter() - started)
     finally:
         lease_release(Segment, segment.pk)
 

@@ -13,7 +13,15 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 
 from segops_server.core.middleware import chunked_bodies_buffered
+from segops_server.observability.context import WELL_FORMED
 from segops_server.wsgi import build_application
+
+
+def _comparable(name: str, value: str) -> tuple[str, str]:
+    """Each answer has its own request id: only its presence and shape are compared."""
+    if name == "x-request-id":
+        return name, "<well-formed>" if WELL_FORMED.fullmatch(value) else value
+    return name, value
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,7 @@ class Answer:
     headers: list[tuple[str, str]]  # lower-cased names, sorted
     body: bytes
     served_by: str  # "fast path" or "django"
+    request_id: str | None = None  # the X-Request-Id header (in `headers` as "<well-formed>")
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -93,7 +102,8 @@ class Application:
         status, response_headers = started[0]
         return Answer(
             status=int(status.split()[0]),
-            headers=sorted((k.lower(), v) for k, v in response_headers),
+            headers=sorted(_comparable(k.lower(), v) for k, v in response_headers),
             body=content,
             served_by="django" if self._reached_django or app is self._django else "fast path",
+            request_id=next((v for k, v in response_headers if k.lower() == "x-request-id"), None),
         )

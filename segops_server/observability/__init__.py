@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics at /metrics, request ids and JSON logs."""
