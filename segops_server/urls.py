@@ -16,7 +16,12 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.segments.urls")),
     path("", include("segops_server.ingestion.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # GET only: its HTML renderer has no template for an OPTIONS answer (that was a 500).
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]),
+        name="docs",
+    ),
 ]
 
 urlpatterns = [
