@@ -39,6 +39,7 @@ from segops_server.accounts.models import ROLE_RANK, Invitation, Membership, Rol
 from segops_server.accounts.services import member_invite
 from segops_server.accounts.tokens import token_pair_issue
 from segops_server.core.converters import IdConverter
+from segops_server.ingestion.models import Event
 from segops_server.keys.models import ApiKey
 from segops_server.segments.models import Segment, SegmentExport
 from segops_server.segments.services import segment_create
@@ -367,7 +368,8 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
 
 
 def _fingerprint(victim: Victim) -> Any:
-    """Everything of acme's a refused request must leave alone (the audit trail aside)."""
+    """Everything of acme's a refused request must leave alone (the audit trail aside), events
+    included: a refused track must store nothing, on the short way too."""
     tenant = victim.team.tenant
     tenant.refresh_from_db()
     return (
@@ -378,6 +380,7 @@ def _fingerprint(victim: Victim) -> Any:
         sorted(ApiKey.objects.for_tenant(tenant).values_list("id", "name", "revoked_at", "expires_at")),
         sorted(Segment.objects.for_tenant(tenant).values_list("id", "name", "description", "status")),
         SegmentExport.objects.for_tenant(tenant).count(),
+        Event.objects.for_tenant(tenant).count(),
     )
 
 
