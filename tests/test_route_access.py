@@ -23,35 +23,32 @@ Every refused request must leave acme as it was (`_fingerprint`).
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from segops_server.accounts.models import ROLE_RANK, Invitation, Membership, Role
 from segops_server.accounts.services import member_invite
 from segops_server.accounts.tokens import token_pair_issue
-from segops_server.core.converters import IdConverter
 from segops_server.ingestion.models import Event
 from segops_server.keys.models import ApiKey
 from segops_server.segments.models import Segment, SegmentExport
 from segops_server.segments.services import segment_create
 from segops_server.testing.factories import Team, client_for
 from segops_server.testing.keys import key_client, make_api_key
+from segops_server.testing.routes import EVERY_METHOD, Route, url_routes
 from segops_server.testing.wsgi import Application
 from segops_server.wsgi import build_application
 
 pytestmark = pytest.mark.django_db
 
-# Methods tried on a view that does not restrict them (a plain function view answers them all).
-EVERY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 READS = ("GET", "HEAD", "OPTIONS")
 
 # ---------------------------------------------------------------------------------------------
@@ -200,67 +197,16 @@ ROUTES: dict[str, Rule] = {
 
 CALLERS = ("outsider", "outsider-at-home", "viewer", "scopeless-key", "anonymous")
 
-# ---------------------------------------------------------------------------------------------
-# The URLconf, walked.
-# ---------------------------------------------------------------------------------------------
-
 # Path parameters that name one of acme's objects (user_id only as a member's numeric id; in the
 # explorer's paths it is an event user id, which is no object of its own).
 OBJECT_PARAMS = ("segment_id", "key_id", "invitation_id", "export_id", "token")
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    methods: tuple[str, ...]
-    params: dict[str, bool]  # parameter → True when it takes a numeric id (IdConverter)
-    console: bool
-
-    @property
-    def names_object(self) -> bool:
-        return any(p in OBJECT_PARAMS or (p == "user_id" and numeric) for p, numeric in self.params.items())
+def _names_object(route: Route) -> bool:
+    return any(p in OBJECT_PARAMS or (p == "user_id" and numeric) for p, numeric in route.params.items())
 
 
-def _methods_of(callback: Callable[..., Any]) -> tuple[str, ...]:
-    """The methods a view answers: a DRF view's handlers (OPTIONS included: DRF answers it), or the
-    list a function view's `require_http_methods` holds; a view with neither answers them all."""
-    view_class = getattr(callback, "cls", None)
-    if view_class is not None:
-        allowed = getattr(callback, "initkwargs", {}).get("http_method_names", view_class.http_method_names)
-        # Django's View.setup() answers HEAD with the GET handler wherever there is one.
-        names = [m for m in allowed if hasattr(view_class, "get" if m == "head" else m)]
-        return tuple(m.upper() for m in names)
-    func: Any = callback
-    while func is not None:
-        allowed = inspect.getclosurevars(func).nonlocals.get("request_method_list")
-        if allowed is not None:
-            return tuple(allowed)
-        func = getattr(func, "__wrapped__", None)
-    return EVERY_METHOD
-
-
-def _params(pattern: Any) -> dict[str, bool]:
-    converters = getattr(pattern, "converters", {})
-    return {name: isinstance(converters.get(name), IdConverter) for name in pattern.regex.groupindex}
-
-
-def _walk(patterns: list[Any], namespace: str = "", outer: dict[str, bool] | None = None) -> Iterator[Route]:
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            # Parameters of the enclosing pattern (the console's /t/<slug>/) belong to every route in it.
-            yield from _walk(entry.url_patterns, inner, {**(outer or {}), **_params(entry.pattern)})
-        elif isinstance(entry, URLPattern):
-            name = f"{namespace}{entry.name}" if entry.name else f"<unnamed: {entry.pattern}>"
-            yield Route(
-                name=name,
-                methods=_methods_of(entry.callback),
-                params={**(outer or {}), **_params(entry.pattern)},
-                console=name.startswith("console:"),
-            )
-
-
-ALL_ROUTES: list[Route] = list(_walk(get_resolver().url_patterns))
+ALL_ROUTES = url_routes()
 BY_NAME: dict[str, Route] = {route.name: route for route in ALL_ROUTES}
 CASES = [
     pytest.param(route.name, method, caller, id=f"{route.name}-{method}-{caller}")
@@ -474,7 +420,7 @@ def _expected(rule: Rule, route: Route, method: str, caller: str) -> str:
         return "404"
     if caller == "outsider-at-home":
         # OPTIONS describes the view (name, renderers, parsers) and reads no object.
-        return "404" if route.names_object and method != "OPTIONS" else "own"
+        return "404" if _names_object(route) and method != "OPTIONS" else "own"
     if caller == "scopeless-key":
         return "403"
     return "allowed" if ROLE_RANK[rule.needed_role(method)] <= ROLE_RANK[Role.VIEWER] else "403"
