@@ -18,10 +18,13 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.ingestion.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start script as a file (/api/docs/?script=): no inline script, so
-    # the page runs under the console's Content-Security-Policy.
+    # the page runs under the console's Content-Security-Policy. GET only: its HTML renderer has
+    # no template for an OPTIONS answer (that was a 500).
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="core/swagger_ui.html"),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="core/swagger_ui.html", http_method_names=["get", "head"]
+        ),
         name="docs",
     ),
 ]
