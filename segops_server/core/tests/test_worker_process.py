@@ -210,6 +210,7 @@ def test_a_stop_signal_ends_the_worker_cleanly() -> None:
     with (
         mock.patch.object(runner, "TaskWorker") as worker_class,
         mock.patch.object(runner, "_forget") as forget,
+        mock.patch.object(runner, "_heartbeat_loop"),  # no database in this test
     ):
         worker_class.return_value.run.side_effect = SystemExit(0)
         assert runner.worker_main(parent=None, heartbeat_seconds=60, scheduler=lambda: None) == 0
