@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from segops_server.segments.conditions import CONDITION_TYPES, condition_type
+from segops_server.segments.conditions import CONDITION_TYPES, REGISTRY, condition_type
 from segops_server.segments.conditions.base import DefinitionError
 from segops_server.segments.conditions.values import (
     EQUALITY_OPERATORS,
@@ -135,9 +135,7 @@ def _condition(condition: dict[str, Any], path: str) -> dict[str, Any]:
         raise DefinitionError(f"{path}.type: required (or give 'conditions' for a nested group)")
     found = condition_type(kind)
     if found is None:
-        raise DefinitionError(
-            f"{path}.type: unknown condition type {kind!r} (one of: {', '.join(CONDITION_TYPES)})"
-        )
+        raise DefinitionError(f"{path}.type: unknown condition type {kind!r} (one of: {', '.join(REGISTRY)})")
     required, optional = found.required, found.optional
     for key in condition:
         if key != "type" and key not in required and key not in optional:
