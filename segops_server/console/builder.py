@@ -16,7 +16,8 @@ from typing import Any
 
 from django.http import QueryDict
 
-from segops_server.segments.conditions import REGISTRY, ConditionType, condition_type
+from segops_server.segments.conditions import REGISTRY, condition_type
+from segops_server.segments.conditions.base import ConditionType
 from segops_server.segments.conditions.form import OPERATOR_LABELS, RowField
 from segops_server.segments.conditions.form import parse_number as _number
 from segops_server.segments.conditions.form import parse_scalar as _scalar

@@ -156,7 +156,8 @@ def number(value: Any, where: str) -> int | float:
         raise DefinitionError(f"{where}: must be a number")
     if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
         raise DefinitionError(f"{where}: must be a finite number of at most {MAX_ABS_NUMBER:.0e} in size")
-    return value
+    checked: int | float = value
+    return checked
 
 
 def whole(value: Any, where: str, *, minimum: int, maximum: int = MAX_ABS_NUMBER) -> int:
@@ -164,7 +165,8 @@ def whole(value: Any, where: str, *, minimum: int, maximum: int = MAX_ABS_NUMBER
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise DefinitionError(f"{where}: must be a whole number from {minimum} to {maximum}")
-    return value
+    checked: int = value
+    return checked
 
 
 def days(value: Any, where: str) -> int:
