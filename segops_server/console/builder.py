@@ -18,24 +18,24 @@ from django.http import QueryDict
 
 from segops_server.segments.conditions import REGISTRY, condition_type
 from segops_server.segments.conditions.base import ConditionType
-from segops_server.segments.conditions.form import OPERATOR_LABELS, RowField
+from segops_server.segments.conditions.form import RowField
 from segops_server.segments.conditions.form import parse_number as _number
 from segops_server.segments.conditions.form import parse_scalar as _scalar
 from segops_server.segments.dsl import MAX_CONDITIONS, MAX_DEPTH
 
-# The row's widgets and the text parsing come with the rule language; these names stay here too.
+# Each row's inputs and the text parsing come with the condition types; the parsers keep their
+# names here for the builder's callers.
 __all__ = [
     "CONDITION_TYPES",
     "DEFAULT_OPERATOR",
     "FIELD_NAMES",
-    "OPERATORS",
-    "OPERATOR_LABELS",
     "TYPE_NAMES",
     "Node",
     "RowField",
     "_number",
     "_scalar",
     "apply_action",
+    "condition_dsl",
     "definition_json",
     "new_condition",
     "new_tree",
@@ -53,9 +53,6 @@ MAX_NODES = MAX_CONDITIONS + 1  # the builder refuses to grow past what the DSL 
 
 CONDITION_TYPES = [(kind.name, kind.label) for kind in REGISTRY.values()]
 TYPE_NAMES = [name for name, _ in CONDITION_TYPES]
-OPERATORS: dict[str, tuple[str, ...]] = {
-    kind.name: kind.operators for kind in REGISTRY.values() if kind.operators
-}
 DEFAULT_OPERATOR = {kind.name: kind.default_operator for kind in REGISTRY.values()}
 # Every input any row can post: a row of one type keeps the others' values blank.
 FIELD_NAMES = ("type", *dict.fromkeys(name for kind in REGISTRY.values() for name in kind.form_names))
