@@ -16,83 +16,46 @@ from typing import Any
 
 from django.http import QueryDict
 
-from segops_server.segments.dsl import (
-    MAX_CONDITIONS,
-    MAX_DEPTH,
-    MEMBERSHIP_OPERATORS,
-    METRICS,
-    NUMERIC_OPERATORS,
-    PROPERTY_OPERATORS,
-    RANGE_OPERATORS,
-    TEXT_OPERATORS,
-    VALUELESS_OPERATORS,
-)
+from segops_server.segments.conditions import REGISTRY, condition_type
+from segops_server.segments.conditions.base import ConditionType
+from segops_server.segments.conditions.form import RowField
+from segops_server.segments.conditions.form import parse_number as _number
+from segops_server.segments.conditions.form import parse_scalar as _scalar
+from segops_server.segments.dsl import MAX_CONDITIONS, MAX_DEPTH
+
+# Each row's inputs and the text parsing come with the condition types; the parsers keep their
+# names here for the builder's callers.
+__all__ = [
+    "CONDITION_TYPES",
+    "DEFAULT_OPERATOR",
+    "FIELD_NAMES",
+    "TYPE_NAMES",
+    "Node",
+    "RowField",
+    "_number",
+    "_scalar",
+    "apply_action",
+    "condition_dsl",
+    "definition_json",
+    "new_condition",
+    "new_tree",
+    "place_error",
+    "prepare",
+    "row_fields",
+    "tree_from_definition",
+    "tree_from_post",
+    "tree_to_definition",
+]
 
 ROOT = "r"
 PATH_RE = re.compile(r"r(?:\.\d{1,3})*")
 MAX_NODES = MAX_CONDITIONS + 1  # the builder refuses to grow past what the DSL accepts
 
-CONDITION_TYPES = [
-    ("event_count", "Event count — how many times"),
-    ("recency", "Recency — days since last done"),
-    ("monetary", "Monetary — sum / avg / max of a property"),
-    ("event_property", "Event property — on the latest such event"),
-    ("user_property", "User property — a trait"),
-    ("event_sequence", "Event sequence — did A, then B"),
-    ("segment_membership", "Segment membership"),
-]
+CONDITION_TYPES = [(kind.name, kind.label) for kind in REGISTRY.values()]
 TYPE_NAMES = [name for name, _ in CONDITION_TYPES]
-
-OPERATOR_LABELS = {
-    "eq": "=",
-    "neq": "≠",
-    "gt": ">",
-    "gte": "≥",
-    "lt": "<",
-    "lte": "≤",
-    "between": "between",
-    "not_between": "not between",
-    "in": "is one of",
-    "not_in": "is none of",
-    "contains": "contains",
-    "does_not_contain": "does not contain",
-    "starts_with": "starts with",
-    "ends_with": "ends with",
-    "matches_regex": "matches regex",
-    "is_set": "is set",
-    "is_not_set": "is not set",
-    "is_true": "is true",
-    "is_false": "is false",
-}
-OPERATORS: dict[str, tuple[str, ...]] = {
-    "event_count": NUMERIC_OPERATORS,
-    "recency": NUMERIC_OPERATORS,
-    "monetary": NUMERIC_OPERATORS,
-    "event_property": PROPERTY_OPERATORS,
-    "user_property": PROPERTY_OPERATORS,
-    "segment_membership": MEMBERSHIP_OPERATORS,
-}
-DEFAULT_OPERATOR = {
-    "event_count": "gte",
-    "recency": "lt",
-    "monetary": "gte",
-    "event_property": "eq",
-    "user_property": "eq",
-    "event_sequence": "",
-    "segment_membership": "in",
-}
-FIELD_NAMES = (
-    "type",
-    "event_type",
-    "property",
-    "metric",
-    "operator",
-    "value",
-    "window_days",
-    "events",
-    "strict",
-    "segment_id",
-)
+DEFAULT_OPERATOR = {kind.name: kind.default_operator for kind in REGISTRY.values()}
+# Every input any row can post: a row of one type keeps the others' values blank.
+FIELD_NAMES = ("type", *dict.fromkeys(name for kind in REGISTRY.values() for name in kind.form_names))
 
 
 @dataclass
@@ -122,8 +85,12 @@ class Node:
         kind = self.values.get("type", "")
         return kind if kind in TYPE_NAMES else TYPE_NAMES[0]
 
+    @property
+    def condition_type(self) -> ConditionType:
+        return REGISTRY[self.type]
 
-def new_condition(kind: str = "event_count") -> Node:
+
+def new_condition(kind: str = TYPE_NAMES[0]) -> Node:
     return Node(kind="condition", values={"type": kind, "operator": DEFAULT_OPERATOR[kind]})
 
 
@@ -205,71 +172,8 @@ def apply_action(root: Node, action: str) -> str:
 # From the tree to the DSL ---------------------------------------------------------------------
 
 
-def _number(text: str) -> Any:
-    """A number if the text is one; otherwise the text, so the DSL names the error in its words."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
-
-
-def _scalar(text: str) -> Any:
-    """true/false, a number, or text; "quoted" text stays text even when it looks like a number."""
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    if text in ("true", "false"):
-        return text == "true"
-    number = _number(text)
-    return number if not isinstance(number, str) else text
-
-
-def _optional_whole(text: str) -> Any:
-    return None if text == "" else _number(text)
-
-
-def _value(text: str, operator: str, parse: Any) -> Any:
-    if operator in VALUELESS_OPERATORS:
-        return None
-    if operator in RANGE_OPERATORS or operator in ("in", "not_in"):
-        return [parse(item.strip()) for item in text.split(",") if item.strip()]
-    return None if text == "" else parse(text)
-
-
 def condition_dsl(node: Node) -> dict[str, Any]:
-    v = node.values
-    kind = node.type
-    operator = v.get("operator", "")
-    out: dict[str, Any] = {"type": kind}
-    if kind == "event_sequence":
-        out["events"] = [e for e in re.split(r"[\s,>→]+", v.get("events", "")) if e]
-        out["window_days"] = _optional_whole(v.get("window_days", ""))
-        out["strict"] = v.get("strict") in ("on", "true", "1")
-        return out
-    if kind == "segment_membership":
-        out["segment_id"] = _optional_whole(v.get("segment_id", ""))
-        out["operator"] = operator
-        return out
-    if kind != "user_property":
-        out["event_type"] = v.get("event_type", "")
-    if kind in ("monetary", "event_property", "user_property"):
-        out["property"] = v.get("property", "")
-    if kind == "monetary":
-        out["metric"] = v.get("metric", "")
-    out["operator"] = operator
-    if kind == "recency":
-        out["window_days"] = _value(v.get("value", ""), operator, _number)
-        return out
-    if kind in ("event_property", "user_property"):
-        parse = (lambda text: text) if operator in TEXT_OPERATORS else _scalar
-        value = _value(v.get("value", ""), operator, parse)
-        if value is not None:
-            out["value"] = value
-        return out
-    out["value"] = _value(v.get("value", ""), operator, _number)
-    out["window_days"] = _optional_whole(v.get("window_days", ""))
-    return out
+    return {"type": node.type, **node.condition_type.from_form(node.values)}
 
 
 def tree_to_definition(node: Node) -> dict[str, Any]:
@@ -279,18 +183,6 @@ def tree_to_definition(node: Node) -> dict[str, Any]:
 
 
 # From a saved definition back to the tree -----------------------------------------------------
-
-
-def _text(value: Any, *, scalar: bool) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(_text(item, scalar=scalar) for item in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and scalar and _scalar(value) != value:
-        return f'"{value}"'  # text that would read back as a number or a boolean
-    return str(value)
 
 
 def tree_from_definition(definition: dict[str, Any] | None) -> Node:
@@ -304,25 +196,11 @@ def tree_from_definition(definition: dict[str, Any] | None) -> Node:
                 logic=_logic(item.get("logic")),
                 children=[walk(child) for child in item.get("conditions", [])],
             )
-        kind = item["type"]
         values = dict.fromkeys(FIELD_NAMES, "")
-        values.update(
-            type=kind,
-            event_type=str(item.get("event_type") or ""),
-            property=str(item.get("property") or ""),
-            metric=str(item.get("metric") or ""),
-            operator=str(item.get("operator") or ""),
-            segment_id=_text(item.get("segment_id"), scalar=False),
-        )
-        scalar = kind in ("event_property", "user_property") and item.get("operator") not in TEXT_OPERATORS
-        if kind == "recency":
-            values["value"] = _text(item.get("window_days"), scalar=False)
-        else:
-            values["value"] = _text(item.get("value"), scalar=scalar)
-            values["window_days"] = _text(item.get("window_days"), scalar=False)
-        if kind == "event_sequence":
-            values["events"] = ", ".join(item.get("events") or [])
-            values["strict"] = "on" if item.get("strict") else ""
+        values["type"] = item["type"]
+        kind = condition_type(item["type"])
+        if kind is not None:
+            values.update(kind.to_form(item))
         return Node(kind="condition", values=values)
 
     return renumber(walk(definition))
@@ -340,86 +218,18 @@ def place_error(root: Node, message: str) -> None:
         if int(index) >= len(node.children):
             break
         node = node.children[int(index)]
-    if node.kind == "condition" and node.type == "recency":
-        message = message.replace(".window_days:", ".days:")
+    if node.kind == "condition":
+        message = node.condition_type.form_message(message)
     node.error = message
 
 
-# What a row shows, by condition type -----------------------------------------------------------
-
-
-@dataclass
-class RowField:
-    name: str
-    label: str
-    kind: str  # "text", "select" or "check"
-    value: str
-    options: list[tuple[str, str]] = field(default_factory=list)
-    placeholder: str = ""
-    wide: bool = False
-    rerender: bool = False  # changing it re-renders the builder (the fields depend on it)
-
-
-def _operator_field(kind: str, value: str) -> RowField:
-    choices = OPERATORS[kind]
-    if value not in choices:
-        value = DEFAULT_OPERATOR[kind]
-    # No redraw on a new operator: a redraw racing the next keystroke would lose it. The value
-    # box is always there and CSS hides it for operators that take none (is_set, is_true...).
-    return RowField("operator", "Operator", "select", value, [(op, OPERATOR_LABELS[op]) for op in choices])
+# What a row shows, by condition type ----------------------------------------------------------
 
 
 def row_fields(node: Node, segments: list[tuple[int, str]]) -> list[RowField]:
     """The inputs of one condition row, in order; they follow the chosen condition type."""
-    v = node.values
-    kind = node.type
-    fields = [RowField("type", "Condition", "select", kind, CONDITION_TYPES, wide=True, rerender=True)]
-    event_type = RowField(
-        "event_type", "Event type", "text", v.get("event_type", ""), placeholder="order_placed"
-    )
-    window = RowField(
-        "window_days", "In the last (days)", "text", v.get("window_days", ""), placeholder="any time"
-    )
-    if kind == "event_sequence":
-        return [
-            *fields,
-            RowField(
-                "events",
-                "Events, in order",
-                "text",
-                v.get("events", ""),
-                placeholder="signup, purchase",
-                wide=True,
-            ),
-            RowField(
-                "window_days", "Within (days)", "text", v.get("window_days", ""), placeholder="any time"
-            ),
-            RowField("strict", "Strictly consecutive", "check", v.get("strict", "")),
-        ]
-    if kind == "segment_membership":
-        options = [("", "Choose a segment")] + [(str(pk), name) for pk, name in segments]
-        return [
-            *fields,
-            _operator_field(kind, v.get("operator", "")),
-            RowField("segment_id", "Segment", "select", v.get("segment_id", ""), options, wide=True),
-        ]
-    if kind != "user_property":
-        fields.append(event_type)
-    if kind == "monetary":
-        fields.append(RowField("property", "Property", "text", v.get("property", ""), placeholder="amount"))
-        fields.append(
-            RowField("metric", "Metric", "select", v.get("metric", "") or "sum", [(m, m) for m in METRICS])
-        )
-    if kind in ("event_property", "user_property"):
-        fields.append(RowField("property", "Property", "text", v.get("property", ""), placeholder="plan"))
-    fields.append(_operator_field(kind, v.get("operator", "")))
-    numeric = kind in ("event_count", "recency", "monetary")
-    hint = "2 · between: 2, 5 · one of: 1, 2" if numeric else 'pro · 42 · true · one of: a, b · "42" as text'
-    label = "Days since last" if kind == "recency" else "Value"
-    fields.append(RowField("value", label, "text", v.get("value", ""), placeholder=hint, wide=not numeric))
-    if kind in ("event_count", "monetary"):
-        fields.append(window)
-    return fields
+    choice = RowField("type", "Condition", "select", node.type, CONDITION_TYPES, wide=True, rerender=True)
+    return [choice, *node.condition_type.form_fields(node.values, segments)]
 
 
 def prepare(root: Node, segments: list[tuple[int, str]]) -> Node:

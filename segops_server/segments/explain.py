@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from segops_server.core.rawsql import bounded_read, statement_timeout
 from segops_server.ingestion.models import Event, UserProfile
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.compiler import definition_compile
+from segops_server.segments.conditions import condition_type
 from segops_server.segments.models import Segment
 from segops_server.segments.services import definition_lookup
 
@@ -39,37 +39,9 @@ def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: date
         return cursor.fetchone() is not None
 
 
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return Decimal(str(value)) if isinstance(value, int | float | str) else None
-    except InvalidOperation:
-        return None
-
-
 def _value_seen(condition: dict[str, Any], events: list[Event], traits: dict[str, Any], now: datetime) -> Any:
-    kind = condition.get("type")
-    of_type = [e for e in events if e.event_type == condition.get("event_type")]
-    window = condition.get("window_days")
-    if window is not None and kind in ("event_count", "monetary"):
-        of_type = [e for e in of_type if e.occurred_at > now - timedelta(days=window)]
-    if kind == "event_count":
-        return len(of_type)
-    if kind == "recency":
-        return round((now - of_type[-1].occurred_at).total_seconds() / 86400, 2) if of_type else None
-    if kind == "monetary":
-        numbers = [n for e in of_type if (n := _number(e.payload.get(condition["property"]))) is not None]
-        if condition["metric"] == "sum":
-            return float(sum(numbers, Decimal(0)))
-        if not numbers:
-            return None
-        return float(max(numbers) if condition["metric"] == "max" else sum(numbers) / len(numbers))
-    if kind == "event_property":
-        return of_type[-1].payload.get(condition["property"]) if of_type else None
-    if kind == "user_property":
-        return traits.get(condition["property"])
-    return None
+    kind = condition_type(condition.get("type"))
+    return None if kind is None else kind.value_seen(condition, events, traits, now)
 
 
 def segment_explain(*, tenant: Tenant, segment: Segment, user_id: str) -> dict[str, Any]:
