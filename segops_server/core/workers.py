@@ -9,6 +9,7 @@ work is queued again. Every task is idempotent, so a second run after a false al
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -16,15 +17,19 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from segops_server.core.models import WorkerHeartbeat
+
+logger = logging.getLogger("segops.worker")
 
 HEARTBEAT_RETENTION = timedelta(days=1)  # rows of workers gone longer than this are purged
 
@@ -130,6 +135,53 @@ def leases_renew(*, now: datetime | None = None) -> int:
         rows: Any = model.objects.unscoped_all_tenants()  # type: ignore[attr-defined]
         renewed += rows.filter(pk__in=pks, lease_owner=worker_id()).update(lease_expires_at=lease_expiry(now))
     return renewed
+
+
+def lease_lapsed(now: datetime) -> Q:
+    """Rows whose lease ran out (or that never had one): no live worker holds them."""
+    return Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+
+
+def leased_rescue(
+    *,
+    model: type[models.Model],
+    active: Q,
+    task: Task[Any, Any],
+    requeue: dict[str, Any],
+    ids: list[Any] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue again the leased work (a compute, an export) nothing works on: rows in `active`
+    whose lease expired (the worker died) and whose task is not waiting in the queue (lost, or
+    its worker's task row was not rescued yet). Each row is moved back with `requeue` and its task
+    enqueued once the move commits; a row whose task is still queued or running is left to it."""
+    now = now or timezone.now()
+    # Worker bookkeeping spans tenants: the rescue is handed ids, never a tenant.
+    rows: Any = model.objects.unscoped_all_tenants()  # type: ignore[attr-defined]
+    stalled = rows.filter(active, lease_lapsed(now))
+    if ids is not None:
+        stalled = stalled.filter(pk__in=ids)
+    candidates = list(stalled.values_list("pk", flat=True))
+    if not candidates:
+        return 0
+    waiting = {str(arg) for arg in tasks_waiting(task)}
+    rescued = 0
+    for pk in candidates:
+        if str(pk) in waiting:
+            continue
+        with transaction.atomic():
+            requeued = int(
+                rows.filter(active, lease_lapsed(timezone.now()), pk=pk).update(
+                    **requeue, lease_owner="", lease_expires_at=lease_expiry()
+                )
+            )
+            if requeued:
+                logger.warning("%s %s lost its worker; queued again", model.__name__, pk)
+                # Task arguments are JSON: an export's UUID travels as its string.
+                arg = pk if isinstance(pk, int) else str(pk)
+                transaction.on_commit(partial(task.enqueue, arg))
+        rescued += requeued
+    return rescued
 
 
 def _alive_workers(now: datetime) -> set[str]:

@@ -20,7 +20,6 @@ import logging
 import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -38,7 +37,14 @@ from segops_server.accounts.models import Tenant, User
 from segops_server.audit.models import Action
 from segops_server.audit.services import audit_record
 from segops_server.core.errors import Conflict, Gone
-from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
+from segops_server.core.workers import (
+    lease_expiry,
+    lease_hold,
+    lease_lapsed,
+    lease_release,
+    leased_rescue,
+    worker_id,
+)
 from segops_server.keys.models import ApiKey
 from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport, SegmentMember
 
@@ -219,10 +225,6 @@ def _scratch_dir(export_id: Any) -> Path:
     return scratch_root() / f"{_SCRATCH_PREFIX}{export_id}"
 
 
-def _lease_lapsed(now: datetime) -> Q:
-    return Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
-
-
 def export_run(*, export_id: str | UUID) -> None:
     """Write the file of a pending export (the task worker's side)."""
     export = (
@@ -240,7 +242,7 @@ def export_run(*, export_id: str | UUID) -> None:
         SegmentExport.objects.for_tenant(export.tenant)
         .filter(
             Q(status=ExportStatus.PENDING)
-            | (Q(status=ExportStatus.RUNNING) & (_lease_lapsed(timezone.now()) | Q(lease_owner=owner))),
+            | (Q(status=ExportStatus.RUNNING) & (lease_lapsed(timezone.now()) | Q(lease_owner=owner))),
             pk=export.pk,
         )
         .update(
@@ -307,31 +309,14 @@ def exports_rescue(*, export_ids: list[Any] | None = None, now: datetime | None 
     running is left to it."""
     from segops_server.segments.tasks import export_segment
 
-    now = now or timezone.now()
-    stalled = SegmentExport.objects.unscoped_all_tenants().filter(  # the rescue spans every tenant
-        _lease_lapsed(now), status__in=_ACTIVE
+    return leased_rescue(
+        model=SegmentExport,
+        active=Q(status__in=_ACTIVE),
+        task=export_segment,
+        requeue={"status": ExportStatus.PENDING},
+        ids=export_ids,
+        now=now,
     )
-    if export_ids is not None:
-        stalled = stalled.filter(pk__in=export_ids)
-    candidates = list(stalled.values_list("pk", flat=True))
-    if not candidates:
-        return 0
-    waiting = {str(arg) for arg in tasks_waiting(export_segment)}
-    rescued = 0
-    for pk in candidates:
-        if str(pk) in waiting:
-            continue
-        with transaction.atomic():
-            requeued = (
-                SegmentExport.objects.unscoped_all_tenants()
-                .filter(_lease_lapsed(timezone.now()), pk=pk, status__in=_ACTIVE)
-                .update(status=ExportStatus.PENDING, lease_owner="", lease_expires_at=lease_expiry())
-            )
-            if requeued:
-                logger.warning("Export %s lost its worker; queued again", pk)
-                transaction.on_commit(partial(export_segment.enqueue, str(pk)))
-        rescued += requeued
-    return rescued
 
 
 def exports_scratch_purge() -> int:

@@ -7,7 +7,6 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +18,14 @@ from rest_framework.exceptions import ValidationError
 from segops_server.accounts.models import Tenant, User
 from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
-from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
+from segops_server.core.workers import (
+    lease_expiry,
+    lease_hold,
+    lease_lapsed,
+    lease_release,
+    leased_rescue,
+    worker_id,
+)
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.observability.metrics import compute_record
 from segops_server.segments import snapshots
@@ -151,10 +157,6 @@ def segment_compute_request(*, segment: Segment) -> bool:
     return bool(claimed)
 
 
-def _lease_lapsed(now: datetime) -> Q:
-    return Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
-
-
 def segments_rescue(*, segment_ids: list[int] | None = None, now: datetime | None = None) -> int:
     """Queue again the computes nothing works on: running ones whose lease expired (the worker
     died) and queued ones whose task is not in the queue (lost before it could run). A compute
@@ -162,37 +164,14 @@ def segments_rescue(*, segment_ids: list[int] | None = None, now: datetime | Non
     dead workers)."""
     from segops_server.segments.tasks import compute_segment
 
-    now = now or timezone.now()
-    active = [ComputeState.QUEUED, ComputeState.RUNNING]
-    stalled = Segment.objects.unscoped_all_tenants().filter(  # the rescue spans every tenant
-        _lease_lapsed(now), compute_state__in=active
+    return leased_rescue(
+        model=Segment,
+        active=Q(compute_state__in=[ComputeState.QUEUED, ComputeState.RUNNING]),
+        task=compute_segment,
+        requeue={"compute_state": ComputeState.QUEUED, "status": Status.COMPUTING},
+        ids=segment_ids,
+        now=now,
     )
-    if segment_ids is not None:
-        stalled = stalled.filter(pk__in=segment_ids)
-    candidates = list(stalled.values_list("pk", flat=True))
-    if not candidates:
-        return 0
-    waiting = tasks_waiting(compute_segment)
-    rescued = 0
-    for pk in candidates:
-        if pk in waiting:
-            continue
-        with transaction.atomic():
-            requeued = (
-                Segment.objects.unscoped_all_tenants()
-                .filter(_lease_lapsed(timezone.now()), pk=pk, compute_state__in=active)
-                .update(
-                    compute_state=ComputeState.QUEUED,
-                    status=Status.COMPUTING,
-                    lease_owner="",
-                    lease_expires_at=lease_expiry(),
-                )
-            )
-            if requeued:
-                logger.warning("Segment %s compute lost its worker; queued again", pk)
-                transaction.on_commit(partial(compute_segment.enqueue, pk))
-        rescued += requeued
-    return rescued
 
 
 def compute_failure_message(exc: BaseException, reference: str) -> str:
@@ -232,7 +211,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         Segment.objects.for_tenant(tenant)
         .filter(
             # This worker's own lease too: it runs one task at a time, so that run was cut short.
-            ~Q(compute_state=ComputeState.RUNNING) | _lease_lapsed(timezone.now()) | Q(lease_owner=owner),
+            ~Q(compute_state=ComputeState.RUNNING) | lease_lapsed(timezone.now()) | Q(lease_owner=owner),
             pk=segment.pk,
         )
         .update(
