@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from segops_server.testing.live import LiveServer, live_database, live_server_start
+from segops_server.testing.live import LiveServer, live_server
 
 pytestmark = pytest.mark.live
 
@@ -27,17 +27,8 @@ LIMIT = 4096  # SEGOPS_MAX_BODY_BYTES for this server: small, so "too big" is ch
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-chunked")
-    with live_database(directory) as database_url:
-        live = live_server_start(
-            data_dir=directory / "data",
-            database_url=database_url,
-            workers=1,
-            env={"SEGOPS_MAX_BODY_BYTES": str(LIMIT)},
-        )
-        try:
-            yield live
-        finally:
-            live.stop()
+    with live_server(directory, workers=1, env={"SEGOPS_MAX_BODY_BYTES": str(LIMIT)}) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from segops_server.core.parsers import MAX_JSON_DEPTH
-from segops_server.testing.live import LiveServer, api_key_issue, live_database, live_server_start, sign_up
+from segops_server.testing.live import LiveServer, api_key_issue, live_server, sign_up
 
 pytestmark = pytest.mark.live
 
@@ -32,12 +32,8 @@ CATASTROPHIC = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-regex")
-    with live_database(directory) as database_url:
-        live = live_server_start(data_dir=directory / "data", database_url=database_url, workers=1)
-        try:
-            yield live
-        finally:
-            live.stop()
+    with live_server(directory, workers=1) as live:
+        yield live
 
 
 def _post(server: LiveServer, key: str, path: str, body: Any) -> requests.Response:

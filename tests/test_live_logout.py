@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from segops_server.testing.live import LiveServer, live_database, live_server_start
+from segops_server.testing.live import LiveServer, live_server
 
 pytestmark = pytest.mark.live
 
@@ -34,17 +34,10 @@ ACCESS_LINE = re.compile(
 @pytest.fixture(scope="module", params=["0", "1"], ids=["no-family-cache", "family-cache"])
 def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-logout")
-    with live_database(directory) as database_url:
-        live = live_server_start(
-            data_dir=directory / "data",
-            database_url=database_url,
-            workers=WORKERS,
-            env={"SEGOPS_ACCESS_LOG": "1", "SEGOPS_TOKEN_FAMILY_CACHE": request.param},
-        )
-        try:
-            yield live
-        finally:
-            live.stop()
+    with live_server(
+        directory, workers=WORKERS, env={"SEGOPS_ACCESS_LOG": "1", "SEGOPS_TOKEN_FAMILY_CACHE": request.param}
+    ) as live:
+        yield live
 
 
 def _me_lines(server: LiveServer, since: int, count: int) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from segops_server.testing.live import LiveServer, api_key_issue, live_database, live_server_start, sign_up
+from segops_server.testing.live import LiveServer, api_key_issue, live_server, sign_up
 
 pytestmark = pytest.mark.live
 
@@ -24,12 +24,8 @@ BUYERS = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-membership")
-    with live_database(directory) as database_url:
-        live = live_server_start(data_dir=directory / "data", database_url=database_url, workers=2)
-        try:
-            yield live
-        finally:
-            live.stop()
+    with live_server(directory, workers=2) as live:
+        yield live
 
 
 def _call(server: LiveServer, key: str, method: str, path: str, body: Any = None) -> Any:

@@ -13,7 +13,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from segops_server.testing.live import LiveServer, api_key_issue, live_database, live_server_start, sign_up
+from segops_server.testing.live import LiveServer, api_key_issue, live_server, sign_up
 
 pytestmark = pytest.mark.live
 
@@ -25,12 +25,8 @@ TRACKS = 24
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-metrics")
     env = {"SEGOPS_LOG_FORMAT": "json", "SEGOPS_ACCESS_LOG": "1", "SEGOPS_METRICS_TOKEN": TOKEN}
-    with live_database(directory) as database_url:
-        live = live_server_start(data_dir=directory / "data", database_url=database_url, workers=2, env=env)
-        try:
-            yield live
-        finally:
-            live.stop()
+    with live_server(directory, workers=2, env=env) as live:
+        yield live
 
 
 def _samples(server: LiveServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

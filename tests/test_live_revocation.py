@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from segops_server.testing.live import LiveServer, live_database, live_server_start
+from segops_server.testing.live import LiveServer, live_server
 
 pytestmark = pytest.mark.live
 
@@ -52,17 +52,10 @@ def _wait_for_whoami_lines(server: LiveServer, count: int, since: int) -> list[t
 @pytest.fixture(scope="module", params=["0", "1"], ids=["no-key-cache", "key-cache"])
 def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-revocation")
-    with live_database(directory) as database_url:
-        live = live_server_start(
-            data_dir=directory / "data",
-            database_url=database_url,
-            workers=WORKERS,
-            env={"SEGOPS_ACCESS_LOG": "1", "SEGOPS_KEY_CACHE": request.param},
-        )
-        try:
-            yield live
-        finally:
-            live.stop()
+    with live_server(
+        directory, workers=WORKERS, env={"SEGOPS_ACCESS_LOG": "1", "SEGOPS_KEY_CACHE": request.param}
+    ) as live:
+        yield live
 
 
 def _person_and_key(server: LiveServer) -> tuple[dict[str, str], str, int]:

@@ -151,6 +151,18 @@ def live_server_start(
     raise RuntimeError(f"segops run was not ready within {START_TIMEOUT_SECONDS}s:\n{server.output()}")
 
 
+@contextmanager
+def live_server(directory: Path, **options: Any) -> Iterator[LiveServer]:
+    """A started server on a fresh database (`live_database`), its data under `directory/data`;
+    stopped, and its database dropped, on exit. `options` as for `live_server_start`."""
+    with live_database(directory) as database_url:
+        server = live_server_start(data_dir=directory / "data", database_url=database_url, **options)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
 def sign_up(server: LiveServer, slug: str) -> str:
     """Register a new owner and tenant over HTTP; returns the owner's access token."""
     body = {
