@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from rest_framework import generics
 from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied, ValidationError
@@ -15,6 +16,7 @@ from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, U
 from segops_server.accounts.plans import PLANS, PlanName
 from segops_server.core.idempotency import idempotency_key, idempotency_replay, idempotency_store
 from segops_server.core.quotas import QuotaExceeded, per_minute_take, per_month_take
+from segops_server.core.scoping import TenantScopedManager
 from segops_server.observability.context import tenant_note
 
 TENANT_HEADER = "HTTP_X_SEGOPS_TENANT"
@@ -202,10 +204,13 @@ class TenantScopedAPIView(TenantScopedMixin, APIView):
     pass
 
 
-class TenantScopedGenericView(TenantScopedMixin, generics.GenericAPIView):
+class TenantScopedGenericView(TenantScopedMixin, generics.GenericAPIView[models.Model]):
     """Querysets come from `model.objects.for_tenant(...)`: another tenant's object is a 404."""
 
     model: ClassVar[type[models.Model]]
 
     def get_queryset(self) -> models.QuerySet[Any]:
-        return self.model.objects.for_tenant(self.tenant)  # type: ignore[attr-defined]
+        manager = self.model._default_manager
+        if not isinstance(manager, TenantScopedManager):  # fail closed: no unscoped queryset
+            raise ImproperlyConfigured(f"{self.model.__name__} is not tenant-owned (no TenantScopedManager).")
+        return manager.for_tenant(self.tenant)

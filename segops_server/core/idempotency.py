@@ -54,7 +54,7 @@ def _fingerprint(request: Request) -> str:
 
 
 def idempotency_key(request: Request) -> str | None:
-    key = request.META.get(HEADER, "").strip()
+    key: str = request.META.get(HEADER, "").strip()
     if not key or request.method not in WRITE_METHODS:
         return None
     if len(key) > 255:

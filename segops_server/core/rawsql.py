@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import OperationalError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
@@ -93,7 +94,7 @@ def statement_timeout(cursor: Any, seconds: int) -> _Bound:
     return _Bound(db, seconds)
 
 
-def bounded_read(db: Any) -> AbstractContextManager[Any]:
+def bounded_read(db: BaseDatabaseWrapper) -> AbstractContextManager[Any]:
     """The transaction a bounded read (`statement_timeout`) runs in: on PostgreSQL one, since its
     timeout is local to a transaction; on SQLite none, because its transactions here take the
     write lock at once (transaction_mode IMMEDIATE) and a rule's read must never hold writers."""
