@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from rest_framework import generics
 from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied, ValidationError
@@ -16,7 +15,7 @@ from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, U
 from segops_server.accounts.plans import PLANS, PlanName
 from segops_server.core.idempotency import idempotency_key, idempotency_replay, idempotency_store
 from segops_server.core.quotas import QuotaExceeded, per_minute_take, per_month_take
-from segops_server.core.scoping import TenantScopedManager
+from segops_server.core.scoping import tenant_manager
 from segops_server.observability.context import tenant_note
 
 TENANT_HEADER = "HTTP_X_SEGOPS_TENANT"
@@ -210,7 +209,4 @@ class TenantScopedGenericView(TenantScopedMixin, generics.GenericAPIView[models.
     model: ClassVar[type[models.Model]]
 
     def get_queryset(self) -> models.QuerySet[Any]:
-        manager = self.model._default_manager
-        if not isinstance(manager, TenantScopedManager):  # fail closed: no unscoped queryset
-            raise ImproperlyConfigured(f"{self.model.__name__} is not tenant-owned (no TenantScopedManager).")
-        return manager.for_tenant(self.tenant)
+        return tenant_manager(self.model).for_tenant(self.tenant)

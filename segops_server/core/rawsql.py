@@ -25,6 +25,7 @@ def _converters(model: type[models.Model], vendor: str, db: str) -> list[tuple[A
     result = []
     for field in model._meta.concrete_fields:
         col = field.get_col(model._meta.db_table)
+        # Field.get_db_converters is Django's (django-stubs leaves it out).
         result.append((col, connection.ops.get_db_converters(col) + field.get_db_converters(connection)))  # type: ignore[attr-defined]
     return result
 
