@@ -28,9 +28,9 @@ class UserOutSerializer(serializers.Serializer[User]):
 _Shown = TypeVar("_Shown", Tenant, Membership)
 
 
+# A tenant's fields, shown from the tenant itself or from one of its memberships. A comment, not
+# a docstring: drf-spectacular would give it to TenantOut as its description in the schema.
 class _TenantFields(serializers.Serializer[_Shown]):
-    """A tenant's fields, shown from the tenant itself or from one of its memberships."""
-
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
