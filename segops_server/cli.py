@@ -167,7 +167,8 @@ def scheduler_round() -> None:
     from segops_server.core.quotas import quotas_purge
     from segops_server.core.workers import heartbeats_purge
     from segops_server.ingestion.services import profiles_refresh
-    from segops_server.segments.exports import exports_expire, exports_scratch_purge
+    from segops_server.segments.export_files import exports_scratch_purge
+    from segops_server.segments.exports import exports_expire
     from segops_server.segments.services import segments_refresh_due
 
     profiles_refresh()
@@ -226,7 +227,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from segops_server.core.runner import worker_main
-    from segops_server.segments.exports import exports_scratch_purge
+    from segops_server.segments.export_files import exports_scratch_purge
 
     exports_scratch_purge()  # the temporaries of exports cut short by a crash
     return worker_main(

@@ -41,7 +41,7 @@ FAST_RESCUE = {
     "PYTHONPATH": os.pathsep.join(filter(None, [str(HOOKS), os.environ.get("PYTHONPATH", "")])),
     "SEGOPS_TEST_SLOW": (
         f"segops_server.segments.services:definition_compile:{SLOW_SECONDS},"
-        f"segops_server.segments.exports:_member_pages:{SLOW_SECONDS}"
+        f"segops_server.segments.export_files:_member_pages:{SLOW_SECONDS}"
     ),
 }
 BUYERS = {

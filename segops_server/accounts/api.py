@@ -41,6 +41,7 @@ from segops_server.accounts.serializers import (
 from segops_server.accounts.tenancy import TenantScopedAPIView, person
 from segops_server.core.idempotency import secret_shown_once
 from segops_server.core.pagination import PageNumberPagination, paginated_response
+from segops_server.core.serializing import many_data
 
 INVALID_LOGIN = "No active account found with the given credentials."
 # The console page an invitation's link opens (console/urls.py names it invitation-accept).
@@ -142,7 +143,7 @@ class MeView(APIView):
         return Response(
             {
                 "user": UserOutSerializer(person(request)).data,
-                "tenants": MyTenantSerializer(memberships, many=True).data,
+                "tenants": many_data(MyTenantSerializer, memberships),
             }
         )
 

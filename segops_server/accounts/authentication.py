@@ -26,6 +26,7 @@ class PersonJWTAuthentication(JWTAuthentication):
     the common case.
     """
 
+    # override: simplejwt's AuthUser is its own user type; the user here is always ours.
     def authenticate(self, request: Any) -> tuple[User, Token] | None:  # type: ignore[override]
         header = self.get_header(request)
         raw = self.get_raw_token(header) if header is not None else None

@@ -2,29 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from segops_server.accounts.models import INVITABLE_ROLES, Membership, Role, slug_validator
+from segops_server.accounts.models import (
+    INVITABLE_ROLES,
+    Invitation,
+    Membership,
+    Role,
+    Tenant,
+    User,
+    slug_validator,
+)
 
 
-class UserOutSerializer(serializers.Serializer):
+class UserOutSerializer(serializers.Serializer[User]):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     date_joined = serializers.DateTimeField()
 
 
-class TenantOutSerializer(serializers.Serializer):
+_Shown = TypeVar("_Shown", Tenant, Membership)
+
+
+# A tenant's fields, shown from the tenant itself or from one of its memberships. A comment, not
+# a docstring: drf-spectacular would give it to TenantOut as its description in the schema.
+class _TenantFields(serializers.Serializer[_Shown]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
-class MyTenantSerializer(TenantOutSerializer):
+class TenantOutSerializer(_TenantFields[Tenant]):
+    pass
+
+
+class MyTenantSerializer(_TenantFields[Membership]):
     """A tenant as seen by one of its people, with that person's role."""
 
     role = serializers.CharField()  # the fields say what the answer holds (the OpenAPI schema)
@@ -49,7 +66,7 @@ class SlugField(serializers.CharField):
         super().__init__(min_length=3, max_length=40, validators=[slug_validator], **kwargs)
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(serializers.Serializer[None]):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
     tenant_name = serializers.CharField(max_length=100, required=False)
@@ -67,28 +84,28 @@ def _validate_password_field(attrs: dict[str, Any], field: str = "password") -> 
         raise serializers.ValidationError({field: exc.detail}) from None
 
 
-class TokenObtainSerializer(serializers.Serializer):
+class TokenObtainSerializer(serializers.Serializer[None]):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(serializers.Serializer[None]):
     refresh = serializers.CharField(max_length=4096)
 
 
-class TokenPairSerializer(serializers.Serializer):
+class TokenPairSerializer(serializers.Serializer[dict[str, str]]):
     access = serializers.CharField()
     refresh = serializers.CharField()
 
 
-class RegisterOutSerializer(serializers.Serializer):
+class RegisterOutSerializer(serializers.Serializer[dict[str, Any]]):
     user = UserOutSerializer()
     tenant = TenantOutSerializer(allow_null=True)
     access = serializers.CharField()
     refresh = serializers.CharField()
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(serializers.Serializer[None]):
     current_password = serializers.CharField(max_length=128, trim_whitespace=False)
     new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -100,17 +117,17 @@ class PasswordChangeSerializer(serializers.Serializer):
         return attrs
 
 
-class TenantCreateSerializer(serializers.Serializer):
+class TenantCreateSerializer(serializers.Serializer[None]):
     name = serializers.CharField(max_length=100)
     slug = SlugField()
 
 
-class TenantUpdateSerializer(serializers.Serializer):
+class TenantUpdateSerializer(serializers.Serializer[None]):
     name = serializers.CharField(max_length=100, required=False)
     slug = SlugField(required=False)
 
 
-class MemberOutSerializer(serializers.Serializer):
+class MemberOutSerializer(serializers.Serializer[Membership]):
     # The fields say what the answer holds (the OpenAPI schema); to_representation fills them.
     user_id = serializers.IntegerField()
     email = serializers.EmailField()
@@ -126,7 +143,7 @@ class MemberOutSerializer(serializers.Serializer):
         }
 
 
-class InvitationOutSerializer(serializers.Serializer):
+class InvitationOutSerializer(serializers.Serializer[Invitation]):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     role = serializers.CharField()
@@ -142,14 +159,14 @@ class InvitationIssuedSerializer(InvitationOutSerializer):
     accept_url = serializers.URLField()
 
 
-class InvitationAcceptSerializer(serializers.Serializer):
+class InvitationAcceptSerializer(serializers.Serializer[None]):
     token = serializers.CharField(max_length=200)
 
 
-class MemberInviteSerializer(serializers.Serializer):
+class MemberInviteSerializer(serializers.Serializer[None]):
     email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=[r.value for r in INVITABLE_ROLES])
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(serializers.Serializer[None]):
     role = serializers.ChoiceField(choices=[r.value for r in Role])

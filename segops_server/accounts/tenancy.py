@@ -15,6 +15,7 @@ from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, U
 from segops_server.accounts.plans import PLANS, PlanName
 from segops_server.core.idempotency import idempotency_key, idempotency_replay, idempotency_store
 from segops_server.core.quotas import QuotaExceeded, per_minute_take, per_month_take
+from segops_server.core.scoping import tenant_manager
 from segops_server.observability.context import tenant_note
 
 TENANT_HEADER = "HTTP_X_SEGOPS_TENANT"
@@ -202,10 +203,10 @@ class TenantScopedAPIView(TenantScopedMixin, APIView):
     pass
 
 
-class TenantScopedGenericView(TenantScopedMixin, generics.GenericAPIView):
+class TenantScopedGenericView(TenantScopedMixin, generics.GenericAPIView[models.Model]):
     """Querysets come from `model.objects.for_tenant(...)`: another tenant's object is a 404."""
 
     model: ClassVar[type[models.Model]]
 
     def get_queryset(self) -> models.QuerySet[Any]:
-        return self.model.objects.for_tenant(self.tenant)  # type: ignore[attr-defined]
+        return tenant_manager(self.model).for_tenant(self.tenant)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from segops_server.audit.models import Action, AuditEvent
 
 
-class AuditEventSerializer(serializers.Serializer):
+class AuditEventSerializer(serializers.Serializer[AuditEvent]):
     id = serializers.IntegerField()
     action = serializers.CharField()
     actor = serializers.SerializerMethodField()
@@ -21,5 +21,5 @@ class AuditEventSerializer(serializers.Serializer):
         return obj.actor.email if obj.actor else None
 
 
-class AuditQuerySerializer(serializers.Serializer):
+class AuditQuerySerializer(serializers.Serializer[None]):
     action = serializers.ChoiceField(choices=Action.choices, required=False)

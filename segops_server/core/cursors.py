@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 MAX_LIMIT = 1000
 
 
-class CursorQuerySerializer(serializers.Serializer):
+class CursorQuerySerializer(serializers.Serializer[None]):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=100)
     cursor = serializers.CharField(required=False, max_length=500)
 
@@ -34,7 +34,7 @@ def cursor_decode(cursor: str | None, length: int) -> list[Any] | None:
     return position
 
 
-def cursor_page(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+def cursor_page(serializer: type[serializers.Serializer[Any]]) -> serializers.Serializer[Any]:
     """The {"results", "next_cursor"} envelope around `serializer`, for @extend_schema(responses=...)."""
     name = serializer.__name__.removesuffix("Serializer")
     return inline_serializer(

@@ -54,7 +54,7 @@ def _fingerprint(request: Request) -> str:
 
 
 def idempotency_key(request: Request) -> str | None:
-    key = request.META.get(HEADER, "").strip()
+    key: str = request.META.get(HEADER, "").strip()
     if not key or request.method not in WRITE_METHODS:
         return None
     if len(key) > 255:
@@ -80,6 +80,7 @@ def secret_shown_once(response: Response, *, created: str) -> Response:
     `created` names what the request made (e.g. "API key 5") for the 409 a retry gets.
     """
     response["Cache-Control"] = "no-store"
+    # A mark on the response that idempotency_store reads; Response declares no such attribute.
     response.secret_created = created  # type: ignore[attr-defined]
     return response
 
@@ -124,5 +125,6 @@ def replay_response(exc: Replay) -> Response:
     response["Idempotent-Replayed"] = "true"
     # Replays are per caller and may describe a created secret: no shared cache keeps them.
     response["Cache-Control"] = "no-store"
+    # A mark idempotency_store reads (a replay is not stored again); Response declares no such attribute.
     response.idempotent_replay = True  # type: ignore[attr-defined]
     return response

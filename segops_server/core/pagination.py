@@ -28,7 +28,7 @@ PAGE_PARAMETERS = [
 ]
 
 
-def paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+def paginated(serializer: type[serializers.Serializer[Any]]) -> serializers.Serializer[Any]:
     """The page envelope around `serializer`, for @extend_schema(responses=...)."""
     name = serializer.__name__.removesuffix("Serializer")
     return inline_serializer(

@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import OperationalError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
@@ -24,6 +25,7 @@ def _converters(model: type[models.Model], vendor: str, db: str) -> list[tuple[A
     result = []
     for field in model._meta.concrete_fields:
         col = field.get_col(model._meta.db_table)
+        # Field.get_db_converters is Django's (django-stubs leaves it out).
         result.append((col, connection.ops.get_db_converters(col) + field.get_db_converters(connection)))  # type: ignore[attr-defined]
     return result
 
@@ -93,7 +95,7 @@ def statement_timeout(cursor: Any, seconds: int) -> _Bound:
     return _Bound(db, seconds)
 
 
-def bounded_read(db: Any) -> AbstractContextManager[Any]:
+def bounded_read(db: BaseDatabaseWrapper) -> AbstractContextManager[Any]:
     """The transaction a bounded read (`statement_timeout`) runs in: on PostgreSQL one, since its
     timeout is local to a transaction; on SQLite none, because its transactions here take the
     write lock at once (transaction_mode IMMEDIATE) and a rule's read must never hold writers."""

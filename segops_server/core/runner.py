@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import (
     InterfaceError,
@@ -132,9 +133,9 @@ class TaskWorker(Worker):
     """django-tasks' database worker, remembering the task it runs: when an outage interrupts it
     (the task row stays "running", and this worker is alive), the row is put back in the queue."""
 
-    current: DBTaskResult | None = None
+    current: DBTaskResult[..., Any] | None = None
 
-    def run_task(self, db_task_result: DBTaskResult) -> None:
+    def run_task(self, db_task_result: DBTaskResult[..., Any]) -> None:
         self.current = db_task_result
         super().run_task(db_task_result)
         self.current = None  # not reached when the database failed under it

@@ -13,9 +13,10 @@ class PersonJWTScheme(OpenApiAuthenticationExtension):
     name = "jwtAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return build_bearer_security_scheme_object(
+        scheme: dict[str, Any] = build_bearer_security_scheme_object(
             header_name="AUTHORIZATION", token_prefix="Bearer", bearer_format="JWT"
         )
+        return scheme
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -49,9 +50,10 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
     name = "sessionTokenAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return build_bearer_security_scheme_object(
+        scheme: dict[str, Any] = build_bearer_security_scheme_object(
             header_name="AUTHORIZATION", token_prefix="Bearer", bearer_format="SegOps session JWT"
         )
+        return scheme
 
 
 # The one error shape of the API (core/errors.py), as every operation can answer it: a 4xx for

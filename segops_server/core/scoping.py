@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 M = TypeVar("M", bound=models.Model)
@@ -35,3 +36,12 @@ class TenantScopedManager(models.Manager[M], Generic[M]):
     def unscoped_all_tenants(self) -> models.QuerySet[M]:
         """Every tenant's rows. Only for operator jobs that really span tenants."""
         return super().get_queryset()
+
+
+def tenant_manager(model: type[M]) -> TenantScopedManager[M]:
+    """The model's TenantScopedManager, for code handed a model class; a model that is not
+    tenant-owned is refused rather than queried unscoped (fail closed)."""
+    manager = model._default_manager
+    if not isinstance(manager, TenantScopedManager):
+        raise ImproperlyConfigured(f"{model.__name__} is not tenant-owned (no TenantScopedManager).")
+    return manager

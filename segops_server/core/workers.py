@@ -28,6 +28,7 @@ from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from segops_server.core.models import WorkerHeartbeat
+from segops_server.core.scoping import tenant_manager
 
 logger = logging.getLogger("segops.worker")
 
@@ -132,7 +133,7 @@ def leases_renew(*, now: datetime | None = None) -> int:
     renewed = 0
     for model, pks in held.items():
         # Worker bookkeeping spans tenants: the worker is handed ids, never a tenant.
-        rows: Any = model.objects.unscoped_all_tenants()  # type: ignore[attr-defined]
+        rows = tenant_manager(model).unscoped_all_tenants()
         renewed += rows.filter(pk__in=pks, lease_owner=worker_id()).update(lease_expires_at=lease_expiry(now))
     return renewed
 
@@ -157,7 +158,7 @@ def leased_rescue(
     enqueued once the move commits; a row whose task is still queued or running is left to it."""
     now = now or timezone.now()
     # Worker bookkeeping spans tenants: the rescue is handed ids, never a tenant.
-    rows: Any = model.objects.unscoped_all_tenants()  # type: ignore[attr-defined]
+    rows = tenant_manager(model).unscoped_all_tenants()
     stalled = rows.filter(active, lease_lapsed(now))
     if ids is not None:
         stalled = stalled.filter(pk__in=ids)

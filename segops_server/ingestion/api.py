@@ -18,6 +18,7 @@ from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import PayloadTooLarge
 from segops_server.core.fastpath import Decline, FastRoute, json_body, query_params
 from segops_server.core.parsers import FastJSONParser
+from segops_server.core.serializing import many_data
 from segops_server.ingestion import selectors
 from segops_server.ingestion.serializers import (
     BatchInSerializer,
@@ -143,7 +144,7 @@ class UserListView(_ExplorerView):
         query.is_valid(raise_exception=True)
         users = selectors.users_search(tenant=self.tenant, q=query.validated_data["q"])
         page = users[: query.validated_data["limit"]]
-        return Response({"count": users.count(), "results": UserSummarySerializer(page, many=True).data})
+        return Response({"count": users.count(), "results": many_data(UserSummarySerializer, page)})
 
 
 class UserDetailView(_ExplorerView):
@@ -171,4 +172,4 @@ class UserEventsView(_ExplorerView):
             limit=query.validated_data["limit"],
             cursor=query.validated_data.get("cursor"),
         )
-        return Response({"results": EventOutSerializer(events, many=True).data, "next_cursor": next_cursor})
+        return Response({"results": many_data(EventOutSerializer, events), "next_cursor": next_cursor})

@@ -5,8 +5,10 @@ from __future__ import annotations
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from segops_server.ingestion.models import Event, UserProfile
 
-class EventInSerializer(serializers.Serializer):
+
+class EventInSerializer(serializers.Serializer[None]):
     """Documentation of one event (validation itself runs in ingestion.validation)."""
 
     user_id = serializers.CharField(
@@ -26,11 +28,11 @@ class EventInSerializer(serializers.Serializer):
     message_id = serializers.CharField(max_length=255, required=False, help_text="Idempotency key.")
 
 
-class BatchInSerializer(serializers.Serializer):
+class BatchInSerializer(serializers.Serializer[None]):
     events = EventInSerializer(many=True)
 
 
-class QueuedSerializer(serializers.Serializer):
+class QueuedSerializer(serializers.Serializer[dict[str, bool]]):
     queued = serializers.BooleanField()
 
 
@@ -45,7 +47,7 @@ BatchQueuedSerializer = inline_serializer(
 )
 
 
-class UserSummarySerializer(serializers.Serializer):
+class UserSummarySerializer(serializers.Serializer[UserProfile]):
     user_id = serializers.CharField()
     event_count = serializers.IntegerField()
     first_seen = serializers.DateTimeField()
@@ -57,7 +59,7 @@ class UserProfileSerializer(UserSummarySerializer):
     properties_updated_at = serializers.DateTimeField(source="properties_at", allow_null=True)
 
 
-class EventOutSerializer(serializers.Serializer):
+class EventOutSerializer(serializers.Serializer[Event]):
     id = serializers.IntegerField()
     user_id = serializers.CharField()
     event_type = serializers.CharField()
@@ -67,12 +69,12 @@ class EventOutSerializer(serializers.Serializer):
     anonymous_id = serializers.CharField(allow_null=True)
 
 
-class UserSearchQuerySerializer(serializers.Serializer):
+class UserSearchQuerySerializer(serializers.Serializer[None]):
     q = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
 
-class UserEventsQuerySerializer(serializers.Serializer):
+class UserEventsQuerySerializer(serializers.Serializer[None]):
     event_type = serializers.CharField(required=False, max_length=100)
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
     cursor = serializers.CharField(required=False, max_length=500)

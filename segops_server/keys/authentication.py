@@ -111,6 +111,7 @@ class SessionTokenAuthentication(BaseAuthentication):
         if len(auth) != 2:
             raise AuthenticationFailed("Invalid Bearer header.")
         try:
+            # simplejwt annotates the raw token as a Token; it takes the encoded string.
             token = SessionToken(auth[1].decode("latin-1"))  # type: ignore[arg-type]
         except TokenError:
             raise AuthenticationFailed("Session token is invalid or expired.") from None

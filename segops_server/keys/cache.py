@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from segops_server.core.epochs import Epoch
 
+if TYPE_CHECKING:
+    from segops_server.keys.models import ApiKey
+
 ENTRY_SECONDS = 60.0  # also bounds how stale a cached key's other fields (tenant plan) can be
 MAX_ENTRIES = 10_000
 
 _lock = threading.Lock()
-_entries: dict[str, tuple[int | str, float, Any]] = {}
+_entries: dict[str, tuple[int | str, float, ApiKey]] = {}
 
 
 _EPOCH = Epoch("key-cache")
@@ -45,7 +48,7 @@ def epoch_bump() -> None:
         _EPOCH.bump()
 
 
-def get(digest: str) -> Any | None:
+def get(digest: str) -> ApiKey | None:
     entry = _entries.get(digest)
     if entry is None:
         return None
@@ -55,7 +58,7 @@ def get(digest: str) -> Any | None:
     return key
 
 
-def put(digest: str, key: Any, tagged_epoch: int | str) -> None:
+def put(digest: str, key: ApiKey, tagged_epoch: int | str) -> None:
     """Store a key read from the database; `tagged_epoch` is the epoch read *before* that read,
     so a change committed in between leaves the entry already stale."""
     with _lock:

@@ -36,7 +36,7 @@ def _validate_origin(value: str) -> str:
     return value.rstrip("/").lower()
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(serializers.Serializer[None]):
     name = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=KeyType.choices, default=KeyType.SECRET)
     environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.LIVE)
@@ -71,7 +71,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class ApiKeySerializer(serializers.Serializer):
+class ApiKeySerializer(serializers.Serializer[ApiKey]):
     """Metadata only: never the key, its digest or a public key's HMAC secret."""
 
     id = serializers.IntegerField()
@@ -105,15 +105,15 @@ class ApiKeyIssuedSerializer(ApiKeySerializer):
     hmac_secret = serializers.CharField(required=False)
 
 
-class ApiKeyRollSerializer(serializers.Serializer):
+class ApiKeyRollSerializer(serializers.Serializer[None]):
     grace_period_hours = serializers.IntegerField(min_value=0, max_value=MAX_GRACE_HOURS, default=24)
 
 
-class RevokeLeakedSerializer(serializers.Serializer):
+class RevokeLeakedSerializer(serializers.Serializer[None]):
     key = serializers.CharField(max_length=200)
 
 
-class SessionRequestSerializer(serializers.Serializer):
+class SessionRequestSerializer(serializers.Serializer[None]):
     user_id = UserIdField(parse=named_user_id_parse, required=False)
     anonymous_id = UserIdField(parse=anonymous_id_parse, max_length=MAX_ANONYMOUS_ID_LENGTH, required=False)
     user_id_sig = serializers.CharField(max_length=128, required=False)
@@ -125,13 +125,13 @@ class SessionRequestSerializer(serializers.Serializer):
         return attrs
 
 
-class SessionSerializer(serializers.Serializer):
+class SessionSerializer(serializers.Serializer[dict[str, Any]]):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
     uid = serializers.CharField()
 
 
-class WhoAmISerializer(serializers.Serializer):
+class WhoAmISerializer(serializers.Serializer[dict[str, Any]]):
     authenticated = serializers.BooleanField()
     kind = serializers.CharField(allow_null=True)
     tenant = serializers.CharField(allow_null=True)

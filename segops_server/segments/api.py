@@ -25,6 +25,7 @@ from segops_server.core.pagination import (
     paginated_response,
 )
 from segops_server.core.rawsql import StatementTimeout
+from segops_server.core.serializing import many_data
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
@@ -164,7 +165,7 @@ class MembersView(_SegmentsView):
         members, next_cursor = selectors.members_page(
             segment=segment, limit=query.validated_data["limit"], cursor=query.validated_data.get("cursor")
         )
-        return Response({"results": MemberSerializer(members, many=True).data, "next_cursor": next_cursor})
+        return Response({"results": many_data(MemberSerializer, members), "next_cursor": next_cursor})
 
 
 def _membership_answer(*, tenant: Tenant, user_id: str, segment_id: int | None) -> dict[str, Any] | None:
@@ -280,7 +281,7 @@ class UserSegmentsView(_SegmentsView):
             }
             for s in found
         ]
-        return Response(UserSegmentSerializer(rows, many=True).data)
+        return Response(many_data(UserSegmentSerializer, rows))
 
 
 class ExplainView(_SegmentsView):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -10,10 +11,18 @@ from rest_framework import serializers
 
 from segops_server.core.cursors import CursorQuerySerializer
 from segops_server.core.ids import UserIdField
-from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport, SegmentType
+from segops_server.segments.models import (
+    ExportFormat,
+    ExportStatus,
+    Segment,
+    SegmentExport,
+    SegmentMember,
+    SegmentType,
+    SegmentVersion,
+)
 
 
-class SegmentSerializer(serializers.Serializer):
+class SegmentSerializer(serializers.Serializer[Segment]):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
@@ -40,31 +49,30 @@ class SegmentSerializer(serializers.Serializer):
         return value
 
 
-class SegmentVersionSerializer(serializers.Serializer):
+class SegmentVersionSerializer(serializers.Serializer[SegmentVersion]):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
     definition = serializers.JSONField()
     created_at = serializers.DateTimeField()
     created_by = serializers.SerializerMethodField()
 
-    def get_created_by(self, obj: object) -> str | None:
-        user = getattr(obj, "created_by", None)
-        return user.email if user else None
+    def get_created_by(self, obj: SegmentVersion) -> str | None:
+        return obj.created_by.email if obj.created_by else None
 
 
-class PreviewSerializer(serializers.Serializer):
+class PreviewSerializer(serializers.Serializer[None]):
     definition = serializers.JSONField()
     limit = serializers.IntegerField(min_value=0, max_value=100, default=10)
 
 
-class PreviewOutSerializer(serializers.Serializer):
+class PreviewOutSerializer(serializers.Serializer[dict[str, Any]]):
     matched_users = serializers.IntegerField()
     sample_user_ids = serializers.ListField(child=serializers.CharField())
     sql = serializers.CharField()
     params = serializers.ListField(child=serializers.CharField())
 
 
-class MemberSerializer(serializers.Serializer):
+class MemberSerializer(serializers.Serializer[SegmentMember]):
     user_id = serializers.CharField()
     computed_at = serializers.DateTimeField()
 
@@ -73,26 +81,26 @@ class MembersQuerySerializer(CursorQuerySerializer):
     pass
 
 
-class MembershipQuerySerializer(serializers.Serializer):
+class MembershipQuerySerializer(serializers.Serializer[None]):
     user_id = UserIdField()
     segment_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
-class UserSegmentSerializer(serializers.Serializer):
+class UserSegmentSerializer(serializers.Serializer[dict[str, Any]]):
     segment_id = serializers.IntegerField()
     segment_name = serializers.CharField()
     member_count = serializers.IntegerField()
     computed_at = serializers.DateTimeField()
 
 
-class ExplainConditionSerializer(serializers.Serializer):
+class ExplainConditionSerializer(serializers.Serializer[dict[str, Any]]):
     index = serializers.IntegerField()
     type = serializers.CharField()
     matched = serializers.BooleanField()
     value = serializers.JSONField(allow_null=True, help_text="What was seen: a count, days, a sum, a value.")
 
 
-class ExplainSerializer(serializers.Serializer):
+class ExplainSerializer(serializers.Serializer[dict[str, Any]]):
     user_id = serializers.CharField()
     segment_id = serializers.IntegerField()
     logic = serializers.CharField(allow_null=True)
@@ -101,15 +109,15 @@ class ExplainSerializer(serializers.Serializer):
     conditions = ExplainConditionSerializer(many=True)
 
 
-class ExportRequestSerializer(serializers.Serializer):
+class ExportRequestSerializer(serializers.Serializer[None]):
     format = serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.CSV)
 
 
-class ExportQuerySerializer(serializers.Serializer):
+class ExportQuerySerializer(serializers.Serializer[None]):
     export_id = serializers.UUIDField(required=False)
 
 
-class ExportSerializer(serializers.Serializer):
+class ExportSerializer(serializers.Serializer[SegmentExport]):
     export_id = serializers.UUIDField(source="pk")
     segment_id = serializers.IntegerField()
     format = serializers.CharField()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
-from segops_server.accounts.models import Membership
+from segops_server.accounts.models import Membership, Tenant
 from segops_server.accounts.tenancy import TenantScopedGenericView
 from segops_server.accounts.tokens import token_pair_issue
 from segops_server.testing.factories import Team
@@ -48,3 +50,13 @@ def test_it_answers_404_for_another_tenants_object(team: Team) -> None:
     response = _get(team, theirs.pk)
     assert response.status_code == 404
     assert set(response.data) == {"detail"}
+
+
+class _TenantProbe(TenantScopedGenericView):
+    model = Tenant  # not tenant-owned: its manager has no for_tenant
+
+
+def test_it_refuses_a_model_that_is_not_tenant_owned(team: Team) -> None:
+    view = _TenantProbe()
+    with pytest.raises(ImproperlyConfigured, match="Tenant is not tenant-owned"):
+        view.get_queryset()

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-from segops_server.accounts.models import Invitation, Membership, Role
-from segops_server.core.scoping import UnscopedQueryError
+from segops_server.accounts.models import Invitation, Membership, Role, Tenant
+from segops_server.core.scoping import TenantScopedManager, UnscopedQueryError, tenant_manager
 from segops_server.testing.factories import Team
 
 UNSCOPED_CALLS: list[Callable[[Any], Any]] = [
@@ -50,3 +51,15 @@ def test_it_spans_tenants_only_when_asked_by_the_alarming_name(team: Team) -> No
 
 def test_it_scopes_a_persons_memberships_by_the_person(team: Team) -> None:
     assert [m.tenant.slug for m in Membership.objects.for_user(team.outsider)] == ["globex"]
+
+
+def test_it_hands_out_the_tenant_scoped_manager_of_a_tenant_owned_model() -> None:
+    manager = tenant_manager(Membership)
+    assert isinstance(manager, TenantScopedManager)
+    with pytest.raises(UnscopedQueryError):
+        manager.all()
+
+
+def test_it_refuses_the_manager_of_a_model_that_is_not_tenant_owned() -> None:
+    with pytest.raises(ImproperlyConfigured, match="Tenant is not tenant-owned"):
+        tenant_manager(Tenant)

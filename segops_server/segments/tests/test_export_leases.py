@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from segops_server.segments import exports
+from segops_server.segments import export_files, exports
 from segops_server.segments.models import ExportStatus, SegmentExport
 from segops_server.segments.tests.test_exports import _export
 from segops_server.testing.factories import Team
@@ -99,7 +99,7 @@ def test_a_failed_export_shows_no_server_path(
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise PermissionError(13, "Permission denied", "/srv/segops/data/exports/1/segment-1.csv")
 
-    monkeypatch.setattr(exports.exports_storage().__class__, "save", refuse)
+    monkeypatch.setattr(export_files.exports_storage().__class__, "save", refuse)
     with caplog.at_level(logging.ERROR, logger="segops_server.segments.exports"):
         body = _export(team, computed, django_capture_on_commit_callbacks).json()
 
@@ -128,7 +128,7 @@ def test_it_removes_the_scratch_files_no_running_export_owns(
         (root / name / "export.csv").write_text("x")
     (root / "unrelated").mkdir()
 
-    assert exports.exports_scratch_purge() == 2
+    assert export_files.exports_scratch_purge() == 2
 
     assert sorted(p.name for p in root.iterdir()) == [f"export-{running['export_id']}", "unrelated"]
 

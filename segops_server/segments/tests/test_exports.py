@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from segops_server.audit.models import Action, AuditEvent
 from segops_server.keys.services import api_key_create
-from segops_server.segments import exports
+from segops_server.segments import export_files, exports
 from segops_server.segments.models import SegmentExport
 from segops_server.segments.tests.test_segments_api import _create, _history, _send
 from segops_server.testing.factories import Team, client_for
@@ -87,7 +87,7 @@ def test_it_writes_large_sets_page_by_page_in_user_id_order(
     segment_id = _create(team).json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
         team.client("member").post(f"/api/segments/{segment_id}/compute/")
-    monkeypatch.setattr(exports, "_BATCH_ROWS", 4)  # 7 pages, the last one short
+    monkeypatch.setattr(export_files, "_BATCH_ROWS", 4)  # 7 pages, the last one short
 
     for form in ("csv", "parquet"):
         body = _export(team, segment_id, django_capture_on_commit_callbacks, format=form).json()
@@ -104,7 +104,7 @@ def test_it_writes_large_sets_page_by_page_in_user_id_order(
 def test_it_writes_the_set_a_compute_swapped_in_midway(
     team: Team, computed: int, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pages = exports._member_pages
+    pages = export_files._member_pages
     swaps = []
 
     def swap_first(export: SegmentExport, generation: int) -> Any:
@@ -116,7 +116,7 @@ def test_it_writes_the_set_a_compute_swapped_in_midway(
             segment_compute_run(segment_id=computed)
         return pages(export, generation)
 
-    monkeypatch.setattr(exports, "_member_pages", swap_first)
+    monkeypatch.setattr(export_files, "_member_pages", swap_first)
     body = _export(team, computed, django_capture_on_commit_callbacks).json()
 
     state = (
@@ -132,7 +132,8 @@ def test_it_writes_the_set_a_compute_swapped_in_midway(
 def test_it_fails_clearly_when_the_set_keeps_changing(
     team: Team, computed: int, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(exports, "_member_pages", lambda export, generation: iter([]))  # never the whole set
+    # never the whole set
+    monkeypatch.setattr(export_files, "_member_pages", lambda export, generation: iter([]))
 
     body = _export(team, computed, django_capture_on_commit_callbacks).json()
 
