@@ -1,6 +1,6 @@
-"""Routes for segments."""
+"""Routes for segments (a user's segments and explain are routed in explorer/urls.py)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from segops_server.segments import api
 
@@ -17,16 +17,5 @@ urlpatterns = [
         "segments/exports/<uuid:export_id>/download/",
         api.ExportDownloadView.as_view(),
         name="segment-export-download",
-    ),
-    # Included before the ingestion app's explorer routes, whose user_id pattern would swallow these.
-    re_path(
-        r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]{1,18})/explain/$",
-        api.ExplainView.as_view(),
-        name="explorer-user-explain",
-    ),
-    re_path(
-        r"^explorer/users/(?P<user_id>.+)/segments/$",
-        api.UserSegmentsView.as_view(),
-        name="explorer-user-segments",
     ),
 ]

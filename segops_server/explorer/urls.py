@@ -1,0 +1,35 @@
+"""The explorer's routes, in one place and in the one order that works.
+
+A user id is any string, sent URL-encoded, and the WSGI path arrives decoded, so `user_id` is
+matched greedily (`.+`, slashes included). The routes that end in a fixed suffix therefore come
+first: `…/segments/<id>/explain/`, then `…/segments/`, then `…/events/`, and the bare user last,
+or the bare user's pattern would swallow the others. The views live with the data they read
+(ingestion: profiles and events; segments: membership and explain).
+"""
+
+from django.urls import URLPattern, path, re_path
+
+from segops_server.ingestion import api as ingestion_api
+from segops_server.segments import api as segments_api
+
+urlpatterns: list[URLPattern] = [
+    path("explorer/users/", ingestion_api.UserListView.as_view(), name="explorer-users"),
+    re_path(
+        r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]{1,18})/explain/$",
+        segments_api.ExplainView.as_view(),
+        name="explorer-user-explain",
+    ),
+    re_path(
+        r"^explorer/users/(?P<user_id>.+)/segments/$",
+        segments_api.UserSegmentsView.as_view(),
+        name="explorer-user-segments",
+    ),
+    re_path(
+        r"^explorer/users/(?P<user_id>.+)/events/$",
+        ingestion_api.UserEventsView.as_view(),
+        name="explorer-user-events",
+    ),
+    re_path(
+        r"^explorer/users/(?P<user_id>.+)/$", ingestion_api.UserDetailView.as_view(), name="explorer-user"
+    ),
+]
