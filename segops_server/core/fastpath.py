@@ -7,16 +7,21 @@ services and selectors as the DRF view but without Django's middleware chain, UR
 DRF's request machinery (together about half the CPU time such a call costs). Anything else (a
 bad or missing key, a missing scope, invalid input, a quota reached, an Idempotency-Key, a
 person's JWT, a body over the limit, a Host not allowed) is declined before anything is written,
-and Django answers it exactly as it always has, audit entries included.
+and Django answers it exactly as it always has, audit entries included. So is whatever the short
+way does not understand exactly, since the full path may answer it otherwise: content negotiation
+(an Accept DRF would refuse or render with parameters), a Content-Type or Content-Encoding other
+than plain JSON, cookies, query parameters the route does not take.
 
 The headers the middleware puts on an API answer (Content-Length, the security headers, HSTS,
-X-Frame-Options) come from those same middleware classes. Tests send the same requests both ways
-and compare status, headers and body. `SEGOPS_FAST_PATH=0` turns the short way off.
+X-Frame-Options) come from those same middleware classes. A property test
+(core/tests/test_fastpath_parity.py) sends generated requests both ways and compares status,
+headers, body and the rows written. `SEGOPS_FAST_PATH=0` turns the short way off.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -161,12 +166,41 @@ def _check_plain(request: HttpRequest) -> None:
         raise Decline  # BodySizeLimitMiddleware's 400 / 413
     if "HTTP_TRANSFER_ENCODING" in request.META:
         raise Decline  # a body chunked_bodies_buffered did not read: BodySizeLimitMiddleware's 411
+    if request.META.get("HTTP_COOKIE"):
+        raise Decline  # CsrfViewMiddleware renews a malformed csrftoken cookie (a Set-Cookie)
+    if "HTTP_CONTENT_ENCODING" in request.META:
+        raise Decline  # nothing decodes it; the full path says what it makes of the bytes
+    if not _accepts_plain_json(request.META.get("HTTP_ACCEPT")):
+        raise Decline  # DRF's content negotiation: a 406, or JSON indented as the Accept asks
+
+
+# The media ranges DRF's negotiation matches to JSONRenderer ("application/json"), and the shape
+# of any range: a type and subtype in lower case, without parameters (a parameter such as
+# `indent=4` changes the rendered bytes; `q` is ignored by DRF, but declined all the same).
+_JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
+_MEDIA_RANGE = re.compile(r"[a-z0-9*][a-z0-9!#$&^_.+*-]*/[a-z0-9*][a-z0-9!#$&^_.+*-]*")
+
+
+def _accepts_plain_json(accept: str | None) -> bool:
+    """True when DRF would answer this Accept with JSONRenderer and no media type parameter:
+    absent (DRF reads it as */*), or ranges without parameters of which one matches JSON. DRF
+    tries ranges by specificity, not by order or q, and any range it can match is JSON's."""
+    if accept is None:
+        return True
+    ranges = [part.strip() for part in accept.split(",")]
+    if not all(_MEDIA_RANGE.fullmatch(r) for r in ranges):
+        return False
+    return any(r in _JSON_RANGES for r in ranges)
 
 
 def json_body(request: HttpRequest) -> Any:
     """The decoded JSON body, or Decline for anything the DRF parser would refuse or treat apart."""
-    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-    if content_type != "application/json":
+    # Parsed as DRF's parser selection parses it (media type in any case); a parameter other than
+    # a UTF-8 charset is left to the full path, which says what it makes of it.
+    params = request.content_params or {}
+    if request.content_type != "application/json" or any(name != "charset" for name in params):
+        raise Decline
+    if params.get("charset", "utf-8").lower() != "utf-8":
         raise Decline
     try:
         return json_decode(request.body)
