@@ -13,8 +13,10 @@ way does not understand exactly, since the full path may answer it otherwise: co
 than plain JSON, cookies, query parameters the route does not take.
 
 The headers the middleware puts on an API answer (Content-Length, the security headers, HSTS,
-X-Frame-Options) come from those same middleware classes. A property test
-(core/tests/test_fastpath_parity.py) sends generated requests both ways and compares status,
+X-Frame-Options) come from those same middleware classes. What the short way mirrors (the
+middleware, each route's DRF classes) is declared here and next to each handler, and checked when
+the application is built (mirrors_check): a difference stops the server from starting. A property
+test (core/tests/test_fastpath_parity.py) sends generated requests both ways and compares status,
 headers, body and the rows written. `SEGOPS_FAST_PATH=0` turns the short way off.
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signals
-from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.core.exceptions import DisallowedHost, ImproperlyConfigured, RequestDataTooBig
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -37,6 +39,8 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import get_script_prefix, resolve, reverse
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
@@ -54,12 +58,85 @@ class Decline(Exception):
     """Not a request the short way answers: Django will."""
 
 
+# The middleware the short way mirrors, in settings.MIDDLEWARE's order: _check_plain declines what
+# the request-side ones would answer or change, FastPath's finishers apply the response-side ones.
+MIRRORED_MIDDLEWARE = (
+    "segops_server.observability.middleware.RequestObservabilityMiddleware",
+    "segops_server.core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "segops_server.console.middleware.ContentSecurityPolicyMiddleware",
+)
+
+
+@dataclass(frozen=True)
+class Mirrors:
+    """What a route's handler answers as: its DRF view's classes, as the handler was written for
+    them. Checked when the application is built (mirrors_check): a class added to the view (a
+    throttle, an authentication, a mixin with a new check) would otherwise be skipped by the
+    short way without a word."""
+
+    bases: tuple[type, ...]  # the view's method resolution order after the view itself
+    authentication: tuple[type, ...]
+    parsers: tuple[type, ...]
+    permissions: tuple[type, ...] = (IsAuthenticated,)
+    throttles: tuple[type, ...] = ()
+    renderers: tuple[type, ...] = (JSONRenderer,)  # one renderer: see _accepts_plain_json
+    negotiation: type = DefaultContentNegotiation
+    versioning: type | None = None
+
+
 @dataclass(frozen=True)
 class FastRoute:
     method: str
     url_name: str  # resolved with reverse(), so the route is exactly the one Django serves
     handler: Handler
     view_class: type[APIView]  # the DRF view that answers everything the handler declines
+    mirrors: Mirrors  # what the handler was written to answer as (see mirrors_check)
+
+
+def _names(classes: Iterable[type | None]) -> str:
+    return "[" + ", ".join(c.__qualname__ if c is not None else "None" for c in classes) + "]"
+
+
+def mirrors_check(routes: Sequence[FastRoute]) -> None:
+    """ImproperlyConfigured unless the middleware and each route's view are what the short way
+    mirrors: the server then refuses to start rather than answer two ways."""
+    problems = []
+    if tuple(settings.MIDDLEWARE) != MIRRORED_MIDDLEWARE:
+        problems.append(
+            f"settings.MIDDLEWARE is {list(settings.MIDDLEWARE)}; it mirrors {list(MIRRORED_MIDDLEWARE)}"
+        )
+    for route in routes:
+        view, mirrors = route.view_class, route.mirrors
+        pairs: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = [
+            ("bases", view.__mro__[1:], mirrors.bases),
+            ("authentication_classes", tuple(view.authentication_classes), mirrors.authentication),
+            ("permission_classes", tuple(view.permission_classes), mirrors.permissions),
+            ("throttle_classes", tuple(view.throttle_classes), mirrors.throttles),
+            ("parser_classes", tuple(view.parser_classes), mirrors.parsers),
+            ("renderer_classes", tuple(view.renderer_classes), mirrors.renderers),
+            ("content_negotiation_class", (view.content_negotiation_class,), (mirrors.negotiation,)),
+            ("versioning_class", (view.versioning_class,), (mirrors.versioning,)),
+        ]
+        for attribute, found, mirrored in pairs:
+            if found != mirrored:
+                problems.append(
+                    f"{view.__qualname__}.{attribute} is {_names(found)}; it mirrors {_names(mirrored)}"
+                )
+    if problems:
+        raise ImproperlyConfigured(
+            "The short way (core/fastpath.py) would no longer answer as the full path does: "
+            + "; ".join(problems)
+            + ". Make the route's handler answer as the change requires (or decline) and update what"
+            " it mirrors, or take the route out of FAST_ROUTES."
+        )
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:
@@ -70,6 +147,7 @@ class FastPath:
     """WSGI: the registered routes' handlers first, Django for everything else."""
 
     def __init__(self, app: WSGIApp, routes: Sequence[FastRoute]) -> None:
+        mirrors_check(routes)
         self.app = app
         self._routes = routes
         self._table: dict[tuple[str, str], tuple[Handler, str, str]] | None = None
