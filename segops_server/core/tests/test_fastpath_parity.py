@@ -137,6 +137,8 @@ class Credentials:
         self.values["public key"] = f"ApiKey {public.key}"
         session = session_token_mint(key=public.api_key, user_id="u-1", anonymous_id=None)
         self.values["pk_ session token"] = f"Bearer {session}"
+        # The same secret key in the other header keys are read from (keys/authentication.py).
+        self.x_api_key = make_api_key(tenant, name="Header").key
 
 
 _EVENT_TYPES = st.sampled_from(["page_viewed", "order_placed", "page_viewed", "Page Viewed", ""])
@@ -210,6 +212,7 @@ _HEADER_VALUES: dict[str, list[str]] = {
     "Cookie": ["sessionid=abc; csrftoken=def", "theme=dark"],
     "X-API-Key": ["sk_live_nope"],
     "X-Forwarded-For": ["203.0.113.8"],
+    "Host": ["evil.example", "testserver"],
     "X-Unknown": ["1"],
 }
 # Mostly none or one (so requests the short way answers are common), sometimes many.
@@ -307,6 +310,7 @@ def world(team: Team, django_capture_on_commit_callbacks: Any) -> tuple[Credenti
             "pk_ session token",
             "public key",
             "outsider's key",
+            "key in X-API-Key",
             "none",
         ]
     ),
@@ -323,8 +327,11 @@ def test_it_answers_and_stores_alike_with_and_without_the_short_way(
     world: tuple[Credentials, int], request: dict[str, Any], credential: str, headers: dict[str, str]
 ) -> None:
     credentials, segment_id = world
-    authorization = credentials.values[credential]
-    sent = {**headers, **({"Authorization": authorization} if authorization else {})}
+    if credential == "key in X-API-Key":
+        sent = {"X-API-Key": credentials.x_api_key, **headers}
+    else:
+        authorization = credentials.values[credential]
+        sent = {**headers, **({"Authorization": authorization} if authorization else {})}
     path = request["path"].format(s=segment_id)
     app = Application()
     options = {"content_type": request["content_type"], "headers": sent}
