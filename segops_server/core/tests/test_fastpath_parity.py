@@ -16,8 +16,10 @@ Compared: status, every header and the body, byte for byte, except
 - the value and expiry time of a csrftoken cookie Django sets (when a request carries a malformed
   one): a new random secret each time, and a date from the clock; that it is set, and its other
   attributes, are compared;
-- the rows' ids and times (primary keys, created/received/last-used times): they come from the
-  sequence and the clock, so a time is compared only as set or not set.
+- the seconds in Retry-After (a quota reached): counted down from the clock to the window's end;
+- the rows' ids and times (primary keys, created/received/last-used times) and the window in a
+  quota counter's key: they come from the sequence and the clock, so a time is compared only as
+  set or not set.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import dataclasses
 import json
 import os
 import re
+import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,7 +41,10 @@ from django.test import override_settings
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from segops_server.accounts.models import Tenant
+from segops_server.accounts.plans import PLANS, PlanName
 from segops_server.accounts.tokens import token_pair_issue
+from segops_server.core.models import QuotaCounter
 from segops_server.core.quotas import leases_clear
 from segops_server.keys import cache as key_cache
 from segops_server.keys.models import KeyType
@@ -54,6 +61,11 @@ MEMBERSHIP = "/api/segments/membership/"
 # The apps whose rows a request to these routes may write (events and what follows them, quota
 # counters, idempotency records, audit entries, the key's last use).
 _WATCHED_APPS = ("ingestion", "core", "audit", "keys", "segments", "accounts")
+
+
+# A quota counter's key ends in its window ("calls:7:m29412345", "events:7:202611"): two sends of
+# one request may fall either side of a minute's end.
+_WINDOW = re.compile(r":m?\d+$")
 
 
 def _rows() -> Counter[str]:
@@ -73,6 +85,8 @@ def _rows() -> Counter[str]:
                     value = value is not None  # the clock's, not the request's
                 elif isinstance(field, models.ForeignKey | models.AutoField) and field.name != "tenant":
                     value = value is not None  # ids of rows the request wrote come from a sequence
+                elif model is QuotaCounter and field.name == "key":
+                    value = _WINDOW.sub(":<window>", value)  # the minute or month the clock is in
                 comparable[field.name] = value
             found[f"{model._meta.label}: {json.dumps(comparable, sort_keys=True, default=str)}"] += 1
     return found
@@ -84,10 +98,33 @@ def _fresh_process_state() -> None:
     key_cache.clear()
 
 
-def _send(call: Any, method: str, path: str, body: Any, **options: Any) -> tuple[Answer, Counter[str]]:
+def _quota_set(tenant: Tenant, quota: str) -> None:
+    """The tenant's plan, and its allowance used up when `quota` says so (this window and the
+    next, should the clock turn between the two sends)."""
+    plan = PlanName.ENTERPRISE if quota == "unlimited" else PlanName.FREE
+    Tenant.objects.filter(pk=tenant.pk).update(plan=plan)
+    limits = PLANS[PlanName.FREE]
+    now = time.time()
+    minute = int(now // 60)
+    month = datetime.fromtimestamp(now, tz=UTC)
+    next_month = (month.replace(day=28) + timedelta(days=4)).strftime("%Y%m")
+    used_up = {
+        "calls used up": [(f"calls:{tenant.pk}:m{w}", limits.calls_per_minute) for w in (minute, minute + 1)],
+        "events used up": [
+            (f"events:{tenant.pk}:{m}", limits.events_per_month) for m in (f"{month:%Y%m}", next_month)
+        ],
+    }
+    for key, used in used_up.get(quota, []):
+        QuotaCounter.objects.create(key=key, used=used, expires_at=month + timedelta(days=60))
+
+
+def _send(
+    call: Any, tenant: Tenant, quota: str, method: str, path: str, body: Any, **options: Any
+) -> tuple[Answer, Counter[str]]:
     """The answer and the rows it added (+) and removed (-), then everything rolled back."""
     _fresh_process_state()
     with transaction.atomic():
+        _quota_set(tenant, quota)
         before = _rows()
         answer = call(method, path, body, **options)
         after = _rows()
@@ -102,13 +139,15 @@ _EXPIRES = re.compile(r"expires=[^;]+;")
 
 
 def _comparable(answer: Answer) -> Answer:
-    """The answer without the csrftoken cookie's random value nor a cookie's expiry time."""
+    """The answer without the csrftoken cookie's random value, a cookie's expiry time or the
+    seconds Retry-After counts."""
     headers = [
         (k, _EXPIRES.sub("expires=<clock>;", _CSRF_COOKIE.sub("csrftoken=<random>;", v)))
         if k == "set-cookie"
         else (k, v)
         for k, v in answer.headers
     ]
+    headers = [(k, "<clock>") if k == "retry-after" else (k, v) for k, v in headers]
     return dataclasses.replace(answer, headers=headers)
 
 
@@ -273,13 +312,13 @@ _VALID_MEMBERSHIP = {"method": "GET", "path": f"{MEMBERSHIP}?user_id=alice", "bo
 
 
 @pytest.fixture
-def world(team: Team, django_capture_on_commit_callbacks: Any) -> tuple[Credentials, int]:
+def world(team: Team, django_capture_on_commit_callbacks: Any) -> tuple[Credentials, int, Tenant]:
     """Acme with its credentials and a computed "Buyers" segment (alice and bob, not carol)."""
     _history(team)
     segment_id = int(_create(team).json()["id"])
     with django_capture_on_commit_callbacks(execute=True):
         team.client("member").post(f"/api/segments/{segment_id}/compute/")
-    return Credentials(team), segment_id
+    return Credentials(team), segment_id, team.tenant
 
 
 @pytest.mark.django_db
@@ -315,18 +354,33 @@ def world(team: Team, django_capture_on_commit_callbacks: Any) -> tuple[Credenti
         ]
     ),
     headers=_headers,
+    quota=st.sampled_from(["unlimited", "free plan", "free plan", "calls used up", "events used up"]),
 )
 # The drifts once known, always tried: DRF's 406 (nothing stored) and its indented JSON, and the
 # CSRF cookie CsrfViewMiddleware renews when a request carries a malformed one.
-@example(request=_VALID_TRACK, credential=_FULL, headers={"Accept": "text/html"})
-@example(request=_VALID_TRACK, credential=_FULL, headers={"Accept": "application/json; indent=4"})
-@example(request=_VALID_MEMBERSHIP, credential=_FULL, headers={"Accept": "text/html"})
-@example(request=_VALID_MEMBERSHIP, credential=_FULL, headers={"Accept": "application/json; indent=4"})
-@example(request=_VALID_TRACK, credential=_FULL, headers={"Cookie": "csrftoken=def"})
+@example(request=_VALID_TRACK, credential=_FULL, headers={"Accept": "text/html"}, quota="free plan")
+@example(
+    request=_VALID_TRACK,
+    credential=_FULL,
+    headers={"Accept": "application/json; indent=4"},
+    quota="free plan",
+)
+@example(request=_VALID_MEMBERSHIP, credential=_FULL, headers={"Accept": "text/html"}, quota="free plan")
+@example(
+    request=_VALID_MEMBERSHIP,
+    credential=_FULL,
+    headers={"Accept": "application/json; indent=4"},
+    quota="free plan",
+)
+@example(request=_VALID_TRACK, credential=_FULL, headers={"Cookie": "csrftoken=def"}, quota="free plan")
 def test_it_answers_and_stores_alike_with_and_without_the_short_way(
-    world: tuple[Credentials, int], request: dict[str, Any], credential: str, headers: dict[str, str]
+    world: tuple[Credentials, int, Tenant],
+    request: dict[str, Any],
+    credential: str,
+    headers: dict[str, str],
+    quota: str,
 ) -> None:
-    credentials, segment_id = world
+    credentials, segment_id, tenant = world
     if credential == "key in X-API-Key":
         sent = {"X-API-Key": credentials.x_api_key, **headers}
     else:
@@ -335,8 +389,10 @@ def test_it_answers_and_stores_alike_with_and_without_the_short_way(
     path = request["path"].format(s=segment_id)
     app = Application()
     options = {"content_type": request["content_type"], "headers": sent}
-    fast, fast_rows = _send(app.fast, request["method"], path, request["body"], **options)
-    django, django_rows = _send(app.django, request["method"], path, request["body"], **options)
+    fast, fast_rows = _send(app.fast, tenant, quota, request["method"], path, request["body"], **options)
+    django, django_rows = _send(
+        app.django, tenant, quota, request["method"], path, request["body"], **options
+    )
     fast, django = _comparable(fast), _comparable(django)
     event(f"{request['path'].split('?')[0]} {fast.status} served by {fast.served_by}")
     sent_as = f"{request['method']} {path} {sent} {request['content_type']!r}, {fast.served_by}"
