@@ -7,16 +7,23 @@ services and selectors as the DRF view but without Django's middleware chain, UR
 DRF's request machinery (together about half the CPU time such a call costs). Anything else (a
 bad or missing key, a missing scope, invalid input, a quota reached, an Idempotency-Key, a
 person's JWT, a body over the limit, a Host not allowed) is declined before anything is written,
-and Django answers it exactly as it always has, audit entries included.
+and Django answers it exactly as it always has, audit entries included. So is whatever the short
+way does not understand exactly, since the full path may answer it otherwise: content negotiation
+(an Accept DRF would refuse or render with parameters), a Content-Type or Content-Encoding other
+than plain JSON, cookies, query parameters the route does not take.
 
 The headers the middleware puts on an API answer (Content-Length, the security headers, HSTS,
-X-Frame-Options) come from those same middleware classes. Tests send the same requests both ways
-and compare status, headers and body. `SEGOPS_FAST_PATH=0` turns the short way off.
+X-Frame-Options) come from those same middleware classes. What the short way mirrors (the
+middleware, each route's DRF classes) is declared here and next to each handler, and checked when
+the application is built (mirrors_check): a difference stops the server from starting. A property
+test (core/tests/test_fastpath_parity.py) sends generated requests both ways and compares status,
+headers, body and the rows written. `SEGOPS_FAST_PATH=0` turns the short way off.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signals
-from django.core.exceptions import DisallowedHost, RequestDataTooBig
+from django.core.exceptions import DisallowedHost, ImproperlyConfigured, RequestDataTooBig
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -32,6 +39,8 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import get_script_prefix, resolve, reverse
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
@@ -49,12 +58,85 @@ class Decline(Exception):
     """Not a request the short way answers: Django will."""
 
 
+# The middleware the short way mirrors, in settings.MIDDLEWARE's order: _check_plain declines what
+# the request-side ones would answer or change, FastPath's finishers apply the response-side ones.
+MIRRORED_MIDDLEWARE = (
+    "segops_server.observability.middleware.RequestObservabilityMiddleware",
+    "segops_server.core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "segops_server.console.middleware.ContentSecurityPolicyMiddleware",
+)
+
+
+@dataclass(frozen=True)
+class Mirrors:
+    """What a route's handler answers as: its DRF view's classes, as the handler was written for
+    them. Checked when the application is built (mirrors_check): a class added to the view (a
+    throttle, an authentication, a mixin with a new check) would otherwise be skipped by the
+    short way without a word."""
+
+    bases: tuple[type, ...]  # the view's method resolution order after the view itself
+    authentication: tuple[type, ...]
+    parsers: tuple[type, ...]
+    permissions: tuple[type, ...] = (IsAuthenticated,)
+    throttles: tuple[type, ...] = ()
+    renderers: tuple[type, ...] = (JSONRenderer,)  # one renderer: see _accepts_plain_json
+    negotiation: type = DefaultContentNegotiation
+    versioning: type | None = None
+
+
 @dataclass(frozen=True)
 class FastRoute:
     method: str
     url_name: str  # resolved with reverse(), so the route is exactly the one Django serves
     handler: Handler
     view_class: type[APIView]  # the DRF view that answers everything the handler declines
+    mirrors: Mirrors  # what the handler was written to answer as (see mirrors_check)
+
+
+def _names(classes: Iterable[type | None]) -> str:
+    return "[" + ", ".join(c.__qualname__ if c is not None else "None" for c in classes) + "]"
+
+
+def mirrors_check(routes: Sequence[FastRoute]) -> None:
+    """ImproperlyConfigured unless the middleware and each route's view are what the short way
+    mirrors: the server then refuses to start rather than answer two ways."""
+    problems = []
+    if tuple(settings.MIDDLEWARE) != MIRRORED_MIDDLEWARE:
+        problems.append(
+            f"settings.MIDDLEWARE is {list(settings.MIDDLEWARE)}; it mirrors {list(MIRRORED_MIDDLEWARE)}"
+        )
+    for route in routes:
+        view, mirrors = route.view_class, route.mirrors
+        pairs: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = [
+            ("bases", view.__mro__[1:], mirrors.bases),
+            ("authentication_classes", tuple(view.authentication_classes), mirrors.authentication),
+            ("permission_classes", tuple(view.permission_classes), mirrors.permissions),
+            ("throttle_classes", tuple(view.throttle_classes), mirrors.throttles),
+            ("parser_classes", tuple(view.parser_classes), mirrors.parsers),
+            ("renderer_classes", tuple(view.renderer_classes), mirrors.renderers),
+            ("content_negotiation_class", (view.content_negotiation_class,), (mirrors.negotiation,)),
+            ("versioning_class", (view.versioning_class,), (mirrors.versioning,)),
+        ]
+        for attribute, found, mirrored in pairs:
+            if found != mirrored:
+                problems.append(
+                    f"{view.__qualname__}.{attribute} is {_names(found)}; it mirrors {_names(mirrored)}"
+                )
+    if problems:
+        raise ImproperlyConfigured(
+            "The short way (core/fastpath.py) would no longer answer as the full path does: "
+            + "; ".join(problems)
+            + ". Make the route's handler answer as the change requires (or decline) and update what"
+            " it mirrors, or take the route out of FAST_ROUTES."
+        )
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:
@@ -65,6 +147,7 @@ class FastPath:
     """WSGI: the registered routes' handlers first, Django for everything else."""
 
     def __init__(self, app: WSGIApp, routes: Sequence[FastRoute]) -> None:
+        mirrors_check(routes)
         self.app = app
         self._routes = routes
         self._table: dict[tuple[str, str], tuple[Handler, str, str]] | None = None
@@ -161,12 +244,41 @@ def _check_plain(request: HttpRequest) -> None:
         raise Decline  # BodySizeLimitMiddleware's 400 / 413
     if "HTTP_TRANSFER_ENCODING" in request.META:
         raise Decline  # a body chunked_bodies_buffered did not read: BodySizeLimitMiddleware's 411
+    if request.META.get("HTTP_COOKIE"):
+        raise Decline  # CsrfViewMiddleware renews a malformed csrftoken cookie (a Set-Cookie)
+    if "HTTP_CONTENT_ENCODING" in request.META:
+        raise Decline  # nothing decodes it; the full path says what it makes of the bytes
+    if not _accepts_plain_json(request.META.get("HTTP_ACCEPT")):
+        raise Decline  # DRF's content negotiation: a 406, or JSON indented as the Accept asks
+
+
+# The media ranges DRF's negotiation matches to JSONRenderer ("application/json"), and the shape
+# of any range: a type and subtype in lower case, without parameters (a parameter such as
+# `indent=4` changes the rendered bytes; `q` is ignored by DRF, but declined all the same).
+_JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
+_MEDIA_RANGE = re.compile(r"[a-z0-9*][a-z0-9!#$&^_.+*-]*/[a-z0-9*][a-z0-9!#$&^_.+*-]*")
+
+
+def _accepts_plain_json(accept: str | None) -> bool:
+    """True when DRF would answer this Accept with JSONRenderer and no media type parameter:
+    absent (DRF reads it as */*), or ranges without parameters of which one matches JSON. DRF
+    tries ranges by specificity, not by order or q, and any range it can match is JSON's."""
+    if accept is None:
+        return True
+    ranges = [part.strip() for part in accept.split(",")]
+    if not all(_MEDIA_RANGE.fullmatch(r) for r in ranges):
+        return False
+    return any(r in _JSON_RANGES for r in ranges)
 
 
 def json_body(request: HttpRequest) -> Any:
     """The decoded JSON body, or Decline for anything the DRF parser would refuse or treat apart."""
-    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-    if content_type != "application/json":
+    # Parsed as DRF's parser selection parses it (media type in any case); a parameter other than
+    # a UTF-8 charset is left to the full path, which says what it makes of it.
+    params = request.content_params or {}
+    if request.content_type != "application/json" or any(name != "charset" for name in params):
+        raise Decline
+    if params.get("charset", "utf-8").lower() != "utf-8":
         raise Decline
     try:
         return json_decode(request.body)

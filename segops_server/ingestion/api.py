@@ -6,17 +6,19 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views import View
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from segops_server.accounts.tenancy import TenantScopedAPIView, plan_events_check
+from segops_server.accounts.tenancy import TenantScopedAPIView, TenantScopedMixin, plan_events_check
 from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import PayloadTooLarge
-from segops_server.core.fastpath import Decline, FastRoute, json_body, query_params
+from segops_server.core.fastpath import Decline, FastRoute, Mirrors, json_body, query_params
 from segops_server.core.parsers import FastJSONParser
 from segops_server.core.serializing import many_data
 from segops_server.ingestion import selectors
@@ -96,7 +98,19 @@ def _track_fast(request: HttpRequest) -> tuple[int, Any]:
     return status.HTTP_202_ACCEPTED, {"queued": True}
 
 
-FAST_ROUTES = [FastRoute("POST", "track", _track_fast, TrackView)]
+FAST_ROUTES = [
+    FastRoute(
+        "POST",
+        "track",
+        _track_fast,
+        TrackView,
+        Mirrors(
+            bases=(_IngestionView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
+            authentication=(ApiKeyAuthentication, SessionTokenAuthentication),
+            parsers=(FastJSONParser,),
+        ),
+    )
+]
 
 
 class TrackBatchView(_IngestionView):

@@ -6,17 +6,20 @@ from typing import Any, ClassVar
 
 from django.db import DataError
 from django.http import FileResponse, HttpRequest
+from django.views import View
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, Tenant, User
-from segops_server.accounts.tenancy import TenantScopedAPIView, person, plan_calls_check
+from segops_server.accounts.tenancy import TenantScopedAPIView, TenantScopedMixin, person, plan_calls_check
 from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import Conflict
-from segops_server.core.fastpath import Decline, FastRoute, query_params
+from segops_server.core.fastpath import Decline, FastRoute, Mirrors, query_params
 from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.core.pagination import (
     PAGE_PARAMETERS,
@@ -24,8 +27,10 @@ from segops_server.core.pagination import (
     paginated,
     paginated_response,
 )
+from segops_server.core.parsers import DepthLimitedJSONParser
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.serializing import many_data
+from segops_server.keys.authentication import ApiKeyAuthentication
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
@@ -258,7 +263,19 @@ def _membership_fast(request: HttpRequest) -> tuple[int, Any]:
     return 200, answer
 
 
-FAST_ROUTES = [FastRoute("GET", "segment-membership", _membership_fast, MembershipView)]
+FAST_ROUTES = [
+    FastRoute(
+        "GET",
+        "segment-membership",
+        _membership_fast,
+        MembershipView,
+        Mirrors(
+            bases=(_SegmentsView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
+            authentication=(PersonJWTAuthentication, ApiKeyAuthentication),
+            parsers=(DepthLimitedJSONParser,),
+        ),
+    )
+]
 
 
 class UserSegmentsView(_SegmentsView):
