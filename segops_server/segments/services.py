@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.models import Tenant, User
+from segops_server.core.errors import Invalid
 from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
@@ -53,7 +53,7 @@ def definition_clean(*, tenant: Tenant, definition: Any, segment_id: int | None 
             definition, lookup_definition=definition_lookup(tenant), segment_id=segment_id
         )
     except DefinitionError as exc:
-        raise ValidationError({"definition": [str(exc)]}) from None
+        raise Invalid({"definition": [str(exc)]}) from None
 
 
 def _save_version(*, segment: Segment, definition: dict[str, Any], actor: User | None) -> SegmentVersion:
@@ -130,7 +130,7 @@ def segment_compute_request(*, segment: Segment) -> bool:
     from segops_server.segments.tasks import compute_segment
 
     if segment.definition is None:
-        raise ValidationError({"definition": ["Save a definition before computing."]})
+        raise Invalid({"definition": ["Save a definition before computing."]})
     with transaction.atomic():
         claimed = (
             Segment.objects.for_tenant(segment.tenant)
