@@ -177,6 +177,9 @@ TASKS = {
 }
 # How often the worker queues computes for segments with a refresh interval.
 SEGOPS_SCHEDULER_INTERVAL_SECONDS = env_int("SEGOPS_SCHEDULER_INTERVAL_SECONDS", 60, minimum=1)
+# PostgreSQL's pending profile deltas: a read folds at most this many of its own tenant's rows,
+# the worker folds every tenant's in transactions of this many (ingestion/services.py).
+SEGOPS_PROFILE_FOLD_BATCH = env_int("SEGOPS_PROFILE_FOLD_BATCH", 10_000, minimum=1)
 # Task workers check in this often (a heartbeat row), and renew the lease of the compute or
 # export they run; a lease not renewed for SEGOPS_TASK_LEASE_SECONDS has lost its worker and its
 # work is queued again. /readyz answers 503 when no worker has checked in within

@@ -17,7 +17,7 @@ from segops_server.ingestion.services import profiles_refresh
 
 
 def users_search(*, tenant: Tenant, q: str) -> QuerySet[UserProfile]:
-    profiles_refresh()
+    profiles_refresh(tenant=tenant)
     users = UserProfile.objects.for_tenant(tenant).order_by("user_id")
     if q:
         users = users.filter(user_id__icontains=q)
@@ -29,7 +29,7 @@ def user_get(*, tenant: Tenant, user_id: str) -> UserProfile:
         user_id_parse(user_id)  # none is stored that breaks the rule (a NUL would even be a 500)
     except InvalidId:
         raise NotFound("User not found.") from None
-    profiles_refresh()
+    profiles_refresh(tenant=tenant)
     profile = UserProfile.objects.for_tenant(tenant).filter(user_id=user_id).first()
     if profile is None:
         raise NotFound("User not found.")

@@ -63,7 +63,7 @@ def preview(
     *, tenant: Tenant, definition: dict[str, Any], limit: int, now: datetime | None = None
 ) -> dict[str, Any]:
     """How many users match right now, a deterministic sample (lowest ids) and the compiled SQL."""
-    profiles_refresh()
+    profiles_refresh(tenant=tenant)
     sql, params = definition_compile(
         definition,
         tenant_id=tenant.pk,

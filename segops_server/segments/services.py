@@ -20,7 +20,7 @@ from segops_server.core.errors import Invalid
 from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
-from segops_server.ingestion.services import profiles_refresh
+from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.observability.metrics import compute_record
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
@@ -249,7 +249,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
     now = now or timezone.now()
     generation = segment.generation + 1
     try:
-        profiles_refresh()
+        profiles_fold_pending(tenant_id=tenant.pk)  # the worker: all of this tenant's, in batches
         version = (
             SegmentVersion.objects.for_tenant(tenant).filter(segment=segment).order_by("-number").first()
         )
