@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant, User
-from segops_server.core.errors import Invalid
+from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.workers import lease_expiry, lease_hold, lease_release, tasks_waiting, worker_id
@@ -100,17 +100,29 @@ def segment_create(
 
 @transaction.atomic
 def segment_update(*, segment: Segment, actor: User | None, **changes: Any) -> Segment:
-    """Every saved definition becomes a new version; other fields change in place."""
+    """Every saved definition becomes a new version; other fields change in place.
+
+    The segment's row is locked first (PostgreSQL; SQLite's transactions take the one write
+    lock anyway): two changes of one segment run one after the other, so each new version takes
+    the next number rather than failing on the unique (segment, number), and each compares with
+    the definition the other saved. Only the changed columns are written, so what a compute
+    wrote meanwhile (status, count, generation) is not put back to what the caller read.
+    """
+    locked = Segment.objects.for_tenant(segment.tenant).select_for_update().filter(pk=segment.pk).first()
+    if locked is None:
+        raise NotFound("Segment not found.")
     definition = changes.pop("definition", None)
+    fields = ["updated_at", *changes]
     for field, value in changes.items():
-        setattr(segment, field, value)
+        setattr(locked, field, value)
     if definition is not None:
-        cleaned = definition_clean(tenant=segment.tenant, definition=definition, segment_id=segment.pk)
-        if cleaned != segment.definition:
-            segment.definition = cleaned
-            _save_version(segment=segment, definition=cleaned, actor=actor)
-    segment.save()
-    return segment
+        cleaned = definition_clean(tenant=locked.tenant, definition=definition, segment_id=locked.pk)
+        if cleaned != locked.definition:
+            locked.definition = cleaned
+            fields.append("definition")
+            _save_version(segment=locked, definition=cleaned, actor=actor)
+    locked.save(update_fields=fields)
+    return locked
 
 
 @transaction.atomic
