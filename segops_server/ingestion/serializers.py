@@ -5,12 +5,14 @@ from __future__ import annotations
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from segops_server.core.ids import MAX_ID_LENGTH
+
 
 class EventInSerializer(serializers.Serializer):
     """Documentation of one event (validation itself runs in ingestion.validation)."""
 
     user_id = serializers.CharField(
-        max_length=255,
+        max_length=MAX_ID_LENGTH,
         required=False,
         help_text="Required with a secret key unless anonymous_id is sent alone; never starts with anon_. "
         "A session's uid wins.",
@@ -68,7 +70,7 @@ class EventOutSerializer(serializers.Serializer):
 
 
 class UserSearchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_ID_LENGTH, default="")
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
 

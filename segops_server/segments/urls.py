@@ -2,6 +2,7 @@
 
 from django.urls import path, re_path
 
+from segops_server.core.converters import IdConverter
 from segops_server.segments import api
 
 urlpatterns = [
@@ -20,7 +21,7 @@ urlpatterns = [
     ),
     # Included before the ingestion app's explorer routes, whose user_id pattern would swallow these.
     re_path(
-        r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]{1,18})/explain/$",
+        rf"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>{IdConverter.regex})/explain/$",
         api.ExplainView.as_view(),
         name="explorer-user-explain",
     ),
