@@ -26,7 +26,7 @@ from segops_server.keys.format import (
     key_generate,
     key_is_well_formed,
 )
-from segops_server.keys.models import KIND_PREFIX, ApiKey, KeyType
+from segops_server.keys.models import KIND_PREFIX, ApiKey, KeyStatus, KeyType
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -95,7 +95,7 @@ def api_key_create(
 @transaction.atomic
 def api_key_roll(*, api_key: ApiKey, actor: User, grace: timedelta, request: Any = None) -> IssuedKey:
     """A new key with the same name, type and scopes; the old one keeps working for `grace`."""
-    if api_key.status != "active":
+    if api_key.status != KeyStatus.ACTIVE:
         raise Invalid({"detail": "Only an active key can be rolled."})
     now = timezone.now()
     issued = _issue(

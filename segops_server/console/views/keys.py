@@ -25,7 +25,7 @@ from segops_server.console.forms import ApiKeyForm, RollForm
 from segops_server.console.oneshot import form_token_issue, form_token_spend
 from segops_server.core.errors import Invalid
 from segops_server.keys import selectors, services
-from segops_server.keys.models import ApiKey
+from segops_server.keys.models import ApiKey, KeyStatus
 
 # The seed advises rotating every 90 days; the list starts reminding ten days before.
 ROTATE_EVERY_DAYS = 90
@@ -39,7 +39,9 @@ admin_only = tenant_page(read=Role.ADMIN, write=Role.ADMIN)
 
 
 def _rotation_due(key: ApiKey) -> bool:
-    return key.status == "active" and timezone.now() - key.created_at >= timedelta(days=REMIND_AFTER_DAYS)
+    return key.status == KeyStatus.ACTIVE and timezone.now() - key.created_at >= timedelta(
+        days=REMIND_AFTER_DAYS
+    )
 
 
 @admin_only
