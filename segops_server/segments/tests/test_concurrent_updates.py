@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, connections
+from rest_framework.test import APIClient
 
 from segops_server.segments import services
 from segops_server.segments.models import Segment, SegmentVersion
@@ -36,9 +37,8 @@ def _patch_at_once(team: Team, segment_id: int, definitions: list[dict[str, Any]
 
     statuses: list[int] = []
 
-    def patch(definition: dict[str, Any]) -> None:
+    def patch(client: APIClient, definition: dict[str, Any]) -> None:
         try:
-            client = team.client("member")
             url = f"/api/segments/{segment_id}/"
             response = client.patch(url, {"definition": definition}, format="json")
             for _ in range(50):
@@ -55,7 +55,8 @@ def _patch_at_once(team: Team, segment_id: int, definitions: list[dict[str, Any]
             connections.close_all()
 
     with mock.patch.object(services, "definition_clean", meet_then_clean):
-        threads = [threading.Thread(target=patch, args=(d,)) for d in definitions]
+        # Signed in here, not in the threads: issuing a token writes, and only the PATCHes race.
+        threads = [threading.Thread(target=patch, args=(team.client("member"), d)) for d in definitions]
         for thread in threads:
             thread.start()
         for thread in threads:
