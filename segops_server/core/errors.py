@@ -129,6 +129,11 @@ class _Gone(APIException):
     default_code = "gone"
 
 
+class _BadRequest(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+
 class _Unavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "unavailable"
@@ -153,7 +158,7 @@ def api_exception(exc: DomainError) -> APIException:
         unavailable = _Unavailable(exc.detail)
         unavailable.wait = exc.wait  # type: ignore[attr-defined]  # DRF's handler sends Retry-After
         return unavailable
-    mapped: type[APIException] = APIException
+    mapped: type[APIException] = _BadRequest  # a domain error of no known kind: the caller's
     for kind, api_kind in _API_KINDS:
         if isinstance(exc, kind):
             mapped = api_kind

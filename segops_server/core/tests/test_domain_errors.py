@@ -78,6 +78,7 @@ def test_it_spots_a_drf_import_in_the_scan(tmp_path: Path) -> None:
         (NotFound(), 404, {"detail": "Not found."}),
         (Conflict("Already there."), 409, {"detail": "Already there."}),
         (Gone("Expired."), 410, {"detail": "Expired."}),
+        (DomainError("Could not."), 400, {"detail": "Could not."}),
     ],
 )
 def test_it_maps_each_domain_error_to_its_status_and_body(
