@@ -137,7 +137,10 @@ def person_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         person = signed_in_person(request)
         if person is None:
             return redirect_to_login(request.get_full_path(), reverse("console:sign-in"))
-        return view(request, person, *args, **kwargs)
+        try:
+            return view(request, person, *args, **kwargs)
+        except DomainError as exc:  # what the view did not handle itself: the same one mapping
+            return error_page(request, None, exc)
 
     return wrapped
 

@@ -116,3 +116,15 @@ def test_it_puts_a_plain_message_on_the_form() -> None:
     assert form.is_valid()
     add_service_errors(form, Conflict("This person is already a member of the tenant."))
     assert form.non_field_errors() == ["This person is already a member of the tenant."]
+
+
+def test_it_renders_a_domain_error_on_a_page_outside_any_tenant(
+    team: Team, console: ConsoleFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "segops_server.accounts.services.tenant_create",
+        _raising(Conflict("That workspace is being created.")),
+    )
+    response = console("member").post("/workspaces/new/", {"name": "Initech", "slug": "initech"})
+    assert response.status_code == 409
+    assert "That workspace is being created." in response.content.decode()
