@@ -69,7 +69,7 @@ def _trusted_proxies(allow_ips: str) -> frozenset[str] | None:
     return allowed_addresses(allow_ips)
 
 
-def client_address(request: HttpRequest | Any) -> str:
+def client_address(request: HttpRequest | Any) -> str:  # Any: DRF's Request reads the same META
     """The client's address, for every use (throttles, audit, a key's last use, /metrics).
 
     The peer's, unless the peer is a trusted proxy (the same SEGOPS_FORWARDED_ALLOW_IPS as for
@@ -79,11 +79,12 @@ def client_address(request: HttpRequest | Any) -> str:
     Behind a proxy on this machine, the proxy must send X-Forwarded-For: without it every
     request would look as if it came from the proxy's own (loopback) address.
     """
-    peer = request.META.get("REMOTE_ADDR", "")
+    peer = str(request.META.get("REMOTE_ADDR", ""))
     trusted = _trusted_proxies(forwarded_allow_ips())
     if trusted is not None and peer not in trusted:
         return peer
-    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     if not hops:
         return peer
     if trusted is None:
