@@ -166,12 +166,12 @@ def scheduler_round() -> None:
     from segops_server.core.idempotency import idempotency_purge
     from segops_server.core.quotas import quotas_purge
     from segops_server.core.workers import heartbeats_purge
-    from segops_server.ingestion.services import profiles_refresh
+    from segops_server.ingestion.services import profiles_fold_pending
     from segops_server.segments.export_files import exports_scratch_purge
     from segops_server.segments.exports import exports_expire
     from segops_server.segments.services import segments_refresh_due
 
-    profiles_refresh()
+    profiles_fold_pending()
     segments_refresh_due()
     idempotency_purge()
     quotas_purge()

@@ -177,6 +177,9 @@ TASKS = {
 }
 # How often the worker queues computes for segments with a refresh interval.
 SEGOPS_SCHEDULER_INTERVAL_SECONDS = env_int("SEGOPS_SCHEDULER_INTERVAL_SECONDS", 60, minimum=1)
+# PostgreSQL's pending profile deltas: a read folds at most this many of its own tenant's rows,
+# the worker folds every tenant's in transactions of this many (ingestion/services.py).
+SEGOPS_PROFILE_FOLD_BATCH = env_int("SEGOPS_PROFILE_FOLD_BATCH", 10_000, minimum=1)
 # Task workers check in this often (a heartbeat row), and renew the lease of the compute or
 # export they run; a lease not renewed for SEGOPS_TASK_LEASE_SECONDS has lost its worker and its
 # work is queued again. /readyz answers 503 when no worker has checked in within
@@ -257,7 +260,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "segops_server.core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "NUM_PROXIES": env_int("SEGOPS_NUM_PROXIES", 0, minimum=0),
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -303,6 +305,15 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Which proxies are believed about the client's address (X-Forwarded-For) is one setting,
+# SEGOPS_FORWARDED_ALLOW_IPS (core/proxy.py). SEGOPS_NUM_PROXIES, a count of proxies trusted
+# from anywhere, is no longer read: a non-zero value stops the server rather than quietly
+# trusting someone else than before.
+if env_int("SEGOPS_NUM_PROXIES", 0, minimum=0):
+    raise ImproperlyConfigured(
+        "SEGOPS_NUM_PROXIES is no longer read: list your proxies' addresses in SEGOPS_FORWARDED_ALLOW_IPS"
+    )
 
 # Prometheus metrics at /metrics (observability/): readable from these addresses or networks
 # (the client address as core/proxy.py trusts it), or by anyone with the bearer token.

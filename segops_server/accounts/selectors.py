@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
 
 from segops_server.accounts.models import Invitation, Membership, Tenant, User
+from segops_server.core.errors import NotFound
 
 
 def memberships_of_user(*, user: User) -> QuerySet[Membership]:

@@ -10,14 +10,13 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from segops_server.accounts import signals
 from segops_server.accounts.models import INVITABLE_ROLES, Invitation, Membership, Role, Tenant, User
 from segops_server.accounts.selectors import invitation_for_token, invitation_token_hash
 from segops_server.accounts.signals import team_change_announce
 from segops_server.accounts.tokens import tokens_revoke_all
-from segops_server.core.errors import Conflict
+from segops_server.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 INVITATION_TOKEN_PREFIX = "inv_"
@@ -31,7 +30,7 @@ class Registration:
 
 def _tenant_slug_free(slug: str, field: str) -> None:
     if Tenant.objects.filter(slug=slug).exists():
-        raise ValidationError({field: ["This slug is already taken."]})
+        raise Invalid({field: ["This slug is already taken."]})
 
 
 @transaction.atomic
@@ -46,7 +45,7 @@ def user_register(
     """
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": ["An account with this email already exists."]})
+        raise Invalid({"email": ["An account with this email already exists."]})
     user = User.objects.create_user(email=email, password=password)
     tenant = None
     if tenant_slug:
@@ -63,7 +62,7 @@ def tenant_create(*, owner: User, name: str, slug: str, field: str = "slug", req
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug)
     except IntegrityError:  # lost a race for the same slug
-        raise ValidationError({field: ["This slug is already taken."]}) from None
+        raise Invalid({field: ["This slug is already taken."]}) from None
     Membership(tenant=tenant, user=owner, role=Role.OWNER).save()
     team_change_announce(event=signals.TENANT_CREATED, tenant=tenant, actor=owner, request=request, slug=slug)
     return tenant
@@ -148,7 +147,7 @@ def member_invite(
     on); the invitee accepts it while signed in as that address.
     """
     if role not in INVITABLE_ROLES:
-        raise ValidationError({"role": ["Invitations may grant admin, member or viewer."]})
+        raise Invalid({"role": ["Invitations may grant admin, member or viewer."]})
     email = email.strip().lower()
     if Membership.objects.for_tenant(tenant).filter(user__email__iexact=email).exists():
         # The inviter (an Admin) sees the member list anyway: this reveals nothing new.
@@ -229,7 +228,7 @@ def member_change_role(
 ) -> Membership:
     _guard_owner(membership)
     if role not in INVITABLE_ROLES:
-        raise ValidationError({"role": ["Role must be admin, member or viewer."]})
+        raise Invalid({"role": ["Role must be admin, member or viewer."]})
     old = membership.role
     membership.role = role
     membership.save(update_fields=["role"])

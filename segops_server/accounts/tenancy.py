@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from segops_server.accounts.models import ROLE_RANK, Membership, Role, Tenant, User
 from segops_server.accounts.plans import PLANS, PlanName
+from segops_server.core.converters import MAX_ID_DIGITS
 from segops_server.core.idempotency import idempotency_key, idempotency_replay, idempotency_store
 from segops_server.core.quotas import QuotaExceeded, per_minute_take, per_month_take
 from segops_server.core.scoping import tenant_manager
@@ -56,7 +57,11 @@ def _named_tenants(request: Request, url_slug: str | None) -> set[str]:
             names.add(f"slug:{slug.strip()}")
         tenant_id = source.get("tenant")
         if tenant_id not in (None, ""):
-            if isinstance(tenant_id, bool) or not str(tenant_id).isdigit() or len(str(tenant_id)) > 18:
+            if (
+                isinstance(tenant_id, bool)
+                or not str(tenant_id).isdigit()
+                or len(str(tenant_id)) > MAX_ID_DIGITS
+            ):
                 raise ValidationError({"tenant": ["A numeric tenant id is expected."]})
             names.add(f"id:{int(tenant_id)}")
     return names

@@ -10,25 +10,23 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-
-def _client_address(request: Request) -> str:
-    # DRF's own ident honours SEGOPS_NUM_PROXIES (X-Forwarded-For from trusted proxies only).
-    return BaseThrottle().get_ident(request)
+from segops_server.core.proxy import client_address
 
 
-def _keys(request: Request, email: str) -> list[tuple[str, int]]:
+def _keys(request: HttpRequest | Request, email: str) -> list[tuple[str, int]]:
     account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     return [
         (f"login-fail:acct:{account}", settings.SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT),
-        (f"login-fail:addr:{_client_address(request)}", settings.SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS),
+        (f"login-fail:addr:{client_address(request)}", settings.SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS),
     ]
 
 
-def login_retry_after(request: Request, email: str) -> int | None:
+def login_retry_after(request: HttpRequest | Request, email: str) -> int | None:
     """Seconds to wait if this account or this address has failed too often, else None."""
     now = time.time()
     for key, limit in _keys(request, email):
@@ -38,7 +36,7 @@ def login_retry_after(request: Request, email: str) -> int | None:
     return None
 
 
-def login_failure_record(request: Request, email: str) -> None:
+def login_failure_record(request: HttpRequest | Request, email: str) -> None:
     window = settings.SEGOPS_LOGIN_FAILURE_WINDOW_SECONDS
     now = time.time()
     for key, _limit in _keys(request, email):
@@ -49,7 +47,7 @@ def login_failure_record(request: Request, email: str) -> None:
         cache.set(key, state, timeout=int(state["reset_at"] - now) + 1)
 
 
-def login_failures_clear(request: Request, email: str) -> None:
+def login_failures_clear(request: HttpRequest | Request, email: str) -> None:
     """A correct password clears the account's counter (not the address's)."""
     cache.delete(_keys(request, email)[0][0])
 
@@ -62,8 +60,8 @@ class _AddressRate(SimpleRateThrottle):
         self.rate = rate
         self.num_requests, self.duration = self.parse_rate(rate)
 
-    def get_cache_key(self, request: Request, view: object) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def get_cache_key(self, request: Request, view: object) -> str:  # the one client-address rule
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
 
 
 # What each limited action is called in cache keys, and the setting that holds its rate.

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.throttling import BaseThrottle
-
 from segops_server.audit.models import AuditEvent
+from segops_server.core.proxy import client_address
 
 
 def client_ip(request: Any) -> str | None:
     if request is None:
         return None
-    ident = BaseThrottle().get_ident(request)
-    return ident or None
+    return client_address(request) or None
 
 
 def audit_record(

@@ -12,11 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from rest_framework import exceptions as drf
 
 from segops_server.accounts.models import Membership, Role, User
 from segops_server.accounts.selectors import memberships_of_user
 from segops_server.accounts.tenancy import TenantContext
+from segops_server.console.errors import error_page
+from segops_server.core.errors import DomainError
 from segops_server.observability.context import tenant_note
 
 P = ParamSpec("P")
@@ -116,10 +117,12 @@ def tenant_page(
                 return refused(request, ctx, f"This needs the {needed.label} role or higher.")
             try:
                 return view(request, ctx, *args, **kwargs)
-            except (Http404, drf.NotFound):
+            except Http404:
                 return not_found(request, ctx)
-            except (PermissionDenied, drf.PermissionDenied) as exc:
+            except PermissionDenied as exc:
                 return refused(request, ctx, str(exc) or "You may not do this.")
+            except DomainError as exc:  # what the view did not handle itself: one mapping
+                return error_page(request, ctx, exc)
 
         return wrapped
 
@@ -134,7 +137,10 @@ def person_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         person = signed_in_person(request)
         if person is None:
             return redirect_to_login(request.get_full_path(), reverse("console:sign-in"))
-        return view(request, person, *args, **kwargs)
+        try:
+            return view(request, person, *args, **kwargs)
+        except DomainError as exc:  # what the view did not handle itself: the same one mapping
+            return error_page(request, None, exc)
 
     return wrapped
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+
+from segops_server.core.errors import Invalid
 
 MAX_LIMIT = 1000
 
@@ -28,9 +29,9 @@ def cursor_decode(cursor: str | None, length: int) -> list[Any] | None:
     try:
         position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, RecursionError):
-        raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+        raise Invalid({"cursor": ["Invalid cursor."]}) from None
     if not isinstance(position, list) or len(position) != length:
-        raise ValidationError({"cursor": ["Invalid cursor."]})
+        raise Invalid({"cursor": ["Invalid cursor."]})
     return position
 
 

@@ -1,14 +1,19 @@
-"""The one exception handler: every API error leaves as {"detail": ...} or field errors."""
+"""The project's own errors, and the one API exception handler that maps them (and DRF's) to HTTP.
+
+Services and selectors raise the domain errors below and never import DRF: the API maps them
+here (`exception_handler`), the console in console/errors.py, each in one place. Every API error
+leaves as {"detail": ...} or as field errors.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from segops_server.core.outage import (
     RETRY_AFTER_SECONDS,
@@ -33,23 +38,145 @@ class DatabaseUnavailable(APIException):
     wait = RETRY_AFTER_SECONDS  # DRF's exception handler sends it as Retry-After
 
 
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
+# What a domain error carries: a message, or field errors ({"field": ["message", ...]}).
+Detail = str | dict[str, Any]
+
+
+class DomainError(Exception):
+    """Base of the errors services and selectors raise; interfaces map them, services never do."""
+
+    default_detail = "The request could not be done."
+
+    def __init__(self, detail: Detail | None = None) -> None:
+        self.detail: Detail = self.default_detail if detail is None else detail
+        super().__init__(self.detail)
+
+    def messages(self) -> list[str]:
+        """Every message this error carries, field errors flattened, in order."""
+        return _messages(self.detail)
+
+    def __str__(self) -> str:
+        return " ".join(self.messages())
+
+
+def _messages(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [m for value in detail.values() for m in _messages(value)]
+    if isinstance(detail, list | tuple):
+        return [m for value in detail for m in _messages(value)]
+    return [str(detail)]
+
+
+class Invalid(DomainError):
+    """Bad input (400): a message, or field errors keyed by the request's field names."""
+
+    default_detail = "Invalid input."
+
+
+class Unauthenticated(DomainError):
+    """A credential that is not good (401)."""
+
+    default_detail = "Incorrect authentication credentials."
+
+
+class PermissionDenied(DomainError):
+    """Known caller, not allowed (403)."""
+
+    default_detail = "You do not have permission to perform this action."
+
+
+class NotFound(DomainError):
+    """Absent, or not this tenant's (404: an outsider cannot tell the two apart)."""
+
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
     default_detail = "The request conflicts with the current state."
+
+
+class Gone(DomainError):
+    default_detail = "This resource is no longer available."
+
+
+class Throttled(DomainError):
+    """Too many requests (429); `wait` seconds before trying again (sent as Retry-After)."""
+
+    default_detail = "Request was throttled."
+
+    def __init__(self, detail: Detail | None = None, *, wait: int | None = None) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+class Unavailable(DomainError):
+    """A dependency is down for now (503); `wait` seconds before a retry is worth it."""
+
+    default_detail = "The service is unavailable right now; retry shortly."
+
+    def __init__(self, detail: Detail | None = None, *, wait: int | None = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+class _Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
 
 
-class Gone(APIException):
+class _Gone(APIException):
     status_code = status.HTTP_410_GONE
-    default_detail = "This resource is no longer available."
     default_code = "gone"
 
 
+class _BadRequest(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+
+class _Unavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+
+
+_API_KINDS: tuple[tuple[type[DomainError], type[APIException]], ...] = (
+    (Unauthenticated, drf.AuthenticationFailed),
+    (PermissionDenied, drf.PermissionDenied),
+    (NotFound, drf.NotFound),
+    (Conflict, _Conflict),
+    (Gone, _Gone),
+)
+
+
+def api_exception(exc: DomainError) -> APIException:
+    """The DRF exception, and so the status and body, the API answers for a domain error."""
+    if isinstance(exc, Invalid):
+        return drf.ValidationError(exc.detail)
+    if isinstance(exc, Throttled):
+        return drf.Throttled(wait=exc.wait, detail=str(exc))
+    if isinstance(exc, Unavailable):
+        unavailable = _Unavailable(exc.detail)
+        unavailable.wait = exc.wait  # type: ignore[attr-defined]  # DRF's handler sends Retry-After
+        return unavailable
+    mapped: type[APIException] = _BadRequest  # a domain error of no known kind: the caller's
+    for kind, api_kind in _API_KINDS:
+        if isinstance(exc, kind):
+            mapped = api_kind
+            break
+    return mapped(exc.detail)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Imported here: rest_framework.views loads the authentication classes, which raise the
+    # errors above, so a module-level import would be circular.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     from segops_server.core.idempotency import Replay, replay_response
 
     if isinstance(exc, Replay):
         return replay_response(exc)
+    if isinstance(exc, DomainError):
+        exc = api_exception(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     elif is_database_unavailable(exc):

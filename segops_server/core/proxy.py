@@ -10,6 +10,10 @@ address the headers are ignored: a client cannot claim HTTPS by sending them its
 The rules are those SegOps had before granian (`--forwarded-allow-ips` and the default secure
 scheme headers of the previous server): exact addresses, not networks; every scheme header
 present must say HTTPS (a request whose headers disagree stays http rather than getting a 400).
+
+The same setting decides whose X-Forwarded-For is believed: `client_address` is the one helper
+that names the client (throttles, audit entries, a key's last use, /metrics), so one setting
+says which proxies are trusted, for everything.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -56,6 +62,37 @@ def allowed_addresses(allow_ips: str) -> frozenset[str] | None:
         if isinstance(address, ipaddress.IPv4Address):  # as seen on a dual-stack (IPv6) socket
             allowed.add(f"::ffff:{address}")
     return frozenset(allowed)
+
+
+@lru_cache(maxsize=4)
+def _trusted_proxies(allow_ips: str) -> frozenset[str] | None:
+    return allowed_addresses(allow_ips)
+
+
+def client_address(request: HttpRequest | Any) -> str:  # Any: DRF's Request reads the same META
+    """The client's address, for every use (throttles, audit, a key's last use, /metrics).
+
+    The peer's, unless the peer is a trusted proxy (the same SEGOPS_FORWARDED_ALLOW_IPS as for
+    HTTPS); then the nearest address in its X-Forwarded-For that is not itself a trusted
+    proxy. Entries to the left of that one were written by the client and are never believed.
+
+    Behind a proxy on this machine, the proxy must send X-Forwarded-For: without it every
+    request would look as if it came from the proxy's own (loopback) address.
+    """
+    peer = str(request.META.get("REMOTE_ADDR", ""))
+    trusted = _trusted_proxies(forwarded_allow_ips())
+    if trusted is not None and peer not in trusted:
+        return peer
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if not hops:
+        return peer
+    if trusted is None:
+        return hops[-1]  # any peer is "trusted": believe one hop only, the one it added
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return hops[0]
 
 
 def _says_https(environ: dict[str, Any]) -> bool:

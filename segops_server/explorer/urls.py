@@ -9,13 +9,14 @@ or the bare user's pattern would swallow the others. The views live with the dat
 
 from django.urls import URLPattern, path, re_path
 
+from segops_server.core.converters import IdConverter
 from segops_server.ingestion import api as ingestion_api
 from segops_server.segments import api as segments_api
 
 urlpatterns: list[URLPattern] = [
     path("explorer/users/", ingestion_api.UserListView.as_view(), name="explorer-users"),
     re_path(
-        r"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>[0-9]{1,18})/explain/$",
+        rf"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>{IdConverter.regex})/explain/$",
         segments_api.ExplainView.as_view(),
         name="explorer-user-explain",
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from segops_server.core.ids import MAX_ID_LENGTH
 from segops_server.core.scoping import TenantScopedManager
 
 IDENTIFY_EVENT = "context_identified"
@@ -18,13 +19,13 @@ class Event(models.Model):
     tenant = models.ForeignKey(
         "accounts.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    user_id = models.CharField(max_length=255)
+    user_id = models.CharField(max_length=MAX_ID_LENGTH)
     event_type = models.CharField(max_length=100)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     payload = models.JSONField(default=dict)
     # NULL, not "", when absent: bulk COPY writes it as is and "no anonymous id" stays distinct.
-    anonymous_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    anonymous_id = models.CharField(max_length=MAX_ID_LENGTH, null=True, blank=True)  # noqa: DJ001
 
     objects = TenantScopedManager()
 
@@ -48,7 +49,7 @@ class UserProfile(models.Model):
     tenant = models.ForeignKey(
         "accounts.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    user_id = models.CharField(max_length=255)
+    user_id = models.CharField(max_length=MAX_ID_LENGTH)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     event_count = models.BigIntegerField(default=0)
@@ -74,7 +75,7 @@ class ProfilePending(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     tenant_id = models.BigIntegerField()
-    user_id = models.CharField(max_length=255)
+    user_id = models.CharField(max_length=MAX_ID_LENGTH)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     event_count = models.BigIntegerField()
@@ -91,8 +92,8 @@ class IdentityAlias(models.Model):
     tenant = models.ForeignKey(
         "accounts.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    anonymous_id = models.CharField(max_length=255)
-    user_id = models.CharField(max_length=255)
+    anonymous_id = models.CharField(max_length=MAX_ID_LENGTH)
+    user_id = models.CharField(max_length=MAX_ID_LENGTH)
     created_at = models.DateTimeField()
 
     objects = TenantScopedManager()

@@ -7,17 +7,17 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
-from rest_framework.exceptions import NotFound, ValidationError
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
+from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.ingestion.models import Event, IdentityAlias, UserProfile
 from segops_server.ingestion.services import profiles_refresh
 
 
 def users_search(*, tenant: Tenant, q: str) -> QuerySet[UserProfile]:
-    profiles_refresh()
+    profiles_refresh(tenant=tenant)
     users = UserProfile.objects.for_tenant(tenant).order_by("user_id")
     if q:
         users = users.filter(user_id__icontains=q)
@@ -29,7 +29,7 @@ def user_get(*, tenant: Tenant, user_id: str) -> UserProfile:
         user_id_parse(user_id)  # none is stored that breaks the rule (a NUL would even be a 500)
     except InvalidId:
         raise NotFound("User not found.") from None
-    profiles_refresh()
+    profiles_refresh(tenant=tenant)
     profile = UserProfile.objects.for_tenant(tenant).filter(user_id=user_id).first()
     if profile is None:
         raise NotFound("User not found.")
@@ -60,7 +60,7 @@ def user_events_page(
         except ValueError:  # well formed but impossible, such as month 13
             at = None
         if at is None or not isinstance(position[1], int):
-            raise ValidationError({"cursor": ["Invalid cursor."]})
+            raise Invalid({"cursor": ["Invalid cursor."]})
         events = events.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=position[1]))
     page = list(events.order_by("-occurred_at", "-id")[: limit + 1])
     next_cursor = None

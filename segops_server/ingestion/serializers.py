@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from segops_server.core.ids import MAX_ID_LENGTH
 from segops_server.ingestion.models import Event, UserProfile
 
 
@@ -12,7 +13,7 @@ class EventInSerializer(serializers.Serializer[None]):
     """Documentation of one event (validation itself runs in ingestion.validation)."""
 
     user_id = serializers.CharField(
-        max_length=255,
+        max_length=MAX_ID_LENGTH,
         required=False,
         help_text="Required with a secret key unless anonymous_id is sent alone; never starts with anon_. "
         "A session's uid wins.",
@@ -70,7 +71,7 @@ class EventOutSerializer(serializers.Serializer[Event]):
 
 
 class UserSearchQuerySerializer(serializers.Serializer[None]):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_ID_LENGTH, default="")
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
 

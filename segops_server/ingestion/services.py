@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from segops_server.accounts.models import Tenant
@@ -59,7 +60,30 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
     return len(events)
 
 
-def profiles_refresh() -> None:
-    """Bring profiles up to date with every stored event (PostgreSQL folds pending deltas)."""
-    if connection.vendor == "postgresql":
-        storage.profiles_rollup()
+def profiles_refresh(*, tenant: Tenant) -> int:
+    """Before a read of `tenant`'s profiles: fold at most one batch of its own pending deltas.
+
+    A read never folds another tenant's rows, and never more than SEGOPS_PROFILE_FOLD_BATCH of
+    its own: a Viewer's GET does not pay for anyone's backlog. What is left (a burst larger than
+    a batch) is folded by the worker's scheduler within a round, so a read may then see
+    profiles up to one round behind. SQLite stores profiles directly: nothing is pending there.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    return storage.profiles_rollup(tenant_id=tenant.pk, limit=settings.SEGOPS_PROFILE_FOLD_BATCH)
+
+
+def profiles_fold_pending(*, tenant_id: int | None = None) -> int:
+    """The worker's fold (the scheduler's round, a segment compute): every pending delta of
+    `tenant_id` (every tenant if None), one tenant at a time, in transactions of at most
+    SEGOPS_PROFILE_FOLD_BATCH rows so no lock is held long. Returns how many were folded."""
+    if connection.vendor != "postgresql":
+        return 0
+    batch = settings.SEGOPS_PROFILE_FOLD_BATCH
+    folded = 0
+    for tenant in [tenant_id] if tenant_id is not None else storage.pending_tenants():
+        while (moved := storage.profiles_rollup(tenant_id=tenant, limit=batch)) > 0:
+            folded += moved
+            if moved < batch:
+                break
+    return folded

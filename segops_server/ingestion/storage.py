@@ -195,22 +195,36 @@ def pending_insert(*, tenant_id: int, events: Sequence[ValidEvent]) -> None:
             copy.write_row((tenant_id, user_id, first, last, count, props, props_at))
 
 
-def profiles_rollup() -> None:
-    """PostgreSQL: fold every pending delta into the profiles, atomically.
+def pending_tenants() -> list[int]:
+    """PostgreSQL: the tenants with pending profile deltas."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT tenant_id FROM {ProfilePending._meta.db_table} ORDER BY tenant_id")  # noqa: S608
+        return [row[0] for row in cursor.fetchall()]
 
-    DELETE ... RETURNING takes each pending row exactly once, even with several rollups at
-    once (a second one waits on the first's row locks, then finds those rows gone).
+
+def profiles_rollup(*, tenant_id: int, limit: int) -> int:
+    """PostgreSQL: fold up to `limit` of one tenant's pending deltas (oldest first) into its
+    profiles, atomically; returns how many were folded.
+
+    The rows are locked, then deleted with RETURNING: each is taken exactly once, even with
+    several rollups at once (a second one waits on the first's row locks, then finds those rows
+    gone). Deltas merge in any order (least, greatest, sum, latest traits by time), so a batch
+    boundary never changes the result.
     """
+    table = ProfilePending._meta.db_table
     sql = (
-        f"WITH moved AS (DELETE FROM {ProfilePending._meta.db_table} RETURNING *) "  # noqa: S608
-        f"INSERT INTO {UserProfile._meta.db_table} AS p {_PROFILE_COLUMNS} "
+        f"WITH moved AS (DELETE FROM {table} WHERE id IN ("  # noqa: S608
+        f"SELECT id FROM {table} WHERE tenant_id = %s ORDER BY id LIMIT %s FOR UPDATE) RETURNING *), "
+        f"folded AS (INSERT INTO {UserProfile._meta.db_table} AS p {_PROFILE_COLUMNS} "
         "SELECT tenant_id, user_id, min(first_seen), max(last_seen), sum(event_count), "
         "coalesce((array_agg(properties ORDER BY properties_at DESC NULLS LAST))[1], '{}'::jsonb), "
         "max(properties_at) FROM moved GROUP BY tenant_id, user_id ORDER BY tenant_id, user_id"
         + _PROFILE_SET.format(least="LEAST", greatest="GREATEST")
+        + ") SELECT count(*) FROM moved"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, [tenant_id, limit])
+        return int(cursor.fetchone()[0])
 
 
 def events_store_one_statement(

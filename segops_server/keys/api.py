@@ -17,6 +17,7 @@ from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantScopedAPIView, person, resolve_tenant
 from segops_server.core.idempotency import secret_shown_once
 from segops_server.core.pagination import PageNumberPagination, paginated_response
+from segops_server.core.proxy import client_address
 from segops_server.keys import selectors, services
 from segops_server.keys.authentication import PublicKeyAuthentication, request_credential
 from segops_server.keys.models import ApiKey
@@ -109,6 +110,9 @@ class ApiKeyRollView(_OneKeyView):
 class RevokeLeakedThrottle(AnonRateThrottle):
     scope = "revoke_leaked"
     rate = "10/min"
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)  # the one client-address rule (core/proxy.py)
 
 
 class RevokeLeakedView(APIView):

@@ -12,10 +12,25 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import TokenError
 
 from segops_server.accounts.models import Tenant
+from segops_server.core.errors import Unauthenticated
+from segops_server.keys import services
 from segops_server.keys.format import KEY_PATTERN
 from segops_server.keys.models import ApiKey, KeyType, Scope
-from segops_server.keys.services import ApiKeyAuthenticationFailed, api_key_authenticate
 from segops_server.keys.sessions import SessionToken, session_identity, session_key_get
+
+
+class ApiKeyAuthenticationFailed(AuthenticationFailed):
+    """A 401 whose challenge names the ApiKey scheme (see core.errors)."""
+
+    www_authenticate = 'ApiKey realm="api"'
+
+
+def api_key_authenticate(*, raw: str, request: Request) -> ApiKey:
+    """The service's check, its refusal as DRF's 401 with the ApiKey challenge."""
+    try:
+        return services.api_key_authenticate(raw=raw, request=request)
+    except Unauthenticated as exc:
+        raise ApiKeyAuthenticationFailed(str(exc)) from None
 
 
 class MachinePrincipal:

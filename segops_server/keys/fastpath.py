@@ -7,9 +7,9 @@ from django.http import HttpRequest
 from segops_server.accounts.tenancy import TENANT_HEADER
 from segops_server.core.fastpath import Decline
 from segops_server.core.idempotency import HEADER as IDEMPOTENCY_HEADER
-from segops_server.keys.authentication import key_from_headers, key_in_url
+from segops_server.keys.authentication import ApiKeyAuthenticationFailed, key_from_headers, key_in_url
 from segops_server.keys.models import ApiKey, KeyType
-from segops_server.keys.services import ApiKeyAuthenticationFailed, KeyRefusal, api_key_check
+from segops_server.keys.services import KeyRefusal, api_key_check
 from segops_server.observability.context import tenant_note
 
 

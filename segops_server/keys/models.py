@@ -14,6 +14,14 @@ class KeyType(models.TextChoices):
     PUBLIC = "public", "Public"
 
 
+class KeyStatus(models.TextChoices):
+    """Derived from revoked_at and expires_at, never stored."""
+
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
 class Environment(models.TextChoices):
     LIVE = "live", "Live"
     TEST = "test", "Test"
@@ -70,12 +78,12 @@ class ApiKey(models.Model):
         return self.tenant
 
     @property
-    def status(self) -> str:
+    def status(self) -> KeyStatus:
         if self.revoked_at is not None:
-            return "revoked"
+            return KeyStatus.REVOKED
         if self.expires_at is not None and self.expires_at <= timezone.now():
-            return "expired"
-        return "active"
+            return KeyStatus.EXPIRED
+        return KeyStatus.ACTIVE
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
 
 from segops_server.accounts.models import Tenant
+from segops_server.core.errors import NotFound
 from segops_server.keys.models import ApiKey
 
 

@@ -11,11 +11,11 @@ from typing import Any, NoReturn
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
 
 from segops_server.accounts.models import Tenant, User
 from segops_server.audit.models import Action
 from segops_server.audit.services import audit_record, client_ip
+from segops_server.core.errors import Invalid, Unauthenticated
 from segops_server.core.rawsql import instance_from_row, select_columns
 from segops_server.core.writelock import write_without_waiting
 from segops_server.keys import cache as key_cache
@@ -26,15 +26,9 @@ from segops_server.keys.format import (
     key_generate,
     key_is_well_formed,
 )
-from segops_server.keys.models import KIND_PREFIX, ApiKey, KeyType
+from segops_server.keys.models import KIND_PREFIX, ApiKey, KeyStatus, KeyType
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-class ApiKeyAuthenticationFailed(AuthenticationFailed):
-    """A 401 whose challenge names the ApiKey scheme (see core.errors)."""
-
-    www_authenticate = 'ApiKey realm="api"'
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,7 @@ def api_key_create(
     request: Any = None,
 ) -> IssuedKey:
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": ["Must be in the future."]})
+        raise Invalid({"expires_at": ["Must be in the future."]})
     public = type == KeyType.PUBLIC
     issued = _issue(
         template=ApiKey(
@@ -101,8 +95,8 @@ def api_key_create(
 @transaction.atomic
 def api_key_roll(*, api_key: ApiKey, actor: User, grace: timedelta, request: Any = None) -> IssuedKey:
     """A new key with the same name, type and scopes; the old one keeps working for `grace`."""
-    if api_key.status != "active":
-        raise ValidationError({"detail": "Only an active key can be rolled."})
+    if api_key.status != KeyStatus.ACTIVE:
+        raise Invalid({"detail": "Only an active key can be rolled."})
     now = timezone.now()
     issued = _issue(
         template=ApiKey(
@@ -209,7 +203,7 @@ def _fail(message: str, *, raw: str, request: Any, key: ApiKey | None = None, ac
         request=request,
         reason=message,
     )
-    raise ApiKeyAuthenticationFailed(message)
+    raise Unauthenticated(message)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework_simplejwt.tokens import Token
 
 from segops_server.core.ids import anonymous_uid
-from segops_server.keys.models import ApiKey
+from segops_server.keys.models import ApiKey, KeyStatus
 
 SESSION_LIFETIME = timedelta(minutes=15)
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -62,7 +62,7 @@ def session_key_get(token: SessionToken) -> ApiKey:
         .filter(pk=token.get("kid"), tenant_id=token.get("tid"))
         .first()
     )
-    if key is None or key.status != "active":
+    if key is None or key.status != KeyStatus.ACTIVE:
         raise AuthenticationFailed("Session token is invalid or expired.")
     return key
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-from segops_server.core.proxy import allowed_addresses, forwarded_allow_ips
+from segops_server.core.proxy import client_address
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -38,36 +38,6 @@ def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
 def allowed_networks() -> tuple[Network, ...]:
     """The networks of SEGOPS_METRICS_ALLOW_IPS (ImproperlyConfigured on a malformed entry)."""
     return _networks(tuple(settings.SEGOPS_METRICS_ALLOW_IPS))
-
-
-@lru_cache(maxsize=4)
-def _trusted_proxies(allow_ips: str) -> frozenset[str] | None:
-    return allowed_addresses(allow_ips)
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address: the peer's, unless the peer is a trusted proxy (the same
-    SEGOPS_FORWARDED_ALLOW_IPS as for HTTPS, core/proxy.py); then the nearest address in its
-    X-Forwarded-For that is not itself a trusted proxy. Entries to the left of that one were
-    written by the client and are never believed.
-
-    Behind a proxy on this machine, the proxy must send X-Forwarded-For: without it every
-    request would look as if it came from the proxy's own (loopback) address.
-    """
-    peer: str = request.META.get("REMOTE_ADDR", "")
-    trusted = _trusted_proxies(forwarded_allow_ips())
-    if trusted is not None and peer not in trusted:
-        return peer
-    forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    if not hops:
-        return peer
-    if trusted is None:
-        return hops[-1]  # any peer is "trusted": believe one hop only, the one it added
-    for hop in reversed(hops):
-        if hop not in trusted:
-            return hop
-    return hops[0]
 
 
 def _address(text: str) -> IPAddress | None:

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, Tenant, User
 from segops_server.accounts.tenancy import TenantScopedAPIView, TenantScopedMixin, person, plan_calls_check
+from segops_server.core.converters import MAX_ID_DIGITS
 from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import Conflict
 from segops_server.core.fastpath import Decline, FastRoute, Mirrors, query_params
@@ -249,7 +250,7 @@ def _membership_fast(request: HttpRequest) -> tuple[int, Any]:
     segment_id = None
     if "segment_id" in params:
         raw = params["segment_id"]
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) >= 1):
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS and int(raw) >= 1):
             raise Decline
         segment_id = int(raw)
     answer = _membership_answer(tenant=key.tenant, user_id=user_id, segment_id=segment_id)

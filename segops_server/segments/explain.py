@@ -45,7 +45,7 @@ def _value_seen(condition: dict[str, Any], events: list[Event], traits: dict[str
 
 
 def segment_explain(*, tenant: Tenant, segment: Segment, user_id: str) -> dict[str, Any]:
-    profiles_refresh()
+    profiles_refresh(tenant=tenant)
     now = timezone.now()
     definition = segment.definition or {"logic": "AND", "conditions": []}
     events = list(

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from segops_server.core.ids import MAX_ID_LENGTH
 from segops_server.core.scoping import TenantScopedManager
 
 
@@ -95,7 +96,7 @@ class SegmentMember(models.Model):
         Segment, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     generation = models.BigIntegerField()
-    user_id = models.CharField(max_length=255)
+    user_id = models.CharField(max_length=MAX_ID_LENGTH)
     computed_at = models.DateTimeField()
 
     objects = TenantScopedManager()

@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db import DataError, connection
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import NotFound, ValidationError
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
+from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.rawsql import StatementTimeout, bounded_read, statement_timeout
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments import snapshots
@@ -50,7 +50,7 @@ def members_page(
     position = cursor_decode(cursor, 1)
     if position is not None:
         if not isinstance(position[0], str):
-            raise ValidationError({"cursor": ["Invalid cursor."]})
+            raise Invalid({"cursor": ["Invalid cursor."]})
         members = members.filter(user_id__gt=position[0])
     page = list(members.order_by("user_id")[: limit + 1])
     if len(page) > limit:
@@ -63,7 +63,7 @@ def preview(
     *, tenant: Tenant, definition: dict[str, Any], limit: int, now: datetime | None = None
 ) -> dict[str, Any]:
     """How many users match right now, a deterministic sample (lowest ids) and the compiled SQL."""
-    profiles_refresh()
+    profiles_refresh(tenant=tenant)
     sql, params = definition_compile(
         definition,
         tenant_id=tenant.pk,
@@ -91,15 +91,15 @@ def preview(
     }
 
 
-def rule_refused(exc: StatementTimeout | DataError) -> ValidationError:
+def rule_refused(exc: StatementTimeout | DataError) -> Invalid:
     """The 400 for a rule the database would not finish (past the time bound) or not read (a
     pattern PostgreSQL refuses that the definition check let through): the caller's to change."""
     if isinstance(exc, StatementTimeout):
         # The same bound on both databases (docs/segments.md, "Time bound").
-        return ValidationError({"detail": f"This rule took longer than {exc.seconds} s to evaluate."})
+        return Invalid({"detail": f"This rule took longer than {exc.seconds} s to evaluate."})
     if "invalid regular expression" not in str(exc):
         raise exc
-    return ValidationError({"detail": f"The database refused a regular expression of this rule: {exc}"})
+    return Invalid({"detail": f"The database refused a regular expression of this rule: {exc}"})
 
 
 _MEMBERSHIP_SQL = (

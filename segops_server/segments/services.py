@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.models import Tenant, User
+from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.workers import (
@@ -26,7 +26,7 @@ from segops_server.core.workers import (
     leased_rescue,
     worker_id,
 )
-from segops_server.ingestion.services import profiles_refresh
+from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.observability.metrics import compute_record
 from segops_server.segments import snapshots
 from segops_server.segments.compiler import definition_compile
@@ -59,7 +59,7 @@ def definition_clean(*, tenant: Tenant, definition: Any, segment_id: int | None 
             definition, lookup_definition=definition_lookup(tenant), segment_id=segment_id
         )
     except DefinitionError as exc:
-        raise ValidationError({"definition": [str(exc)]}) from None
+        raise Invalid({"definition": [str(exc)]}) from None
 
 
 def _save_version(*, segment: Segment, definition: dict[str, Any], actor: User | None) -> SegmentVersion:
@@ -106,17 +106,29 @@ def segment_create(
 
 @transaction.atomic
 def segment_update(*, segment: Segment, actor: User | None, **changes: Any) -> Segment:
-    """Every saved definition becomes a new version; other fields change in place."""
+    """Every saved definition becomes a new version; other fields change in place.
+
+    The segment's row is locked first (PostgreSQL; SQLite's transactions take the one write
+    lock anyway): two changes of one segment run one after the other, so each new version takes
+    the next number rather than failing on the unique (segment, number), and each compares with
+    the definition the other saved. Only the changed columns are written, so what a compute
+    wrote meanwhile (status, count, generation) is not put back to what the caller read.
+    """
+    locked = Segment.objects.for_tenant(segment.tenant).select_for_update().filter(pk=segment.pk).first()
+    if locked is None:
+        raise NotFound("Segment not found.")
     definition = changes.pop("definition", None)
+    fields = ["updated_at", *changes]
     for field, value in changes.items():
-        setattr(segment, field, value)
+        setattr(locked, field, value)
     if definition is not None:
-        cleaned = definition_clean(tenant=segment.tenant, definition=definition, segment_id=segment.pk)
-        if cleaned != segment.definition:
-            segment.definition = cleaned
-            _save_version(segment=segment, definition=cleaned, actor=actor)
-    segment.save()
-    return segment
+        cleaned = definition_clean(tenant=locked.tenant, definition=definition, segment_id=locked.pk)
+        if cleaned != locked.definition:
+            locked.definition = cleaned
+            fields.append("definition")
+            _save_version(segment=locked, definition=cleaned, actor=actor)
+    locked.save(update_fields=fields)
+    return locked
 
 
 @transaction.atomic
@@ -136,7 +148,7 @@ def segment_compute_request(*, segment: Segment) -> bool:
     from segops_server.segments.tasks import compute_segment
 
     if segment.definition is None:
-        raise ValidationError({"definition": ["Save a definition before computing."]})
+        raise Invalid({"definition": ["Save a definition before computing."]})
     with transaction.atomic():
         claimed = (
             Segment.objects.for_tenant(segment.tenant)
@@ -228,7 +240,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
     now = now or timezone.now()
     generation = segment.generation + 1
     try:
-        profiles_refresh()
+        profiles_fold_pending(tenant_id=tenant.pk)  # the worker: all of this tenant's, in batches
         version = (
             SegmentVersion.objects.for_tenant(tenant).filter(segment=segment).order_by("-number").first()
         )

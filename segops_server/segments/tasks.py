@@ -1,4 +1,7 @@
-"""Background work for segments, run by the task worker (`segops worker`)."""
+"""Background work for segments, run by the task worker (`segops worker`).
+
+Segments due for a refresh are not a task: the worker's scheduler round (cli.py) queues
+their computes directly, the one path."""
 
 from __future__ import annotations
 
@@ -10,14 +13,6 @@ def compute_segment(segment_id: int) -> None:
     from segops_server.segments.services import segment_compute_run
 
     segment_compute_run(segment_id=segment_id)
-
-
-@task()
-def refresh_due_segments() -> int:
-    """Queue a compute for every segment whose refresh interval has passed."""
-    from segops_server.segments.services import segments_refresh_due
-
-    return segments_refresh_due()
 
 
 @task()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts import services
 from segops_server.accounts.models import Invitation, Role, Tenant, User
+from segops_server.core.errors import Invalid
 from segops_server.testing.factories import Team
 
 
@@ -16,7 +16,7 @@ def test_it_refuses_a_slug_taken_by_a_concurrent_sign_up(team: Team) -> None:
     # Two sign-ups for one slug both pass the check; the database's constraint decides.
     with (
         mock.patch.object(services, "_tenant_slug_free"),
-        pytest.raises(ValidationError) as error,
+        pytest.raises(Invalid) as error,
     ):
         services.user_register(
             email="racer@initech.test", password="racing-is-fun-123", tenant_name=None, tenant_slug="acme"
@@ -26,7 +26,7 @@ def test_it_refuses_a_slug_taken_by_a_concurrent_sign_up(team: Team) -> None:
 
 
 def test_it_leaves_no_account_behind_when_the_tenant_fails(team: Team) -> None:
-    with mock.patch.object(services, "_tenant_slug_free"), pytest.raises(ValidationError):
+    with mock.patch.object(services, "_tenant_slug_free"), pytest.raises(Invalid):
         services.user_register(
             email="racer@initech.test", password="racing-is-fun-123", tenant_name=None, tenant_slug="acme"
         )
@@ -35,6 +35,6 @@ def test_it_leaves_no_account_behind_when_the_tenant_fails(team: Team) -> None:
 
 @pytest.mark.parametrize("role", [Role.OWNER, "superuser"])
 def test_it_never_invites_to_a_role_outside_admin_member_viewer(team: Team, role: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(Invalid):
         services.member_invite(tenant=team.tenant, email="x@initech.test", role=role, invited_by=team.owner)
     assert not Invitation.objects.for_tenant(team.tenant).exists()

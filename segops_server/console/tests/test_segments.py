@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from rest_framework.exceptions import ValidationError
 
 from segops_server.console.tests.conftest import ConsoleFor, htmx
 from segops_server.console.tests.events import shop
+from segops_server.core.errors import Invalid
 from segops_server.segments.models import Segment, SegmentVersion
 from segops_server.segments.services import segment_create, segment_update
 from segops_server.testing.factories import Team
@@ -131,7 +131,7 @@ def test_preview_reports_a_rule_that_takes_too_long(
     team: Team, console: ConsoleFor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def too_slow(**kwargs: Any) -> None:
-        raise ValidationError({"detail": "This rule took longer than 5 s to evaluate."})
+        raise Invalid({"detail": "This rule took longer than 5 s to evaluate."})
 
     monkeypatch.setattr("segops_server.segments.selectors.preview", too_slow)
     response = htmx(console("member"), "post", PREVIEW, TWO_CONDITIONS)

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
 
 from segops_server.accounts import services, throttling
 from segops_server.accounts.models import User
 from segops_server.accounts.selectors import memberships_of_user
 from segops_server.console.access import page, person_page, signed_in_person, too_many
+from segops_server.console.errors import add_service_errors
 from segops_server.console.forms import SignInForm, SignUpForm, TenantForm
-from segops_server.console.formtools import add_service_errors
+from segops_server.core.errors import Invalid
 
 
 def entry(request: HttpRequest) -> HttpResponse:
@@ -47,20 +44,18 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        # The API's failed-login throttles (per account, per address) guard this door too; they
-        # read only the client address, which a plain Django request carries as well.
-        drf_request = cast(Request, request)
-        wait = throttling.login_retry_after(drf_request, email)
+        # The API's failed-login throttles (per account, per address) guard this door too.
+        wait = throttling.login_retry_after(request, email)
         if wait is not None:
             form.add_error(None, f"Too many failed sign-in attempts; try again in {wait} seconds.")
             status = 429
         else:
             user = authenticate(request, email=email, password=form.cleaned_data["password"])
             if isinstance(user, User):
-                throttling.login_failures_clear(drf_request, email)
+                throttling.login_failures_clear(request, email)
                 login(request, user)  # a new session id; user_logged_in records the audit event
                 return redirect(_next_url(request) or "console:entry")
-            throttling.login_failure_record(drf_request, email)
+            throttling.login_failure_record(request, email)
             # The same words whether the email exists or not.
             form.add_error(None, "Wrong email or password.")
             status = 400
@@ -89,7 +84,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 tenant_name=form.cleaned_data.get("tenant_name") or None,
                 tenant_slug=form.cleaned_data.get("tenant_slug") or None,
             )
-        except ValidationError as exc:
+        except Invalid as exc:
             add_service_errors(form, exc, rename={"tenant_slug": "tenant_slug"})
         else:
             login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -118,7 +113,7 @@ def tenant_new(request: HttpRequest, person: User) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             tenant = services.tenant_create(owner=person, request=request, **form.cleaned_data)
-        except ValidationError as exc:
+        except Invalid as exc:
             add_service_errors(form, exc)
         else:
             return redirect("console:tenant-home", tenant_slug=tenant.slug)

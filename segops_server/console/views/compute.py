@@ -7,12 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.builder import definition_json
 from segops_server.console.views.exports import export_card
+from segops_server.core.errors import Invalid
 from segops_server.segments import selectors, services
 from segops_server.segments.models import Status
 
@@ -24,7 +24,7 @@ def segment_recompute(request: HttpRequest, ctx: TenantContext, segment_id: int)
     segment = selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id)
     try:
         services.segment_compute_request(segment=segment)
-    except ValidationError:
+    except Invalid:
         messages.error(request, "Save a definition before computing.")
     segment = selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id)
     if is_htmx(request):

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import page, tenant_page
+from segops_server.core.ids import MAX_ID_LENGTH
 from segops_server.ingestion import selectors as users
 from segops_server.segments import selectors as segments
 
@@ -17,7 +18,7 @@ EVENTS_LIMIT = 50
 @tenant_page()
 @require_http_methods(["GET"])
 def explorer(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:255]
+    q = request.GET.get("q", "").strip()[:MAX_ID_LENGTH]
     found = list(users.users_search(tenant=ctx.tenant, q=q)[: SEARCH_LIMIT + 1]) if q else []
     return page(
         request,

@@ -15,11 +15,11 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import APIException
 
 from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import is_htmx, not_found, page, signed_in_person, tenant_page
+from segops_server.core.errors import DomainError
 from segops_server.segments import exports, selectors
 from segops_server.segments.models import ExportFormat, Segment
 
@@ -50,8 +50,8 @@ def segment_export(request: HttpRequest, ctx: TenantContext, segment_id: int) ->
             exports.export_request(
                 segment=segment, format=form, actor=signed_in_person(request), request=request
             )
-        except APIException as exc:  # never computed: nothing to export yet
-            error = str(exc.detail)
+        except DomainError as exc:  # never computed: nothing to export yet
+            error = str(exc)
     if is_htmx(request):
         return _card(request, ctx, segment, error)
     if error:
@@ -75,7 +75,7 @@ def segment_export_download(request: HttpRequest, ctx: TenantContext, export_id:
         return not_found(request, ctx)
     try:
         file = exports.export_download(export=export, actor=signed_in_person(request), request=request)
-    except APIException as exc:  # not ready, failed, expired
-        messages.error(request, str(exc.detail))
+    except DomainError as exc:  # not ready, failed, expired
+        messages.error(request, str(exc))
         return redirect("console:segment-detail", tenant_slug=ctx.tenant.slug, segment_id=export.segment_id)
     return exports.download_response(export, file)

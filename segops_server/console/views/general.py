@@ -6,14 +6,14 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts import services
 from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import page, tenant_page
+from segops_server.console.errors import add_service_errors
 from segops_server.console.forms import TenantDeleteForm, TenantForm
-from segops_server.console.formtools import add_service_errors
+from segops_server.core.errors import Invalid
 
 
 @tenant_page()
@@ -40,7 +40,7 @@ def general(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
             tenant = services.tenant_update(
                 tenant=tenant, actor=ctx.membership.user, request=request, **form.cleaned_data
             )
-        except ValidationError as exc:
+        except Invalid as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, "Workspace saved.")

@@ -16,16 +16,16 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import is_htmx, page, tenant_page
+from segops_server.console.errors import add_service_errors
 from segops_server.console.forms import ApiKeyForm, RollForm
-from segops_server.console.formtools import add_service_errors
 from segops_server.console.oneshot import form_token_issue, form_token_spend
+from segops_server.core.errors import Invalid
 from segops_server.keys import selectors, services
-from segops_server.keys.models import ApiKey
+from segops_server.keys.models import ApiKey, KeyStatus
 
 # The seed advises rotating every 90 days; the list starts reminding ten days before.
 ROTATE_EVERY_DAYS = 90
@@ -39,7 +39,9 @@ admin_only = tenant_page(read=Role.ADMIN, write=Role.ADMIN)
 
 
 def _rotation_due(key: ApiKey) -> bool:
-    return key.status == "active" and timezone.now() - key.created_at >= timedelta(days=REMIND_AFTER_DAYS)
+    return key.status == KeyStatus.ACTIVE and timezone.now() - key.created_at >= timedelta(
+        days=REMIND_AFTER_DAYS
+    )
 
 
 @admin_only
@@ -82,7 +84,7 @@ def key_new(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
                 issued = services.api_key_create(
                     tenant=ctx.tenant, created_by=ctx.membership.user, request=request, **form.service_fields
                 )
-            except ValidationError as exc:
+            except Invalid as exc:
                 add_service_errors(form, exc, rename={"expires_at": "expires_on"})
             else:
                 return _issued_page(request, ctx, issued=issued, verb="created")
@@ -130,7 +132,7 @@ def key_roll(request: HttpRequest, ctx: TenantContext, key_id: int) -> HttpRespo
                     grace=timedelta(hours=form.cleaned_data["grace_period_hours"]),
                     request=request,
                 )
-            except ValidationError as exc:
+            except Invalid as exc:
                 add_service_errors(form, exc)
             else:
                 return _issued_page(request, ctx, issued=issued, verb="rolled", old_key=key)

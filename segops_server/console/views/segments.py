@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import ValidationError
 
 from segops_server.accounts.models import Role
 from segops_server.accounts.tenancy import TenantContext
@@ -18,6 +17,7 @@ from segops_server.console import builder
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.forms import SegmentDetailsForm
 from segops_server.console.views.exports import export_card
+from segops_server.core.errors import Invalid
 from segops_server.segments import selectors, services
 from segops_server.segments.models import Segment
 
@@ -78,7 +78,7 @@ def _editor(
     return page(request, template, context, ctx=ctx, status=status)
 
 
-def _definition_error(exc: ValidationError) -> str:
+def _definition_error(exc: Invalid) -> str:
     """The one message of a service's 400: {"definition": [...]} or {"detail": "..."}."""
     detail: Any = exc.detail
     if isinstance(detail, dict):
@@ -157,7 +157,7 @@ def _save(
                     "a new version of the definition" if segment.definition != before else "no rule changes"
                 )
                 messages.success(request, f"Saved, with {changed}.")
-        except ValidationError as exc:
+        except Invalid as exc:
             builder.place_error(tree, _definition_error(exc))
         else:
             return redirect("console:segment-detail", tenant_slug=ctx.tenant.slug, segment_id=segment.pk)
@@ -167,13 +167,13 @@ def _save(
 def _preview(ctx: TenantContext, tree: builder.Node, definition: Any) -> dict[str, Any]:
     try:
         cleaned = services.definition_clean(tenant=ctx.tenant, definition=definition)
-    except ValidationError as exc:
+    except Invalid as exc:
         message = _definition_error(exc)
         builder.place_error(tree, message)
         return {"error": message}
     try:
         return selectors.preview(tenant=ctx.tenant, definition=cleaned, limit=PREVIEW_SAMPLE)
-    except ValidationError as exc:  # the rule ran past the preview's time limit
+    except Invalid as exc:  # the rule ran past the preview's time limit
         return {"error": _definition_error(exc)}
 
 

@@ -9,15 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import APIException
 
 from segops_server.accounts import selectors, services, throttling
 from segops_server.accounts.api import invitation_accept_url
 from segops_server.accounts.models import Role, User
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import is_htmx, page, person_page, tenant_page
+from segops_server.console.errors import add_service_errors, status_of
 from segops_server.console.forms import InviteForm, RoleForm
-from segops_server.console.formtools import add_service_errors
+from segops_server.core.errors import DomainError
 
 TEAM = "console/settings/team.html"
 
@@ -76,7 +76,7 @@ def invite(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
                 request=request,
                 **form.cleaned_data,
             )
-        except APIException as exc:  # a bad role (400) or someone already in or invited (409)
+        except DomainError as exc:  # a bad role (400) or someone already in or invited (409)
             add_service_errors(form, exc)
         else:
             return page(
@@ -142,9 +142,9 @@ def invitation_accept(request: HttpRequest, person: User, token: str) -> HttpRes
     if request.method == "POST":
         try:
             membership = services.invitation_accept(token=token, user=person, request=request)
-        except APIException as exc:
-            messages.error(request, str(exc.detail))
-            status = exc.status_code
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            status = status_of(exc)
         else:
             messages.success(
                 request, f"You joined {membership.tenant.name} as {membership.get_role_display()}."

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from segops_server.accounts.models import Tenant
 from segops_server.ingestion.models import Event, IdentityAlias, ProfilePending, SeenMessage, UserProfile
-from segops_server.ingestion.services import profiles_refresh
+from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.ingestion.tests.helpers import BATCH, both_storage_paths, event
 from segops_server.testing.factories import Team
 
@@ -43,7 +43,7 @@ def test_it_purges_the_tenants_ingested_data_and_nothing_else(
     autocommit: bool, team: Team, ingest: APIClient, globex_ingest: APIClient
 ) -> None:
     _send(ingest, "a")
-    profiles_refresh()
+    profiles_fold_pending()
     _send(ingest, "b")  # on PostgreSQL, these profile deltas stay pending until the next read
     _send(globex_ingest, "a")
     acme_id, globex_id = team.tenant.pk, team.other_tenant.pk

@@ -323,12 +323,15 @@ def test_it_keeps_the_outsiders_lists_and_delivery_separate(
 
 @pytest.mark.django_db
 def test_it_queues_due_segments_on_schedule(team: Team) -> None:
+    from segops_server.cli import scheduler_round
     from segops_server.segments.services import segments_refresh_due
 
     segment_id = _create(team, refresh_interval_minutes=15).json()["id"]
-    _create(team)  # no interval: never scheduled
-    assert segments_refresh_due() == 1
+    other_id = _create(team).json()["id"]  # no interval: never scheduled
+    scheduler_round()  # the worker's round is the one path that queues due segments
     assert Segment.objects.for_tenant(team.tenant).get(pk=segment_id).status in ("computing", "computed")
+    assert Segment.objects.for_tenant(team.tenant).get(pk=other_id).status == "draft"
+    assert segments_refresh_due() == 0  # computed just now: not due again yet
 
 
 @pytest.mark.django_db
