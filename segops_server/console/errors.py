@@ -11,35 +11,15 @@ from django.http import HttpRequest, HttpResponse
 
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.core.errors import (
-    Conflict,
     DomainError,
-    Gone,
-    Invalid,
     NotFound,
     PermissionDenied,
-    Throttled,
-    Unauthenticated,
-    Unavailable,
-)
-
-# The status a console page answers with for each domain error (the API's codes).
-STATUS: tuple[tuple[type[DomainError], int], ...] = (
-    (Invalid, 400),
-    (Unauthenticated, 401),
-    (PermissionDenied, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (Gone, 410),
-    (Throttled, 429),
-    (Unavailable, 503),
 )
 
 
 def status_of(exc: DomainError) -> int:
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 400
+    """The status of the page for `exc`: the one each kind declares (core/errors.py)."""
+    return exc.http_status
 
 
 def add_service_errors(form: forms.Form, exc: DomainError, *, rename: dict[str, str] | None = None) -> None:

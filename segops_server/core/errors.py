@@ -46,6 +46,9 @@ class DomainError(Exception):
     """Base of the errors services and selectors raise; interfaces map them, services never do."""
 
     default_detail = "The request could not be done."
+    # The HTTP status both interfaces answer with (the API's handler, the console's pages): the
+    # one place it is written. A kind without its own is the caller's mistake.
+    http_status: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, detail: Detail | None = None) -> None:
         self.detail: Detail = self.default_detail if detail is None else detail
@@ -77,32 +80,38 @@ class Unauthenticated(DomainError):
     """A credential that is not good (401)."""
 
     default_detail = "Incorrect authentication credentials."
+    http_status = status.HTTP_401_UNAUTHORIZED
 
 
 class PermissionDenied(DomainError):
     """Known caller, not allowed (403)."""
 
     default_detail = "You do not have permission to perform this action."
+    http_status = status.HTTP_403_FORBIDDEN
 
 
 class NotFound(DomainError):
     """Absent, or not this tenant's (404: an outsider cannot tell the two apart)."""
 
     default_detail = "Not found."
+    http_status = status.HTTP_404_NOT_FOUND
 
 
 class Conflict(DomainError):
     default_detail = "The request conflicts with the current state."
+    http_status = status.HTTP_409_CONFLICT
 
 
 class Gone(DomainError):
     default_detail = "This resource is no longer available."
+    http_status = status.HTTP_410_GONE
 
 
 class Throttled(DomainError):
     """Too many requests (429); `wait` seconds before trying again (sent as Retry-After)."""
 
     default_detail = "Request was throttled."
+    http_status = status.HTTP_429_TOO_MANY_REQUESTS
 
     def __init__(self, detail: Detail | None = None, *, wait: int | None = None) -> None:
         super().__init__(detail)
@@ -113,57 +122,26 @@ class Unavailable(DomainError):
     """A dependency is down for now (503); `wait` seconds before a retry is worth it."""
 
     default_detail = "The service is unavailable right now; retry shortly."
+    http_status = status.HTTP_503_SERVICE_UNAVAILABLE
 
     def __init__(self, detail: Detail | None = None, *, wait: int | None = RETRY_AFTER_SECONDS) -> None:
         super().__init__(detail)
         self.wait = wait
 
 
-class _Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-class _Gone(APIException):
-    status_code = status.HTTP_410_GONE
-    default_code = "gone"
-
-
-class _BadRequest(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-
-
-class _Unavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "unavailable"
-
-
-_API_KINDS: tuple[tuple[type[DomainError], type[APIException]], ...] = (
-    (Unauthenticated, drf.AuthenticationFailed),
-    (PermissionDenied, drf.PermissionDenied),
-    (NotFound, drf.NotFound),
-    (Conflict, _Conflict),
-    (Gone, _Gone),
-)
-
-
 def api_exception(exc: DomainError) -> APIException:
     """The DRF exception, and so the status and body, the API answers for a domain error."""
     if isinstance(exc, Invalid):
-        return drf.ValidationError(exc.detail)
+        return drf.ValidationError(exc.detail)  # field errors keep their shape
+    if isinstance(exc, Unauthenticated):
+        return drf.AuthenticationFailed(exc.detail)  # DRF adds the authenticator's challenge
     if isinstance(exc, Throttled):
         return drf.Throttled(wait=exc.wait, detail=str(exc))
+    error = APIException(exc.detail)
+    error.status_code = exc.http_status
     if isinstance(exc, Unavailable):
-        unavailable = _Unavailable(exc.detail)
-        unavailable.wait = exc.wait  # type: ignore[attr-defined]  # DRF's handler sends Retry-After
-        return unavailable
-    mapped: type[APIException] = _BadRequest  # a domain error of no known kind: the caller's
-    for kind, api_kind in _API_KINDS:
-        if isinstance(exc, kind):
-            mapped = api_kind
-            break
-    return mapped(exc.detail)
+        error.wait = exc.wait  # type: ignore[attr-defined]  # DRF's handler sends it as Retry-After
+    return error
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
