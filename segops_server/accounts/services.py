@@ -84,24 +84,13 @@ def tenant_update(
     if name is not None:
         tenant.name = name
     tenant.save()
-    if tenant.name != old_name:
-        team_change_announce(
-            event=signals.TENANT_RENAMED,
-            tenant=tenant,
-            actor=actor,
-            request=request,
-            old=old_name,
-            new=tenant.name,
-        )
-    if tenant.slug != old_slug:
-        team_change_announce(
-            event=signals.TENANT_SLUG_CHANGED,
-            tenant=tenant,
-            actor=actor,
-            request=request,
-            old=old_slug,
-            new=tenant.slug,
-        )
+    changes = (
+        (signals.TENANT_RENAMED, old_name, tenant.name),
+        (signals.TENANT_SLUG_CHANGED, old_slug, tenant.slug),
+    )
+    for event, old, new in changes:
+        if old != new:
+            team_change_announce(event=event, tenant=tenant, actor=actor, request=request, old=old, new=new)
     return tenant
 
 
