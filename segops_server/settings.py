@@ -253,7 +253,9 @@ REST_FRAMEWORK = {
         "segops_server.accounts.authentication.PersonJWTAuthentication",
         "segops_server.keys.authentication.ApiKeyAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every view declares an access policy (access/policy.py); these two classes apply it.
+    "DEFAULT_PERMISSION_CLASSES": ["segops_server.accounts.permissions.PolicyPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["segops_server.accounts.permissions.PlanQuotaThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["segops_server.core.parsers.DepthLimitedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "segops_server.core.pagination.PageNumberPagination",

@@ -27,11 +27,14 @@ def build_application() -> FastPath:
 
     if connection.vendor == "sqlite" and not settings.TESTING:  # the suite's in-process app: no gate
         gate.enable(settings.SEGOPS_SQLITE_WRITE_WAIT_SECONDS)  # requests never queue on the lock
-    from segops_server.core.fastpath import FastPath
-    from segops_server.ingestion.api import FAST_ROUTES as INGESTION_ROUTES
-    from segops_server.segments.api import FAST_ROUTES as SEGMENTS_ROUTES
+    from segops_server.accounts.permissions import policies_check
+    from segops_server.core.fastpath import FastPath, short_way_routes
+    from segops_server.keys.fastpath import short_way_grant
 
-    return FastPath(django_app, [*INGESTION_ROUTES, *SEGMENTS_ROUTES])
+    policies_check()
+    # The routes whose views opt in, from the URLconf; the view's policy is applied to each
+    # request by the short way's credential adapter.
+    return FastPath(django_app, short_way_routes(), grant=short_way_grant)
 
 
 # Outermost first: the process environment leaves each request, then a trusted proxy's HTTPS is

@@ -87,6 +87,10 @@ def tenant(**roles: Role) -> Rule:
     return Rule(TENANT, roles=roles)
 
 
+# Reading needs an Admin: HEAD runs the GET and OPTIONS describes it, so they need one too.
+ADMIN_READS = dict.fromkeys(READS, Role.ADMIN)
+
+
 DEFINITION = {
     "logic": "AND",
     "conditions": [{"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": 1}],
@@ -110,12 +114,12 @@ ROUTES: dict[str, Rule] = {
     "tenant-detail": Rule(TENANT, roles={"PATCH": Role.ADMIN, "DELETE": Role.OWNER}, body={"name": "Pwned"}),
     "member-list": Rule(TENANT, roles={"POST": Role.ADMIN}, body={"email": "new@evil.test", "role": "admin"}),
     "member-detail": Rule(TENANT, roles={"PATCH": Role.ADMIN, "DELETE": Role.ADMIN}, body={"role": "admin"}),
-    "invitation-list": tenant(GET=Role.ADMIN),
+    "invitation-list": tenant(**ADMIN_READS),
     "invitation-detail": tenant(DELETE=Role.ADMIN),
-    "audit-log": tenant(GET=Role.ADMIN),
+    "audit-log": tenant(**ADMIN_READS),
     # --- API: keys (docs/api.md, "API keys"; docs/security.md: keys cannot manage keys)
-    "api-key-list": Rule(TENANT, roles={"GET": Role.ADMIN, "POST": Role.ADMIN}, body={"name": "Pwned"}),
-    "api-key-detail": tenant(GET=Role.ADMIN, DELETE=Role.ADMIN),
+    "api-key-list": Rule(TENANT, roles={**ADMIN_READS, "POST": Role.ADMIN}, body={"name": "Pwned"}),
+    "api-key-detail": tenant(**ADMIN_READS, DELETE=Role.ADMIN),
     "api-key-roll": Rule(TENANT, roles={"POST": Role.ADMIN}, body={"grace_period_hours": 1}),
     "api-key-revoke-leaked": Rule(OPEN),  # anyone may kill a leaked key (no body here: acme's stays)
     "session": Rule(MACHINE, body={"anonymous_id": "visitor"}),  # pk_ keys only
@@ -411,10 +415,8 @@ def _expected(rule: Rule, route: Route, method: str, caller: str) -> str:
     if caller == "anonymous":
         return "401"
     if rule.access == PERSON:
-        if caller == "scopeless-key":
-            # OPTIONS answers the view's static description to any credential DRF accepts.
-            return "open" if method == "OPTIONS" else "403"
-        return "allowed"
+        # The policy applies to every method, OPTIONS included: a key is refused.
+        return "403" if caller == "scopeless-key" else "allowed"
     if rule.access == MACHINE:
         # A person's JWT is no credential there (401); a secret key without events:write is 403,
         # and a secret key where a public one is needed is 401.

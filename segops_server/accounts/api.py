@@ -11,14 +11,15 @@ from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from segops_server.access.policy import PERSON, PUBLIC, Policy
 from segops_server.accounts import selectors, services, throttling, tokens
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, User
+from segops_server.accounts.permissions import person
 from segops_server.accounts.serializers import (
     InvitationAcceptSerializer,
     InvitationIssuedSerializer,
@@ -38,7 +39,7 @@ from segops_server.accounts.serializers import (
     TokenPairSerializer,
     UserOutSerializer,
 )
-from segops_server.accounts.tenancy import TenantScopedAPIView, person
+from segops_server.accounts.tenancy import TenantScopedAPIView
 from segops_server.core.idempotency import secret_shown_once
 from segops_server.core.pagination import PageNumberPagination, paginated_response
 from segops_server.core.serializing import many_data
@@ -68,7 +69,7 @@ class PublicAPIView(APIView):
     """An endpoint that needs no credential: sign-up and the token exchanges."""
 
     authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+    policy = PUBLIC
 
     def get_authenticate_header(self, request: Request) -> str:
         # Without authentication classes DRF turns AuthenticationFailed into a 403; a wrong
@@ -133,6 +134,8 @@ class LogoutView(PublicAPIView):
 
 
 class MeView(APIView):
+    policy = PERSON
+
     @extend_schema(
         responses=inline_serializer(
             "Me", {"user": UserOutSerializer(), "tenants": MyTenantSerializer(many=True)}
@@ -149,6 +152,8 @@ class MeView(APIView):
 
 
 class PasswordChangeView(APIView):
+    policy = PERSON
+
     @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
     def post(self, request: Request) -> Response:
         user = person(request)
@@ -169,6 +174,7 @@ class PasswordChangeView(APIView):
 
 
 class TenantListView(APIView):
+    policy = PERSON
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
 
     @extend_schema(responses=MyTenantSerializer(many=True))
@@ -190,7 +196,7 @@ class TenantListView(APIView):
 
 
 class TenantDetailView(TenantScopedAPIView):
-    required_roles = {"PATCH": Role.ADMIN, "DELETE": Role.OWNER}
+    policy = Policy(roles={"PATCH": Role.ADMIN, "DELETE": Role.OWNER})
 
     @extend_schema(responses=TenantOutSerializer)
     def get(self, request: Request, tenant_slug: str) -> Response:
@@ -213,7 +219,7 @@ class TenantDetailView(TenantScopedAPIView):
 
 class MemberListView(TenantScopedAPIView):
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
-    required_roles = {"POST": Role.ADMIN}
+    policy = Policy(write=Role.ADMIN)
 
     @extend_schema(responses=MemberOutSerializer(many=True))
     def get(self, request: Request, tenant_slug: str) -> Response:
@@ -246,6 +252,8 @@ class MemberListView(TenantScopedAPIView):
 class InvitationAcceptView(APIView):
     """The invitee, signed in as the invited email, takes the invitation and joins."""
 
+    policy = PERSON
+
     @extend_schema(request=InvitationAcceptSerializer, responses={200: MyTenantSerializer})
     def post(self, request: Request) -> Response:
         data = InvitationAcceptSerializer(data=request.data)
@@ -257,7 +265,7 @@ class InvitationAcceptView(APIView):
 
 
 class MemberDetailView(TenantScopedAPIView):
-    required_roles = {"PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
+    policy = Policy(write=Role.ADMIN)
 
     @extend_schema(responses=MemberOutSerializer)
     def get(self, request: Request, tenant_slug: str, user_id: int) -> Response:
@@ -285,7 +293,7 @@ class MemberDetailView(TenantScopedAPIView):
 
 class InvitationListView(TenantScopedAPIView):
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
-    required_roles = {"GET": Role.ADMIN}
+    policy = Policy(read=Role.ADMIN)
 
     @extend_schema(responses=InvitationOutSerializer(many=True))
     def get(self, request: Request, tenant_slug: str) -> Response:
@@ -295,7 +303,7 @@ class InvitationListView(TenantScopedAPIView):
 
 
 class InvitationDetailView(TenantScopedAPIView):
-    required_roles = {"DELETE": Role.ADMIN}
+    policy = Policy(write=Role.ADMIN)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str, invitation_id: int) -> Response:

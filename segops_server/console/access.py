@@ -1,4 +1,5 @@
-"""The console's tenant choke point: who is signed in, which tenant the URL names, and the role."""
+"""The console's adapter of the access policy (access/policy.py): sign-in, the tenant the URL
+names and the role, decided by the same `decide` as the API's, answered as console pages."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 
-from segops_server.accounts.models import Membership, Role, User
+from segops_server.access.policy import Caller, Policy, Quota, decide
+from segops_server.access.tenants import TenantContext, TenantName, tenant_resolve
+from segops_server.accounts.models import Role, User
 from segops_server.accounts.selectors import memberships_of_user
-from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.errors import error_page
 from segops_server.core.errors import DomainError
+from segops_server.core.errors import NotFound as DomainNotFound
+from segops_server.core.errors import PermissionDenied as DomainPermissionDenied
 from segops_server.observability.context import tenant_note
 
 P = ParamSpec("P")
@@ -28,20 +32,6 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 def signed_in_person(request: HttpRequest) -> User | None:
     user = request.user
     return user if isinstance(user, User) and user.is_authenticated and user.is_active else None
-
-
-def tenant_context(*, person: User, slug: str) -> TenantContext | None:
-    """The person's membership in the tenant the URL names, or None.
-
-    The same rule as the API's `resolve_tenant`: only the person's own memberships are searched,
-    so a tenant they are not in looks exactly like one that does not exist. No "current
-    tenant" is remembered in the session; every request names its tenant in the URL.
-    """
-    membership = Membership.objects.for_user(person).filter(tenant__slug=slug).first()
-    if membership is None:
-        return None
-    tenant_note(membership.tenant_id)  # for the request's log lines
-    return TenantContext(tenant=membership.tenant, role=Role(membership.role), membership=membership)
 
 
 def page(
@@ -93,13 +83,13 @@ def not_found(request: HttpRequest, ctx: TenantContext | None = None) -> HttpRes
 def tenant_page(
     *, read: Role = Role.VIEWER, write: Role = Role.MEMBER
 ) -> Callable[[TenantView[P]], Callable[..., HttpResponseBase]]:
-    """For every view under /t/<slug>/: sign-in, the tenant from the URL, then the role.
-
-    Reads (GET/HEAD) need `read`, everything else `write` — the API's rule, with the same
-    defaults (Viewer reads, Member writes). A tenant the person is not in is a 404, never a 403,
-    so an outsider cannot tell a real tenant from a made-up one. A role too low is a 403, and
-    the templates hide the controls that would lead there.
+    """For every view under /t/<slug>/: its policy (people only; reads need `read`, everything
+    else `write`, the API's defaults), applied by `decide` to the signed-in person and the tenant
+    the URL names. A tenant the person is not in is a 404, never a 403, so an outsider cannot tell
+    a real tenant from a made-up one; no "current tenant" is remembered in the session. A role too
+    low is a 403, and the templates hide the controls that would lead there.
     """
+    policy = Policy(read=read, write=write, quota=Quota.NONE)
 
     def decorator(view: TenantView[P]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
@@ -109,12 +99,16 @@ def tenant_page(
             person = signed_in_person(request)
             if person is None:
                 return redirect_to_login(request.get_full_path(), reverse("console:sign-in"))
-            ctx = tenant_context(person=person, slug=tenant_slug)
-            if ctx is None:
+            names = frozenset({TenantName("slug", tenant_slug)})
+            caller = Caller(person=person)
+            try:
+                ctx = decide(policy, method=request.method or "GET", caller=caller, names=names)
+            except DomainNotFound:
                 return not_found(request)
-            needed = read if request.method in SAFE_METHODS else write
-            if not ctx.has_role(needed):
-                return refused(request, ctx, f"This needs the {needed.label} role or higher.")
+            except DomainPermissionDenied as exc:  # the role is too low: said on the tenant's own page
+                return refused(request, tenant_resolve(person, None, names=names), str(exc))
+            assert ctx is not None  # a tenant policy always answers with its tenant
+            tenant_note(ctx.tenant.pk)  # for the request's log lines
             try:
                 return view(request, ctx, *args, **kwargs)
             except Http404:

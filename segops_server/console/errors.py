@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpRequest, HttpResponse
 
-from segops_server.accounts.tenancy import TenantContext
+from segops_server.access.tenants import TenantContext
 from segops_server.core.errors import (
     DomainError,
     NotFound,

@@ -21,7 +21,6 @@ from segops_server.core.outage import (
     is_database_unavailable,
     public_detail,
 )
-from segops_server.core.quotas import QuotaExceeded
 from segops_server.observability.metrics import QUOTA_REFUSALS
 
 
@@ -118,6 +117,15 @@ class Throttled(DomainError):
         self.wait = wait
 
 
+class QuotaExceeded(Throttled):
+    """A plan quota refused the request (429): counted once, by the API's exception handler, in
+    segops_quota_refusals_total. The short way declines on it and lets the full path refuse."""
+
+    def __init__(self, *, quota: str, wait: int, detail: str) -> None:
+        super().__init__(detail, wait=wait)
+        self.quota = quota
+
+
 class Unavailable(DomainError):
     """A dependency is down for now (503); `wait` seconds before a retry is worth it."""
 
@@ -153,6 +161,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, Replay):
         return replay_response(exc)
+    if isinstance(exc, QuotaExceeded):
+        QUOTA_REFUSALS.labels(quota=exc.quota).inc()
     if isinstance(exc, DomainError):
         exc = api_exception(exc)
     if isinstance(exc, RequestDataTooBig):
@@ -160,8 +170,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif is_database_unavailable(exc):
         database_unavailable_log(exc)
         exc = DatabaseUnavailable(public_detail(exc))
-    if isinstance(exc, QuotaExceeded):
-        QUOTA_REFUSALS.labels(quota=exc.quota).inc()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -1,7 +1,10 @@
 """A short way through for the hottest endpoints: single-event track and the delivery API.
 
-`segops_server.wsgi.application` is Django wrapped in `FastPath`. A request to a registered
-route (method and exact path) goes to that route's handler first. A handler answers only a
+`segops_server.wsgi.application` is Django wrapped in `FastPath`. A view opts in through its
+access policy (`Policy.short_way`, the method) and a handler registered with `@short_way_of`;
+the routes are found in the URLconf (short_way_routes). A request to one (method and exact path)
+goes to that route's handler first, once the short way's credential adapter (keys/fastpath.py)
+has applied the view's own policy. A handler answers only a
 request that is valid, authenticated by a secret key and asks for nothing unusual, with the same
 services and selectors as the DRF view but without Django's middleware chain, URL resolver and
 DRF's request machinery (together about half the CPU time such a call costs). Anything else (a
@@ -40,15 +43,16 @@ from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import get_script_prefix, resolve, reverse
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from segops_server.core.parsers import JSONBodyError, json_decode
+from segops_server.core.urlconf import url_entries
 from segops_server.observability.context import ENVIRON_STARTED, HEADER, request_begin
 from segops_server.observability.metrics import request_record
 
-Handler = Callable[[HttpRequest], tuple[int, Any]]
+Handler = Callable[[HttpRequest, Any], tuple[int, Any]]  # (request, the credential grant)
+Grant = Callable[[HttpRequest, Any], Any]  # (request, the view's policy) -> grant, or Decline
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _renderer = JSONRenderer()
@@ -85,11 +89,29 @@ class Mirrors:
     bases: tuple[type, ...]  # the view's method resolution order after the view itself
     authentication: tuple[type, ...]
     parsers: tuple[type, ...]
-    permissions: tuple[type, ...] = (IsAuthenticated,)
-    throttles: tuple[type, ...] = ()
+    permissions: tuple[type, ...]  # the policy's adapters (accounts/tenancy.py)
+    throttles: tuple[type, ...]
     renderers: tuple[type, ...] = (JSONRenderer,)  # one renderer: see _accepts_plain_json
     negotiation: type = DefaultContentNegotiation
     versioning: type | None = None
+
+
+@dataclass(frozen=True)
+class ShortWay:
+    """A view's short way: its handler, and what the handler was written to answer as."""
+
+    handler: Handler
+    mirrors: Mirrors
+
+
+def short_way_of(view_class: type[APIView], *, mirrors: Mirrors) -> Callable[[Handler], Handler]:
+    """Register the decorated handler as the short way of `view_class`, whose policy opts in."""
+
+    def register(handler: Handler) -> Handler:
+        view_class.short_way = ShortWay(handler, mirrors)  # type: ignore[attr-defined]
+        return handler
+
+    return register
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,25 @@ class FastRoute:
     handler: Handler
     view_class: type[APIView]  # the DRF view that answers everything the handler declines
     mirrors: Mirrors  # what the handler was written to answer as (see mirrors_check)
+
+
+def short_way_routes() -> list[FastRoute]:
+    """The routes whose view opts in (policy.short_way) with a registered handler, from the
+    URLconf; a view that opts in without a handler, or the reverse, stops the server."""
+    routes: list[FastRoute] = []
+    for entry in url_entries():
+        view_class = entry.view_class
+        method = getattr(getattr(view_class, "policy", None), "short_way", None)
+        way: ShortWay | None = getattr(view_class, "short_way", None)
+        if view_class is None or (method is None and way is None):
+            continue
+        if method is None or way is None or not entry.name:
+            raise ImproperlyConfigured(
+                f"{view_class.__qualname__}: a short way needs both the policy's short_way method"
+                " and a handler registered with @short_way_of, on a named route."
+            )
+        routes.append(FastRoute(method, entry.name, way.handler, view_class, way.mirrors))
+    return routes
 
 
 def _names(classes: Iterable[type | None]) -> str:
@@ -135,7 +176,7 @@ def mirrors_check(routes: Sequence[FastRoute]) -> None:
             "The short way (core/fastpath.py) would no longer answer as the full path does: "
             + "; ".join(problems)
             + ". Make the route's handler answer as the change requires (or decline) and update what"
-            " it mirrors, or take the route out of FAST_ROUTES."
+            " it mirrors, or take the view's policy off the short way."
         )
 
 
@@ -146,11 +187,12 @@ def _no_view(request: HttpRequest) -> HttpResponse:
 class FastPath:
     """WSGI: the registered routes' handlers first, Django for everything else."""
 
-    def __init__(self, app: WSGIApp, routes: Sequence[FastRoute]) -> None:
+    def __init__(self, app: WSGIApp, routes: Sequence[FastRoute], grant: Grant) -> None:
         mirrors_check(routes)
         self.app = app
         self._routes = routes
-        self._table: dict[tuple[str, str], tuple[Handler, str, str]] | None = None
+        self._grant = grant
+        self._table: dict[tuple[str, str], tuple[Handler, Any, str, str]] | None = None
         # Applied in the order Django applies them to a response (the reverse of MIDDLEWARE).
         self._finishers: tuple[Any, ...] = (
             XFrameOptionsMiddleware(_no_view),
@@ -158,7 +200,7 @@ class FastPath:
             SecurityMiddleware(_no_view),
         )
 
-    def _lookup(self, method: str, path: str) -> tuple[Handler, str, str] | None:
+    def _lookup(self, method: str, path: str) -> tuple[Handler, Any, str, str] | None:
         if self._table is None:
             # PATH_INFO never holds the script prefix (only mounts without one are served here).
             prefix = len(get_script_prefix())
@@ -167,7 +209,8 @@ class FastPath:
                 path_info = "/" + reverse(r.url_name)[prefix:]
                 # The metrics label is the route pattern, as Django's answers are counted.
                 label = "/" + resolve(path_info).route
-                table[(r.method, path_info)] = (r.handler, _allow(r.view_class), label)
+                policy = r.view_class.policy  # type: ignore[attr-defined]
+                table[(r.method, path_info)] = (r.handler, policy, _allow(r.view_class), label)
             self._table = table
         return self._table.get((method, path))
 
@@ -176,12 +219,12 @@ class FastPath:
         if settings.SEGOPS_FAST_PATH and not environ.get("SCRIPT_NAME"):
             route = self._lookup(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
         if route is not None:
-            handler, allow, label = route
+            handler, policy, allow, label = route
             # Counted and given a request id as Django's answers are; a declined request keeps
             # both its id and its start time (RequestObservabilityMiddleware reads them).
             started = environ[ENVIRON_STARTED] = time.perf_counter()
             ctx = request_begin(environ)
-            response = self._answer(environ, handler, allow)
+            response = self._answer(environ, handler, policy, allow)
             if response is not None:
                 response[HEADER] = ctx.request_id
                 request_record(
@@ -194,7 +237,9 @@ class FastPath:
                 return [response.content]  # type: ignore[attr-defined]  # never streaming
         return self.app(environ, start_response)
 
-    def _answer(self, environ: dict[str, Any], handler: Handler, allow: str) -> HttpResponseBase | None:
+    def _answer(
+        self, environ: dict[str, Any], handler: Handler, policy: Any, allow: str
+    ) -> HttpResponseBase | None:
         # Django's request signals, as its own handler sends them: their receivers drop database
         # connections that are broken or past CONN_MAX_AGE.
         signals.request_started.send(sender=self.__class__, environ=environ)
@@ -203,7 +248,7 @@ class FastPath:
             response: HttpResponseBase
             try:
                 _check_plain(request)
-                status, body = handler(request)
+                status, body = handler(request, self._grant(request, policy))
             except Decline:
                 if hasattr(request, "_body"):  # read once already: Django reads it again
                     environ["wsgi.input"] = io.BytesIO(request._body)

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
-from rest_framework.exceptions import Throttled
 
 from segops_server.core.models import QuotaCounter
 
@@ -25,15 +24,6 @@ RETENTION = timedelta(days=1)  # counter rows outlive their window by this much,
 
 _leases: dict[str, int] = {}  # window key -> units leased by this process and not yet spent
 _lock = threading.Lock()
-
-
-class QuotaExceeded(Throttled):
-    """A plan quota refused the request (429): counted once, by the API's exception handler, in
-    segops_quota_refusals_total. The short way declines on it and lets the DRF view refuse."""
-
-    def __init__(self, *, quota: str, wait: int, detail: str) -> None:
-        super().__init__(wait=wait, detail=detail)
-        self.quota = quota
 
 
 def _block(amount: int, limit: int) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -10,15 +11,20 @@ from django.views import View
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from segops_server.accounts.tenancy import TenantScopedAPIView, TenantScopedMixin, plan_events_check
+from segops_server.access.policy import Credential, Policy, Quota
+from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermission
+from segops_server.accounts.tenancy import (
+    TenantScopedAPIView,
+    TenantScopedMixin,
+)
 from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import PayloadTooLarge
-from segops_server.core.fastpath import Decline, FastRoute, Mirrors, json_body, query_params
+from segops_server.core.fastpath import Decline, Mirrors, json_body, query_params, short_way_of
 from segops_server.core.parsers import FastJSONParser
 from segops_server.core.serializing import many_data
 from segops_server.ingestion import selectors
@@ -40,9 +46,8 @@ from segops_server.keys.authentication import (
     SessionCredential,
     SessionTokenAuthentication,
 )
-from segops_server.keys.fastpath import secret_key_of
+from segops_server.keys.fastpath import ShortWayGrant
 from segops_server.keys.models import Scope
-from segops_server.keys.services import api_key_touch
 from segops_server.observability.metrics import EVENTS_SKIPPED
 
 
@@ -51,8 +56,11 @@ class _IngestionView(TenantScopedAPIView):
 
     authentication_classes = [ApiKeyAuthentication, SessionTokenAuthentication]
     parser_classes = [FastJSONParser]
-    required_scopes = {"POST": Scope.EVENTS_WRITE}
-    counts_as_api_call = False
+    policy: ClassVar[Policy] = Policy(
+        credentials=frozenset({Credential.SECRET_KEY, Credential.PUBLIC_SESSION}),
+        scopes={"POST": Scope.EVENTS_WRITE},
+        quota=Quota.EVENTS,
+    )
 
     def forced_ids(self, request: Request) -> dict[str, str | None]:
         """A session's uid (and anonymous id) replace what its events say."""
@@ -61,11 +69,13 @@ class _IngestionView(TenantScopedAPIView):
         return {}
 
     def store(self, events: list[ValidEvent], received_at: Any) -> None:
-        plan_events_check(self.tenant, len(events))
+        self.events_charge(len(events))
         events_store(tenant=self.tenant, events=events, received_at=received_at)
 
 
 class TrackView(_IngestionView):
+    policy = replace(_IngestionView.policy, short_way="POST")
+
     @extend_schema(request=EventInSerializer, responses={202: QueuedSerializer})
     def post(self, request: Request) -> Response:
         now = timezone.now()
@@ -77,9 +87,18 @@ class TrackView(_IngestionView):
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
 
 
-def _track_fast(request: HttpRequest) -> tuple[int, Any]:
+@short_way_of(
+    TrackView,
+    mirrors=Mirrors(
+        bases=(_IngestionView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
+        authentication=(ApiKeyAuthentication, SessionTokenAuthentication),
+        parsers=(FastJSONParser,),
+        permissions=(PolicyPermission,),
+        throttles=(PlanQuotaThrottle,),
+    ),
+)
+def _track_fast(request: HttpRequest, grant: ShortWayGrant) -> tuple[int, Any]:
     """The short way (core/fastpath.py) for one valid event sent with a secret key."""
-    key = secret_key_of(request, Scope.EVENTS_WRITE)
     query_params(request, allowed=frozenset())
     data = json_body(request)
     if isinstance(data, dict) and ("tenant" in data or "tenant_slug" in data):
@@ -89,28 +108,9 @@ def _track_fast(request: HttpRequest) -> tuple[int, Any]:
         event = event_validate(data, now=now)
     except EventError:
         raise Decline from None
-    try:
-        plan_events_check(key.tenant, 1)
-    except Throttled:
-        raise Decline from None  # nothing was counted: the DRF view counts and refuses
-    api_key_touch(key, request)
-    events_store(tenant=key.tenant, events=[event], received_at=now)
+    grant.admit(events=1)
+    events_store(tenant=grant.tenant, events=[event], received_at=now)
     return status.HTTP_202_ACCEPTED, {"queued": True}
-
-
-FAST_ROUTES = [
-    FastRoute(
-        "POST",
-        "track",
-        _track_fast,
-        TrackView,
-        Mirrors(
-            bases=(_IngestionView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
-            authentication=(ApiKeyAuthentication, SessionTokenAuthentication),
-            parsers=(FastJSONParser,),
-        ),
-    )
-]
 
 
 class TrackBatchView(_IngestionView):
@@ -141,7 +141,10 @@ class TrackBatchView(_IngestionView):
 
 
 class _ExplorerView(TenantScopedAPIView):
-    required_scopes = {"GET": Scope.SEGMENTS_READ}
+    policy: ClassVar[Policy] = Policy(
+        credentials=frozenset({Credential.PERSON, Credential.SECRET_KEY}),
+        scopes={"GET": Scope.SEGMENTS_READ},
+    )
 
 
 class UserListView(_ExplorerView):

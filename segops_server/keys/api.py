@@ -7,14 +7,15 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from segops_server.access.policy import PUBLIC, Credential, Policy, Quota
 from segops_server.accounts.models import Role
-from segops_server.accounts.tenancy import TenantScopedAPIView, person, resolve_tenant
+from segops_server.accounts.permissions import person, resolve_tenant
+from segops_server.accounts.tenancy import TenantScopedAPIView
 from segops_server.core.idempotency import secret_shown_once
 from segops_server.core.pagination import PageNumberPagination, paginated_response
 from segops_server.core.proxy import client_address
@@ -46,7 +47,7 @@ class ApiKeyListView(TenantScopedAPIView):
 
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
 
-    required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
+    policy = Policy(read=Role.ADMIN, write=Role.ADMIN)
 
     @extend_schema(responses=ApiKeySerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -74,7 +75,7 @@ class _OneKeyView(TenantScopedAPIView):
 
 
 class ApiKeyDetailView(_OneKeyView):
-    required_roles = {"GET": Role.ADMIN, "DELETE": Role.ADMIN}
+    policy = Policy(read=Role.ADMIN, write=Role.ADMIN)
 
     @extend_schema(responses=ApiKeySerializer)
     def get(self, request: Request, key_id: int) -> Response:
@@ -88,7 +89,7 @@ class ApiKeyDetailView(_OneKeyView):
 
 
 class ApiKeyRollView(_OneKeyView):
-    required_roles = {"POST": Role.ADMIN}
+    policy = Policy(write=Role.ADMIN)
 
     @extend_schema(request=ApiKeyRollSerializer, responses={201: ApiKeyIssuedSerializer})
     def post(self, request: Request, key_id: int) -> Response:
@@ -119,7 +120,7 @@ class RevokeLeakedView(APIView):
     """No credentials needed: whoever finds a key in public can kill it."""
 
     authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+    policy = PUBLIC
     throttle_classes = [RevokeLeakedThrottle]
 
     @extend_schema(request=RevokeLeakedSerializer, responses={202: None}, auth=[])
@@ -137,6 +138,7 @@ class SessionView(APIView):
     """The public-key handshake: a 15-minute token locked to one user id."""
 
     authentication_classes = [PublicKeyAuthentication]
+    policy = Policy(credentials=frozenset({Credential.PUBLIC_KEY}), tenant=False, quota=Quota.NONE)
 
     @extend_schema(request=SessionRequestSerializer, responses=SessionSerializer)
     def post(self, request: Request) -> Response:
@@ -166,7 +168,12 @@ class SessionView(APIView):
 class WhoAmIView(APIView):
     """Who the credentials on this request belong to; anonymous callers are answered too."""
 
-    permission_classes = [AllowAny]
+    policy = Policy(
+        credentials=frozenset({Credential.PERSON, Credential.SECRET_KEY}),
+        tenant=False,
+        anyone=True,
+        quota=Quota.NONE,
+    )
 
     @extend_schema(responses=WhoAmISerializer)
     def get(self, request: Request) -> Response:

@@ -11,6 +11,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import TokenError
 
+from segops_server.access.policy import Credential
 from segops_server.accounts.models import Tenant
 from segops_server.core.errors import Unauthenticated
 from segops_server.keys import services
@@ -111,6 +112,10 @@ class SessionCredential:
     @property
     def bound_tenant(self) -> Tenant:
         return self.key.tenant
+
+    @property
+    def credential(self) -> Credential:
+        return Credential.PUBLIC_SESSION
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

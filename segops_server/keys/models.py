@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from segops_server.access.policy import Credential
+from segops_server.accounts.models import Tenant
 from segops_server.core.scoping import TenantScopedManager
 
 
@@ -73,9 +75,14 @@ class ApiKey(models.Model):
         return f"{self.display_prefix}… ({self.name})"
 
     @property
-    def bound_tenant(self) -> models.Model:
-        """The only tenant this credential may act on (read by the tenant choke point)."""
+    def bound_tenant(self) -> Tenant:
+        """The only tenant this credential may act on (read by access/tenants.py)."""
         return self.tenant
+
+    @property
+    def credential(self) -> Credential:
+        """The kind of credential this key is, as access policies name it."""
+        return Credential.SECRET_KEY if self.type == KeyType.SECRET else Credential.PUBLIC_KEY
 
     @property
     def status(self) -> KeyStatus:

@@ -9,18 +9,23 @@ from django.http import FileResponse, HttpRequest
 from django.views import View
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, Throttled
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from segops_server.access.policy import Credential, Policy
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, Tenant, User
-from segops_server.accounts.tenancy import TenantScopedAPIView, TenantScopedMixin, person, plan_calls_check
+from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermission, person
+from segops_server.accounts.tenancy import (
+    TenantScopedAPIView,
+    TenantScopedMixin,
+)
 from segops_server.core.converters import MAX_ID_DIGITS
 from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import Conflict
-from segops_server.core.fastpath import Decline, FastRoute, Mirrors, query_params
+from segops_server.core.fastpath import Decline, Mirrors, query_params, short_way_of
 from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.core.pagination import (
     PAGE_PARAMETERS,
@@ -32,9 +37,8 @@ from segops_server.core.parsers import DepthLimitedJSONParser
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.serializing import many_data
 from segops_server.keys.authentication import ApiKeyAuthentication
-from segops_server.keys.fastpath import secret_key_of
+from segops_server.keys.fastpath import ShortWayGrant
 from segops_server.keys.models import ApiKey, Scope
-from segops_server.keys.services import api_key_touch
 from segops_server.segments import exports, selectors, services
 from segops_server.segments.dsl import DefinitionError
 from segops_server.segments.explain import segment_explain
@@ -53,6 +57,7 @@ from segops_server.segments.serializers import (
     UserSegmentSerializer,
 )
 
+_PEOPLE_AND_KEYS = frozenset({Credential.PERSON, Credential.SECRET_KEY})
 _READ_WRITE_SCOPES: dict[str, str] = {
     "GET": Scope.SEGMENTS_READ,
     "POST": Scope.SEGMENTS_WRITE,
@@ -65,7 +70,7 @@ _READ_WRITE_SCOPES: dict[str, str] = {
 class _SegmentsView(TenantScopedAPIView):
     """Viewers read, Members and up write; keys need segments:read / segments:write."""
 
-    required_scopes: ClassVar[dict[str, str]] = _READ_WRITE_SCOPES
+    policy: ClassVar[Policy] = Policy(credentials=_PEOPLE_AND_KEYS, scopes=_READ_WRITE_SCOPES)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -131,8 +136,9 @@ class SegmentVersionsView(_SegmentsView):
 
 class PreviewView(_SegmentsView):
     # Preview reads data but takes a body: Viewers may preview, keys need segments:read.
-    required_scopes = {"POST": Scope.SEGMENTS_READ}
-    required_roles = {"POST": Role.VIEWER}
+    policy = Policy(
+        credentials=_PEOPLE_AND_KEYS, scopes={"POST": Scope.SEGMENTS_READ}, roles={"POST": Role.VIEWER}
+    )
 
     @extend_schema(request=PreviewSerializer, responses=PreviewOutSerializer)
     def post(self, request: Request) -> Response:
@@ -191,6 +197,8 @@ _DATETIME = serializers.DateTimeField()
 class MembershipView(_SegmentsView):
     """The delivery API: which segments is this user in (or: is this user in that segment)?"""
 
+    policy = Policy(credentials=_PEOPLE_AND_KEYS, scopes=_READ_WRITE_SCOPES, short_way="GET")
+
     @extend_schema(
         parameters=[MembershipQuerySerializer],
         responses=PolymorphicProxySerializer(
@@ -239,9 +247,18 @@ class MembershipView(_SegmentsView):
 _MEMBERSHIP_PARAMS = frozenset({"user_id", "segment_id"})
 
 
-def _membership_fast(request: HttpRequest) -> tuple[int, Any]:
+@short_way_of(
+    MembershipView,
+    mirrors=Mirrors(
+        bases=(_SegmentsView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
+        authentication=(PersonJWTAuthentication, ApiKeyAuthentication),
+        parsers=(DepthLimitedJSONParser,),
+        permissions=(PolicyPermission,),
+        throttles=(PlanQuotaThrottle,),
+    ),
+)
+def _membership_fast(request: HttpRequest, grant: ShortWayGrant) -> tuple[int, Any]:
     """The short way (core/fastpath.py) for a well-formed question from a secret key."""
-    key = secret_key_of(request, Scope.SEGMENTS_READ)
     params = query_params(request, allowed=_MEMBERSHIP_PARAMS)
     try:
         user_id = user_id_parse(params.get("user_id", ""))
@@ -253,30 +270,11 @@ def _membership_fast(request: HttpRequest) -> tuple[int, Any]:
         if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS and int(raw) >= 1):
             raise Decline
         segment_id = int(raw)
-    answer = _membership_answer(tenant=key.tenant, user_id=user_id, segment_id=segment_id)
+    answer = _membership_answer(tenant=grant.tenant, user_id=user_id, segment_id=segment_id)
     if answer is None:
         raise Decline
-    try:
-        plan_calls_check(key.tenant)
-    except Throttled:
-        raise Decline from None  # nothing was counted: the DRF view counts and refuses
-    api_key_touch(key, request)
+    grant.admit()
     return 200, answer
-
-
-FAST_ROUTES = [
-    FastRoute(
-        "GET",
-        "segment-membership",
-        _membership_fast,
-        MembershipView,
-        Mirrors(
-            bases=(_SegmentsView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
-            authentication=(PersonJWTAuthentication, ApiKeyAuthentication),
-            parsers=(DepthLimitedJSONParser,),
-        ),
-    )
-]
 
 
 class UserSegmentsView(_SegmentsView):
@@ -330,8 +328,11 @@ class ExportView(_SegmentsView):
     """Ask for a file of a segment's members, and follow its progress. Reading members is what
     Viewers and segments:read keys may already do, so those rights suffice here too."""
 
-    required_scopes = {"GET": Scope.SEGMENTS_READ, "POST": Scope.SEGMENTS_READ}
-    required_roles = {"GET": Role.VIEWER, "POST": Role.VIEWER}
+    policy = Policy(
+        credentials=_PEOPLE_AND_KEYS,
+        scopes={"GET": Scope.SEGMENTS_READ, "POST": Scope.SEGMENTS_READ},
+        roles={"POST": Role.VIEWER},
+    )
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
     def post(self, request: Request, segment_id: int) -> Response:
@@ -368,7 +369,7 @@ class ExportView(_SegmentsView):
 
 
 class ExportDownloadView(_SegmentsView):
-    required_scopes = {"GET": Scope.SEGMENTS_READ}
+    policy = Policy(credentials=_PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
 
     @extend_schema(responses={(200, "text/csv"): bytes, (200, "application/vnd.apache.parquet"): bytes})
     def get(self, request: Request, export_id: Any) -> FileResponse:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.urls import URLPattern, URLResolver, get_resolver
-
 from segops_server.core.converters import IdConverter
+from segops_server.core.urlconf import url_entries
 
 # What a view that restricts nothing answers (a plain function view takes any method).
 EVERY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -49,20 +48,14 @@ def _params(pattern: Any) -> dict[str, bool]:
     return {name: isinstance(converters.get(name), IdConverter) for name in pattern.regex.groupindex}
 
 
-def _walk(patterns: list[Any], namespace: str, outer: dict[str, bool]) -> Iterator[Route]:
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            # The enclosing pattern's parameters (the console's /t/<slug>/) belong to every route in it.
-            yield from _walk(entry.url_patterns, inner, {**outer, **_params(entry.pattern)})
-        elif isinstance(entry, URLPattern):
-            yield Route(
-                name=f"{namespace}{entry.name}" if entry.name else f"<unnamed: {entry.pattern}>",
-                methods=view_methods(entry.callback),
-                params={**outer, **_params(entry.pattern)},
-            )
-
-
 def url_routes() -> list[Route]:
     """Every route of the root URLconf, in resolution order."""
-    return list(_walk(get_resolver().url_patterns, "", {}))
+    routes = []
+    for entry in url_entries():
+        params: dict[str, bool] = {}
+        # The enclosing patterns' parameters (the console's /t/<slug>/) belong to every route in them.
+        for pattern in (*entry.outer, entry.pattern.pattern):
+            params.update(_params(pattern))
+        name = entry.name or f"<unnamed: {entry.pattern.pattern}>"
+        routes.append(Route(name=name, methods=view_methods(entry.pattern.callback), params=params))
+    return routes

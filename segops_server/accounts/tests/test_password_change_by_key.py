@@ -22,6 +22,6 @@ def test_it_refuses_an_api_key(team: Team, body: dict[str, str]) -> None:
     client = key_client(make_api_key(team.tenant).key)
     response = client.post("/api/auth/password/", body, format="json")
     assert response.status_code == 403
-    assert response.json() == {"detail": "Sign in as a person to use this endpoint."}
+    assert response.json() == {"detail": "API keys cannot use this endpoint; sign in as a person."}
     team.owner.refresh_from_db()
     assert team.owner.check_password(PASSWORD)

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
+from segops_server.access.policy import Policy
 from segops_server.accounts.models import Role, User
 from segops_server.accounts.tenancy import TenantScopedAPIView
 from segops_server.accounts.tokens import token_pair_issue
@@ -18,7 +19,7 @@ from segops_server.testing.factories import Team, add_member, client_for, make_u
 class _Probe(TenantScopedAPIView):
     """A tenant-scoped endpoint that only reports which tenant it resolved."""
 
-    required_roles = {"POST": Role.VIEWER}
+    policy = Policy(write=Role.VIEWER)
 
     def get(self, request: Request) -> Response:
         return Response({"tenant": self.tenant.slug, "role": self.tenant_context.role})

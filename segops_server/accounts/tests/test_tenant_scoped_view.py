@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
+from segops_server.access.policy import Policy
 from segops_server.accounts.models import Membership, Tenant
 from segops_server.accounts.tenancy import TenantScopedGenericView
 from segops_server.accounts.tokens import token_pair_issue
@@ -18,6 +19,7 @@ from segops_server.testing.factories import Team
 
 class _MembershipProbe(TenantScopedGenericView):
     model = Membership
+    policy = Policy()
 
     def get(self, request: Request, pk: int | None = None) -> Response:
         if pk is None:

@@ -39,7 +39,7 @@ def test_each_page_opens_for_the_right_roles(console: ConsoleFor, url: str, lowe
     allowed = ROLES.index(who) <= ROLES.index(lowest)
     assert response.status_code == (200 if allowed else 403), (who, url)
     if not allowed:
-        assert b"This needs the Admin role or higher." in response.content
+        assert b"This action needs the Admin role or higher." in response.content
 
 
 def test_the_viewer_sees_no_key_team_or_settings_controls(team: Team, console: ConsoleFor) -> None:

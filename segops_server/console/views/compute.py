@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from segops_server.accounts.tenancy import TenantContext
+from segops_server.access.tenants import TenantContext
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.builder import definition_json
 from segops_server.console.views.exports import export_card

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
-from segops_server.accounts.tenancy import TenantContext
+from segops_server.access.tenants import TenantContext
 from segops_server.console.access import page, tenant_page
 from segops_server.core.ids import MAX_ID_LENGTH
 from segops_server.ingestion import selectors as users

@@ -16,8 +16,8 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access.tenants import TenantContext
 from segops_server.accounts.models import Role
-from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import is_htmx, not_found, page, signed_in_person, tenant_page
 from segops_server.core.errors import DomainError
 from segops_server.segments import exports, selectors

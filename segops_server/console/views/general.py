@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access.tenants import TenantContext
 from segops_server.accounts import services
 from segops_server.accounts.models import Role
-from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import page, tenant_page
 from segops_server.console.errors import add_service_errors
 from segops_server.console.forms import TenantDeleteForm, TenantForm

@@ -11,8 +11,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access.tenants import TenantContext
 from segops_server.accounts.models import Role
-from segops_server.accounts.tenancy import TenantContext
 from segops_server.console import builder
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.forms import SegmentDetailsForm

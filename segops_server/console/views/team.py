@@ -10,10 +10,10 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access.tenants import TenantContext
 from segops_server.accounts import selectors, services, throttling
 from segops_server.accounts.api import invitation_accept_url
 from segops_server.accounts.models import Role, User
-from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import is_htmx, page, person_page, tenant_page
 from segops_server.console.errors import add_service_errors, status_of
 from segops_server.console.forms import InviteForm, RoleForm

@@ -17,12 +17,37 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.versioning import QueryParameterVersioning
 
 from segops_server.accounts.authentication import PersonJWTAuthentication
-from segops_server.core.fastpath import MIRRORED_MIDDLEWARE, mirrors_check
-from segops_server.ingestion.api import FAST_ROUTES as INGESTION_ROUTES
+from segops_server.core.fastpath import MIRRORED_MIDDLEWARE, FastRoute, mirrors_check, short_way_routes
 from segops_server.ingestion.api import TrackView
-from segops_server.segments.api import FAST_ROUTES as SEGMENTS_ROUTES
 from segops_server.segments.api import MembershipView
 from segops_server.wsgi import build_application
+
+
+def _routes() -> list[FastRoute]:
+    routes = sorted(short_way_routes(), key=lambda r: r.url_name)
+    assert [r.view_class for r in routes] == [MembershipView, TrackView]
+    return routes
+
+
+def test_the_routes_are_the_views_whose_policy_opts_in() -> None:
+    found = {(r.method, r.url_name, r.view_class) for r in short_way_routes()}
+    assert found == {("GET", "segment-membership", MembershipView), ("POST", "track", TrackView)}
+
+
+def test_a_policy_that_opts_in_without_a_handler_stops_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from segops_server.segments.api import SegmentListView
+
+    monkeypatch.setattr(
+        SegmentListView, "policy", dataclasses.replace(SegmentListView.policy, short_way="GET")
+    )
+    with pytest.raises(ImproperlyConfigured, match="SegmentListView: a short way needs both"):
+        build_application()
+
+
+def test_a_handler_without_the_policys_consent_stops_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TrackView, "policy", dataclasses.replace(TrackView.policy, short_way=None))
+    with pytest.raises(ImproperlyConfigured, match="TrackView: a short way needs both"):
+        build_application()
 
 
 def test_it_builds_the_application_with_the_settings_and_views_as_they_are() -> None:
@@ -72,17 +97,18 @@ def test_it_refuses_a_view_with_a_new_mixin() -> None:
     class CheckedTrackView(SuspensionCheck, TrackView):
         pass
 
-    route = dataclasses.replace(INGESTION_ROUTES[0], view_class=CheckedTrackView)
+    track, membership = _routes()
+    route = dataclasses.replace(track, view_class=CheckedTrackView)
     with pytest.raises(ImproperlyConfigured, match=r"CheckedTrackView\.bases is \[.*SuspensionCheck"):
-        mirrors_check([route, *SEGMENTS_ROUTES])
+        mirrors_check([route, membership])
 
 
 def test_it_names_every_difference_and_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TrackView, "throttle_classes", [AnonRateThrottle])
     monkeypatch.setattr(MembershipView, "renderer_classes", [BrowsableAPIRenderer])
     with pytest.raises(ImproperlyConfigured) as refused:
-        mirrors_check([*INGESTION_ROUTES, *SEGMENTS_ROUTES])
+        mirrors_check(_routes())
     message = str(refused.value)
-    assert "TrackView.throttle_classes is [AnonRateThrottle]; it mirrors []" in message
+    assert "TrackView.throttle_classes is [AnonRateThrottle]; it mirrors [PlanQuotaThrottle]" in message
     assert "MembershipView.renderer_classes is [BrowsableAPIRenderer]; it mirrors [JSONRenderer]" in message
-    assert "FAST_ROUTES" in message
+    assert "take the view's policy off the short way" in message

@@ -1,4 +1,4 @@
-"""Per-key scopes, enforced by the tenant choke point (TenantScopedMixin) on every endpoint."""
+"""Per-key scopes, enforced by each endpoint's access policy (access/policy.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 
+from segops_server.access.policy import Credential, Policy
 from segops_server.accounts.tenancy import TenantScopedAPIView
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import make_api_key
@@ -17,7 +18,10 @@ from segops_server.testing.keys import make_api_key
 class SegmentsView(TenantScopedAPIView):
     """Stands in for a feature endpoint: reading needs segments:read, writing segments:write."""
 
-    required_scopes = {"GET": "segments:read", "POST": "segments:write"}
+    policy = Policy(
+        credentials=frozenset({Credential.PERSON, Credential.SECRET_KEY}),
+        scopes={"GET": "segments:read", "POST": "segments:write"},
+    )
 
     def get(self, request: Request) -> Response:
         return Response({"tenant": self.tenant.slug})
@@ -28,6 +32,8 @@ class SegmentsView(TenantScopedAPIView):
 
 class PeopleOnlyView(TenantScopedAPIView):
     """An endpoint that names no scope at all: machine credentials may not use it."""
+
+    policy = Policy()
 
     def get(self, request: Request) -> Response:
         return Response({"tenant": self.tenant.slug})
