@@ -115,12 +115,12 @@ ROUTES: dict[str, Rule] = {
     "member-list": Rule(TENANT, roles={"POST": Role.ADMIN}, body={"email": "new@evil.test", "role": "admin"}),
     "member-detail": Rule(TENANT, roles={"PATCH": Role.ADMIN, "DELETE": Role.ADMIN}, body={"role": "admin"}),
     "invitation-list": tenant(**ADMIN_READS),
-    "invitation-detail": tenant(DELETE=Role.ADMIN),
+    "invitation-detail": tenant(**ADMIN_READS, DELETE=Role.ADMIN),
     "audit-log": tenant(**ADMIN_READS),
     # --- API: keys (docs/api.md, "API keys"; docs/security.md: keys cannot manage keys)
     "api-key-list": Rule(TENANT, roles={**ADMIN_READS, "POST": Role.ADMIN}, body={"name": "Pwned"}),
     "api-key-detail": tenant(**ADMIN_READS, DELETE=Role.ADMIN),
-    "api-key-roll": Rule(TENANT, roles={"POST": Role.ADMIN}, body={"grace_period_hours": 1}),
+    "api-key-roll": Rule(TENANT, roles={**ADMIN_READS, "POST": Role.ADMIN}, body={"grace_period_hours": 1}),
     "api-key-revoke-leaked": Rule(OPEN),  # anyone may kill a leaked key (no body here: acme's stays)
     "session": Rule(MACHINE, body={"anonymous_id": "visitor"}),  # pk_ keys only
     "whoami": Rule(OPEN),

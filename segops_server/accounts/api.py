@@ -15,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from segops_server.access.policy import PERSON, PUBLIC, Policy
+from segops_server.access import rules
+from segops_server.access.policy import PERSON, PUBLIC
 from segops_server.accounts import selectors, services, throttling, tokens
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Role, User
@@ -196,7 +197,7 @@ class TenantListView(APIView):
 
 
 class TenantDetailView(TenantScopedAPIView):
-    policy = Policy(roles={"PATCH": Role.ADMIN, "DELETE": Role.OWNER})
+    policy = rules.TENANT_SETTINGS
 
     @extend_schema(responses=TenantOutSerializer)
     def get(self, request: Request, tenant_slug: str) -> Response:
@@ -219,7 +220,7 @@ class TenantDetailView(TenantScopedAPIView):
 
 class MemberListView(TenantScopedAPIView):
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
-    policy = Policy(write=Role.ADMIN)
+    policy = rules.TEAM
 
     @extend_schema(responses=MemberOutSerializer(many=True))
     def get(self, request: Request, tenant_slug: str) -> Response:
@@ -265,7 +266,7 @@ class InvitationAcceptView(APIView):
 
 
 class MemberDetailView(TenantScopedAPIView):
-    policy = Policy(write=Role.ADMIN)
+    policy = rules.TEAM
 
     @extend_schema(responses=MemberOutSerializer)
     def get(self, request: Request, tenant_slug: str, user_id: int) -> Response:
@@ -293,7 +294,7 @@ class MemberDetailView(TenantScopedAPIView):
 
 class InvitationListView(TenantScopedAPIView):
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
-    policy = Policy(read=Role.ADMIN)
+    policy = rules.INVITATIONS
 
     @extend_schema(responses=InvitationOutSerializer(many=True))
     def get(self, request: Request, tenant_slug: str) -> Response:
@@ -303,7 +304,7 @@ class InvitationListView(TenantScopedAPIView):
 
 
 class InvitationDetailView(TenantScopedAPIView):
-    policy = Policy(write=Role.ADMIN)
+    policy = rules.INVITATIONS
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_slug: str, invitation_id: int) -> Response:

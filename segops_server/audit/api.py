@@ -6,8 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from segops_server.access.policy import Policy
-from segops_server.accounts.models import Role
+from segops_server.access import rules
 from segops_server.accounts.tenancy import TenantScopedAPIView
 from segops_server.audit.selectors import audit_events_of_tenant
 from segops_server.audit.serializers import AuditEventSerializer, AuditQuerySerializer
@@ -16,7 +15,7 @@ from segops_server.core.pagination import PageNumberPagination, paginated_respon
 
 class AuditLogView(TenantScopedAPIView):
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
-    policy = Policy(read=Role.ADMIN)
+    policy = rules.AUDIT
 
     @extend_schema(parameters=[AuditQuerySerializer], responses=AuditEventSerializer(many=True))
     def get(self, request: Request) -> Response:

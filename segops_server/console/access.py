@@ -14,7 +14,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 
-from segops_server.access.policy import Caller, Policy, Quota, decide
+from segops_server.access import rules
+from segops_server.access.policy import Caller, Policy, decide
 from segops_server.access.tenants import TenantContext, TenantName, tenant_resolve
 from segops_server.accounts.models import Role, User
 from segops_server.accounts.selectors import memberships_of_user
@@ -80,16 +81,13 @@ def not_found(request: HttpRequest, ctx: TenantContext | None = None) -> HttpRes
     return page(request, "console/errors/404.html", ctx=ctx, status=404)
 
 
-def tenant_page(
-    *, read: Role = Role.VIEWER, write: Role = Role.MEMBER
-) -> Callable[[TenantView[P]], Callable[..., HttpResponseBase]]:
-    """For every view under /t/<slug>/: its policy (people only; reads need `read`, everything
-    else `write`, the API's defaults), applied by `decide` to the signed-in person and the tenant
-    the URL names. A tenant the person is not in is a 404, never a 403, so an outsider cannot tell
-    a real tenant from a made-up one; no "current tenant" is remembered in the session. A role too
-    low is a 403, and the templates hide the controls that would lead there.
+def tenant_page(policy: Policy = rules.TENANT) -> Callable[[TenantView[P]], Callable[..., HttpResponseBase]]:
+    """For every view under /t/<slug>/: the capability's policy (access/rules.py, the API's own),
+    applied by `decide` to the signed-in person and the tenant the URL names. A tenant the person
+    is not in is a 404, never a 403, so an outsider cannot tell a real tenant from a made-up one;
+    no "current tenant" is remembered in the session. A role too low is a 403, and the templates
+    hide the controls that would lead there.
     """
-    policy = Policy(read=read, write=write, quota=Quota.NONE)
 
     def decorator(view: TenantView[P]) -> Callable[..., HttpResponseBase]:
         @wraps(view)

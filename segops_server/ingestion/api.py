@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from segops_server.access.policy import Credential, Policy, Quota
+from segops_server.access import rules
+from segops_server.access.policy import Policy
 from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermission
 from segops_server.accounts.tenancy import (
     TenantScopedAPIView,
@@ -47,7 +48,6 @@ from segops_server.keys.authentication import (
     SessionTokenAuthentication,
 )
 from segops_server.keys.fastpath import ShortWayGrant
-from segops_server.keys.models import Scope
 from segops_server.observability.metrics import EVENTS_SKIPPED
 
 
@@ -56,11 +56,7 @@ class _IngestionView(TenantScopedAPIView):
 
     authentication_classes = [ApiKeyAuthentication, SessionTokenAuthentication]
     parser_classes = [FastJSONParser]
-    policy: ClassVar[Policy] = Policy(
-        credentials=frozenset({Credential.SECRET_KEY, Credential.PUBLIC_SESSION}),
-        scopes={"POST": Scope.EVENTS_WRITE},
-        quota=Quota.EVENTS,
-    )
+    policy: ClassVar[Policy] = rules.INGESTION
 
     def forced_ids(self, request: Request) -> dict[str, str | None]:
         """A session's uid (and anonymous id) replace what its events say."""
@@ -141,10 +137,7 @@ class TrackBatchView(_IngestionView):
 
 
 class _ExplorerView(TenantScopedAPIView):
-    policy: ClassVar[Policy] = Policy(
-        credentials=frozenset({Credential.PERSON, Credential.SECRET_KEY}),
-        scopes={"GET": Scope.SEGMENTS_READ},
-    )
+    policy: ClassVar[Policy] = rules.EXPLORER
 
 
 class UserListView(_ExplorerView):

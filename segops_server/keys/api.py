@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from segops_server.access import rules
 from segops_server.access.policy import PUBLIC, Credential, Policy, Quota
-from segops_server.accounts.models import Role
 from segops_server.accounts.permissions import person, resolve_tenant
 from segops_server.accounts.tenancy import TenantScopedAPIView
 from segops_server.core.idempotency import secret_shown_once
@@ -47,7 +47,7 @@ class ApiKeyListView(TenantScopedAPIView):
 
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
 
-    policy = Policy(read=Role.ADMIN, write=Role.ADMIN)
+    policy = rules.KEYS
 
     @extend_schema(responses=ApiKeySerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -75,7 +75,7 @@ class _OneKeyView(TenantScopedAPIView):
 
 
 class ApiKeyDetailView(_OneKeyView):
-    policy = Policy(read=Role.ADMIN, write=Role.ADMIN)
+    policy = rules.KEYS
 
     @extend_schema(responses=ApiKeySerializer)
     def get(self, request: Request, key_id: int) -> Response:
@@ -89,7 +89,7 @@ class ApiKeyDetailView(_OneKeyView):
 
 
 class ApiKeyRollView(_OneKeyView):
-    policy = Policy(write=Role.ADMIN)
+    policy = rules.KEYS
 
     @extend_schema(request=ApiKeyRollSerializer, responses={201: ApiKeyIssuedSerializer})
     def post(self, request: Request, key_id: int) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from django.db import DataError
@@ -14,9 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from segops_server.access.policy import Credential, Policy
+from segops_server.access import rules
+from segops_server.access.policy import Policy
 from segops_server.accounts.authentication import PersonJWTAuthentication
-from segops_server.accounts.models import Role, Tenant, User
+from segops_server.accounts.models import Tenant, User
 from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermission, person
 from segops_server.accounts.tenancy import (
     TenantScopedAPIView,
@@ -38,7 +40,7 @@ from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.serializing import many_data
 from segops_server.keys.authentication import ApiKeyAuthentication
 from segops_server.keys.fastpath import ShortWayGrant
-from segops_server.keys.models import ApiKey, Scope
+from segops_server.keys.models import ApiKey
 from segops_server.segments import exports, selectors, services
 from segops_server.segments.dsl import DefinitionError
 from segops_server.segments.explain import segment_explain
@@ -57,20 +59,11 @@ from segops_server.segments.serializers import (
     UserSegmentSerializer,
 )
 
-_PEOPLE_AND_KEYS = frozenset({Credential.PERSON, Credential.SECRET_KEY})
-_READ_WRITE_SCOPES: dict[str, str] = {
-    "GET": Scope.SEGMENTS_READ,
-    "POST": Scope.SEGMENTS_WRITE,
-    "PATCH": Scope.SEGMENTS_WRITE,
-    "PUT": Scope.SEGMENTS_WRITE,
-    "DELETE": Scope.SEGMENTS_WRITE,
-}
-
 
 class _SegmentsView(TenantScopedAPIView):
     """Viewers read, Members and up write; keys need segments:read / segments:write."""
 
-    policy: ClassVar[Policy] = Policy(credentials=_PEOPLE_AND_KEYS, scopes=_READ_WRITE_SCOPES)
+    policy: ClassVar[Policy] = rules.SEGMENTS
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -136,9 +129,7 @@ class SegmentVersionsView(_SegmentsView):
 
 class PreviewView(_SegmentsView):
     # Preview reads data but takes a body: Viewers may preview, keys need segments:read.
-    policy = Policy(
-        credentials=_PEOPLE_AND_KEYS, scopes={"POST": Scope.SEGMENTS_READ}, roles={"POST": Role.VIEWER}
-    )
+    policy = rules.SEGMENT_PREVIEW
 
     @extend_schema(request=PreviewSerializer, responses=PreviewOutSerializer)
     def post(self, request: Request) -> Response:
@@ -197,7 +188,7 @@ _DATETIME = serializers.DateTimeField()
 class MembershipView(_SegmentsView):
     """The delivery API: which segments is this user in (or: is this user in that segment)?"""
 
-    policy = Policy(credentials=_PEOPLE_AND_KEYS, scopes=_READ_WRITE_SCOPES, short_way="GET")
+    policy = replace(rules.SEGMENTS, short_way="GET")
 
     @extend_schema(
         parameters=[MembershipQuerySerializer],
@@ -328,11 +319,7 @@ class ExportView(_SegmentsView):
     """Ask for a file of a segment's members, and follow its progress. Reading members is what
     Viewers and segments:read keys may already do, so those rights suffice here too."""
 
-    policy = Policy(
-        credentials=_PEOPLE_AND_KEYS,
-        scopes={"GET": Scope.SEGMENTS_READ, "POST": Scope.SEGMENTS_READ},
-        roles={"POST": Role.VIEWER},
-    )
+    policy = rules.EXPORTS
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
     def post(self, request: Request, segment_id: int) -> Response:
@@ -369,7 +356,7 @@ class ExportView(_SegmentsView):
 
 
 class ExportDownloadView(_SegmentsView):
-    policy = Policy(credentials=_PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
+    policy = rules.EXPORT_DOWNLOAD
 
     @extend_schema(responses={(200, "text/csv"): bytes, (200, "application/vnd.apache.parquet"): bytes})
     def get(self, request: Request, export_id: Any) -> FileResponse:

@@ -6,8 +6,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
-from segops_server.accounts.models import Role
 from segops_server.audit.models import Action
 from segops_server.audit.selectors import audit_events_of_tenant
 from segops_server.console.access import page, tenant_page
@@ -15,7 +15,7 @@ from segops_server.console.access import page, tenant_page
 PAGE_SIZE = 50
 
 
-@tenant_page(read=Role.ADMIN, write=Role.ADMIN)
+@tenant_page(rules.AUDIT)
 @require_http_methods(["GET"])
 def audit_log(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     action = request.GET.get("action") or None

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.builder import definition_json
@@ -17,7 +18,7 @@ from segops_server.segments import selectors, services
 from segops_server.segments.models import Status
 
 
-@tenant_page()
+@tenant_page(rules.SEGMENTS)
 @require_POST
 def segment_recompute(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
     """Member and up, like POST /api/segments/<id>/compute/: queue a compute (coalesced if one runs)."""
@@ -32,7 +33,7 @@ def segment_recompute(request: HttpRequest, ctx: TenantContext, segment_id: int)
     return redirect("console:segment-detail", tenant_slug=ctx.tenant.slug, segment_id=segment.pk)
 
 
-@tenant_page()
+@tenant_page(rules.SEGMENTS)
 @never_cache
 @require_http_methods(["GET"])
 def segment_status(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
@@ -44,7 +45,7 @@ def segment_status(request: HttpRequest, ctx: TenantContext, segment_id: int) ->
     return page(request, "console/segments/_status.html", context, ctx=ctx)
 
 
-@tenant_page()
+@tenant_page(rules.SEGMENTS)
 @require_http_methods(["GET"])
 def segment_history(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
     segment = selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.console.access import page, tenant_page
 from segops_server.core.ids import MAX_ID_LENGTH
@@ -15,7 +16,7 @@ SEARCH_LIMIT = 50
 EVENTS_LIMIT = 50
 
 
-@tenant_page()
+@tenant_page(rules.EXPLORER)
 @require_http_methods(["GET"])
 def explorer(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:MAX_ID_LENGTH]
@@ -28,7 +29,7 @@ def explorer(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     )
 
 
-@tenant_page()
+@tenant_page(rules.EXPLORER)
 @require_http_methods(["GET"])
 def user_detail(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     # The id travels as a query parameter: user ids are free text and may hold "/" or "?".

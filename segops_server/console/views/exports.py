@@ -16,8 +16,8 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
-from segops_server.accounts.models import Role
 from segops_server.console.access import is_htmx, not_found, page, signed_in_person, tenant_page
 from segops_server.core.errors import DomainError
 from segops_server.segments import exports, selectors
@@ -37,7 +37,7 @@ def _card(request: HttpRequest, ctx: TenantContext, segment: Segment, error: str
     return page(request, "console/segments/_export.html", context, ctx=ctx)
 
 
-@tenant_page(write=Role.VIEWER)
+@tenant_page(rules.EXPORTS)
 @require_POST
 def segment_export(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
     segment = selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id)
@@ -59,7 +59,7 @@ def segment_export(request: HttpRequest, ctx: TenantContext, segment_id: int) ->
     return redirect("console:segment-detail", tenant_slug=ctx.tenant.slug, segment_id=segment.pk)
 
 
-@tenant_page()
+@tenant_page(rules.EXPORTS)
 @never_cache
 @require_http_methods(["GET"])
 def segment_export_status(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
@@ -67,7 +67,7 @@ def segment_export_status(request: HttpRequest, ctx: TenantContext, segment_id: 
     return _card(request, ctx, selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id))
 
 
-@tenant_page()
+@tenant_page(rules.EXPORTS)
 @require_http_methods(["GET"])
 def segment_export_download(request: HttpRequest, ctx: TenantContext, export_id: UUID) -> HttpResponseBase:
     export = exports.export_get(tenant=ctx.tenant, export_id=export_id)

@@ -7,29 +7,29 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.accounts import services
-from segops_server.accounts.models import Role
 from segops_server.console.access import page, tenant_page
 from segops_server.console.errors import add_service_errors
 from segops_server.console.forms import TenantDeleteForm, TenantForm
 from segops_server.core.errors import Invalid
 
 
-@tenant_page()
+@tenant_page(rules.TENANT)
 @require_http_methods(["GET"])
 def tenant_home(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     """/t/<slug>/ opens the workspace's segments."""
     return redirect("console:segment-list", tenant_slug=ctx.tenant.slug)
 
 
-@tenant_page()
+@tenant_page(rules.TENANT)
 @require_http_methods(["GET"])
 def settings_home(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     return redirect("console:settings-general", tenant_slug=ctx.tenant.slug)
 
 
-@tenant_page(write=Role.ADMIN)
+@tenant_page(rules.TENANT_SETTINGS)
 @require_http_methods(["GET", "POST"])
 def general(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     tenant = ctx.tenant
@@ -55,7 +55,7 @@ def general(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     )
 
 
-@tenant_page(read=Role.OWNER, write=Role.OWNER)
+@tenant_page(rules.TENANT_DELETION)
 @require_POST
 def tenant_delete(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     """Owner only, like DELETE /api/tenants/<slug>/; the slug must be typed to confirm."""

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
-from segops_server.accounts.models import Role
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.errors import add_service_errors
 from segops_server.console.forms import ApiKeyForm, RollForm
@@ -35,7 +35,7 @@ ALREADY_SENT = (
     "If you did not copy it, revoke it and create another."
 )
 
-admin_only = tenant_page(read=Role.ADMIN, write=Role.ADMIN)
+admin_only = tenant_page(rules.KEYS)
 
 
 def _rotation_due(key: ApiKey) -> bool:

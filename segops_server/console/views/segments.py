@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.accounts.models import Role
 from segops_server.console import builder
@@ -27,7 +28,7 @@ PREVIEW_SAMPLE = 10
 MAX_REFERENCEABLE = 500  # segments offered in a segment_membership row
 
 
-@tenant_page()
+@tenant_page(rules.SEGMENTS)
 @require_http_methods(["GET"])
 def segment_list(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     segments = Paginator(selectors.segments_of_tenant(tenant=ctx.tenant), PAGE_SIZE).get_page(
@@ -88,7 +89,7 @@ def _definition_error(exc: Invalid) -> str:
     return str(detail)
 
 
-@tenant_page()
+@tenant_page(rules.SEGMENTS)
 @require_http_methods(["GET", "POST"])
 def segment_new(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     if request.method == "GET":
@@ -96,7 +97,7 @@ def segment_new(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     return _edit_post(request, ctx, segment=None)
 
 
-@tenant_page()
+@tenant_page(rules.SEGMENTS)
 @require_http_methods(["GET", "POST"])
 def segment_detail(request: HttpRequest, ctx: TenantContext, segment_id: int) -> HttpResponse:
     segment = selectors.segment_get(tenant=ctx.tenant, segment_id=segment_id)
@@ -177,7 +178,7 @@ def _preview(ctx: TenantContext, tree: builder.Node, definition: Any) -> dict[st
         return {"error": _definition_error(exc)}
 
 
-@tenant_page(write=Role.VIEWER)
+@tenant_page(rules.SEGMENT_PREVIEW)
 @require_POST
 def segment_preview(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     """Like POST /api/segments/preview/, Viewers may preview: it reads, it writes nothing.

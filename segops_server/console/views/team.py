@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.accounts import selectors, services, throttling
 from segops_server.accounts.api import invitation_accept_url
@@ -48,13 +49,13 @@ def _team_page(
     )
 
 
-@tenant_page(write=Role.ADMIN)
+@tenant_page(rules.TEAM)
 @require_http_methods(["GET"])
 def team(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     return _team_page(request, ctx)
 
 
-@tenant_page(write=Role.ADMIN)
+@tenant_page(rules.TEAM)
 @never_cache
 @require_POST
 def invite(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
@@ -93,7 +94,7 @@ def invite(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     return _team_page(request, ctx, invite_form=form, status=400)
 
 
-@tenant_page(write=Role.ADMIN)
+@tenant_page(rules.TEAM)
 @require_POST
 def change_role(request: HttpRequest, ctx: TenantContext, user_id: int) -> HttpResponse:
     membership = selectors.member_get(tenant=ctx.tenant, user_id=user_id)
@@ -108,7 +109,7 @@ def change_role(request: HttpRequest, ctx: TenantContext, user_id: int) -> HttpR
     return redirect("console:settings-team", tenant_slug=ctx.tenant.slug)
 
 
-@tenant_page(write=Role.ADMIN, read=Role.ADMIN)
+@tenant_page(rules.TEAM_CHANGES)
 @require_http_methods(["GET", "POST"])
 def remove(request: HttpRequest, ctx: TenantContext, user_id: int) -> HttpResponse:
     """GET asks for confirmation (a dialog with htmx, a page without); POST removes at once."""
@@ -122,7 +123,7 @@ def remove(request: HttpRequest, ctx: TenantContext, user_id: int) -> HttpRespon
     return page(request, template, {"membership": membership, "section": "team"}, ctx=ctx)
 
 
-@tenant_page(write=Role.ADMIN)
+@tenant_page(rules.TEAM)
 @require_POST
 def cancel_invitation(request: HttpRequest, ctx: TenantContext, invitation_id: int) -> HttpResponse:
     invitation = selectors.invitation_get(tenant=ctx.tenant, invitation_id=invitation_id)

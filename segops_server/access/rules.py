@@ -1,0 +1,53 @@
+"""The product's access rules, one per capability, each written once: the API's views and the
+console's pages for the same capability use the same rule (a page serves people only, so only
+its roles apply there). See docs/security.md for the table in prose."""
+
+from __future__ import annotations
+
+from segops_server.access.policy import Credential, Policy, Quota
+from segops_server.accounts.models import Role
+from segops_server.keys.models import Scope
+
+PEOPLE_AND_KEYS = frozenset({Credential.PERSON, Credential.SECRET_KEY})
+_READ_WRITE_SCOPES = {
+    "GET": Scope.SEGMENTS_READ,
+    "POST": Scope.SEGMENTS_WRITE,
+    "PATCH": Scope.SEGMENTS_WRITE,
+    "PUT": Scope.SEGMENTS_WRITE,
+    "DELETE": Scope.SEGMENTS_WRITE,
+}
+_ADMINS_ONLY = Policy(read=Role.ADMIN, write=Role.ADMIN)
+
+# A tenant's own pages (its home): Viewers read, Members write.
+TENANT = Policy()
+# Renaming the tenant and its settings need an Admin; deleting it, its Owner.
+TENANT_DELETION = Policy(read=Role.OWNER, write=Role.OWNER)
+TENANT_SETTINGS = Policy(write=Role.ADMIN, roles={"DELETE": TENANT_DELETION.write})
+# Everyone sees the team; Admins invite, change roles and remove.
+TEAM = Policy(write=Role.ADMIN)
+TEAM_CHANGES = _ADMINS_ONLY  # pages that only change the team (a removal's confirmation)
+INVITATIONS = _ADMINS_ONLY
+KEYS = _ADMINS_ONLY  # keys never manage keys: people only
+AUDIT = _ADMINS_ONLY
+
+# Events come from secret keys with events:write and from public-key sessions.
+INGESTION = Policy(
+    credentials=frozenset({Credential.SECRET_KEY, Credential.PUBLIC_SESSION}),
+    scopes={"POST": Scope.EVENTS_WRITE},
+    quota=Quota.EVENTS,
+)
+# Segments: Viewers and segments:read keys read, Members and segments:write keys write.
+SEGMENTS = Policy(credentials=PEOPLE_AND_KEYS, scopes=_READ_WRITE_SCOPES)
+# Reading what a definition would match, or a file of members, is reading: a POST a Viewer and a
+# segments:read key may send.
+SEGMENT_PREVIEW = Policy(
+    credentials=PEOPLE_AND_KEYS, scopes={"POST": Scope.SEGMENTS_READ}, roles={"POST": Role.VIEWER}
+)
+EXPORTS = Policy(
+    credentials=PEOPLE_AND_KEYS,
+    scopes={"GET": Scope.SEGMENTS_READ, "POST": Scope.SEGMENTS_READ},
+    roles={"POST": Role.VIEWER},
+)
+EXPORT_DOWNLOAD = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
+# The explorer's user reads.
+EXPLORER = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
