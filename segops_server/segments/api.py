@@ -35,9 +35,11 @@ from segops_server.keys.authentication import ApiKeyAuthentication
 from segops_server.keys.fastpath import secret_key_of
 from segops_server.keys.models import ApiKey, Scope
 from segops_server.keys.services import api_key_touch
-from segops_server.segments import exports, selectors, services
-from segops_server.segments.dsl import DefinitionError
-from segops_server.segments.explain import segment_explain
+from segops_server.segments.compute import services
+from segops_server.segments.delivery import selectors
+from segops_server.segments.exports import services as exports
+from segops_server.segments.rules.dsl import DefinitionError
+from segops_server.segments.rules.explain import segment_explain
 from segops_server.segments.serializers import (
     ExplainSerializer,
     ExportQuerySerializer,

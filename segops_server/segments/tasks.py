@@ -10,13 +10,13 @@ from django_tasks import task
 
 @task()
 def compute_segment(segment_id: int) -> None:
-    from segops_server.segments.services import segment_compute_run
+    from segops_server.segments.compute.services import segment_compute_run
 
     segment_compute_run(segment_id=segment_id)
 
 
 @task()
 def export_segment(export_id: str) -> None:
-    from segops_server.segments.exports import export_run
+    from segops_server.segments.exports.services import export_run
 
     export_run(export_id=export_id)

@@ -9,7 +9,7 @@ from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import page, tenant_page
 from segops_server.core.ids import MAX_ID_LENGTH
 from segops_server.ingestion import selectors as users
-from segops_server.segments import selectors as segments
+from segops_server.segments.delivery import selectors as segments
 
 SEARCH_LIMIT = 50
 EVENTS_LIMIT = 50

@@ -15,10 +15,10 @@ from segops_server.core.cursors import cursor_decode, cursor_encode
 from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.rawsql import StatementTimeout, bounded_read, statement_timeout
 from segops_server.ingestion.services import profiles_refresh
-from segops_server.segments import snapshots
-from segops_server.segments.compiler import definition_compile
+from segops_server.segments.compute.services import definition_lookup
+from segops_server.segments.delivery import snapshots
 from segops_server.segments.models import Segment, SegmentMember, SegmentVersion
-from segops_server.segments.services import definition_lookup
+from segops_server.segments.rules.compiler import definition_compile
 
 
 def segments_of_tenant(*, tenant: Tenant) -> QuerySet[Segment]:

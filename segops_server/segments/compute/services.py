@@ -28,12 +28,12 @@ from segops_server.core.workers import (
 )
 from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.observability.metrics import compute_record
-from segops_server.segments import snapshots
-from segops_server.segments.compiler import definition_compile
-from segops_server.segments.dsl import DefinitionError, definition_validate
-from segops_server.segments.exports import exports_discard_of_segment
-from segops_server.segments.materialise import members_discard_unswapped, members_materialise
+from segops_server.segments.compute.materialise import members_discard_unswapped, members_materialise
+from segops_server.segments.delivery import snapshots
+from segops_server.segments.exports.services import exports_discard_of_segment
 from segops_server.segments.models import ComputeState, Segment, SegmentMember, SegmentVersion, Status
+from segops_server.segments.rules.compiler import definition_compile
+from segops_server.segments.rules.dsl import DefinitionError, definition_validate
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from segops_server.core.workers import (
     worker_id,
 )
 from segops_server.keys.models import ApiKey
-from segops_server.segments.export_files import ExportFailed, export_file_write, exports_storage, scratch_dir
+from segops_server.segments.exports.files import ExportFailed, export_file_write, exports_storage, scratch_dir
 from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport
 
 logger = logging.getLogger(__name__)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions import form
-from segops_server.segments.conditions.base import ConditionType, DefinitionError
-from segops_server.segments.conditions.numbers import as_number, compare_positive, exact
-from segops_server.segments.conditions.sqltext import Sql, joined, sql
-from segops_server.segments.conditions.values import PROPERTY_OPERATORS, TEXT_OPERATORS, positive
-from segops_server.segments.regex import regex_search
+from segops_server.segments.rules.conditions import form
+from segops_server.segments.rules.conditions.base import ConditionType, DefinitionError
+from segops_server.segments.rules.conditions.numbers import as_number, compare_positive, exact
+from segops_server.segments.rules.conditions.sqltext import Sql, joined, sql
+from segops_server.segments.rules.conditions.values import PROPERTY_OPERATORS, TEXT_OPERATORS, positive
+from segops_server.segments.rules.regex import regex_search
 
 if TYPE_CHECKING:
-    from segops_server.segments.compiler import Compiler
+    from segops_server.segments.rules.compiler import Compiler
 
 MISSING = object()  # a property that is not there at all (unlike JSON null)
 
