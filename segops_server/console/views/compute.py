@@ -14,7 +14,7 @@ from segops_server.console.builder import definition_json
 from segops_server.console.views.exports import export_card
 from segops_server.core.errors import Invalid
 from segops_server.segments.compute import services
-from segops_server.segments.delivery import selectors
+from segops_server.segments.definitions import selectors
 from segops_server.segments.models import Status
 
 

@@ -148,7 +148,7 @@ def test_it_counts_computes_and_their_duration_by_outcome(team: Team) -> None:
 def _task(status: str, age: timedelta, queue: str = "default") -> None:
     row = DBTaskResult.objects.create(
         args_kwargs={"args": [], "kwargs": {}},
-        task_path="segops_server.segments.tasks.compute_segment",
+        task_path="segops_server.segments.compute.tasks.compute_segment",
         backend_name="default",
         queue_name=queue,
         run_after=get_date_max(),

@@ -77,7 +77,7 @@ def export_request(
     """Queue an export of the segment's current members; (export, False) when the same export of
     the same member set is already pending or running (requests coalesce). Audited: the list of
     user ids is about to leave the system."""
-    from segops_server.segments.tasks import export_segment
+    from segops_server.segments.exports.tasks import export_segment
 
     if segment.generation == 0:
         raise Conflict("This segment has not been computed yet: compute it, then export its members.")
@@ -162,7 +162,7 @@ def exports_rescue(*, export_ids: list[Any] | None = None, now: datetime | None 
     """Queue again the exports nothing works on: running ones whose lease expired (the worker
     died) and pending ones whose task is not in the queue. One whose task is still queued or
     running is left to it."""
-    from segops_server.segments.tasks import export_segment
+    from segops_server.segments.exports.tasks import export_segment
 
     return leased_rescue(
         model=SegmentExport,
