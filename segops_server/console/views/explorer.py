@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from segops_server.accounts.tenancy import TenantContext
 from segops_server.console.access import page, tenant_page
 from segops_server.core.ids import MAX_ID_LENGTH
-from segops_server.ingestion import selectors as users
+from segops_server.explorer import selectors as users
 from segops_server.segments.definitions import selectors as segments
 from segops_server.segments.delivery import selectors as membership
 

@@ -46,7 +46,7 @@ def test_it_finds_the_modules_it_scans() -> None:
         "segments/definitions/services.py",
         "segments/compute/services.py",
         "segments/delivery/selectors.py",
-        "ingestion/selectors.py",
+        "explorer/selectors.py",
         "console/access.py",
         "console/views/team.py",
     } <= names
