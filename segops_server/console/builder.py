@@ -1,5 +1,5 @@
 """The rule builder's state: a tree of groups and condition rows, read from the posted form,
-turned into the segment DSL (segments/dsl.py), and back again to edit a saved definition.
+turned into the segment DSL (segments/rules/dsl.py), and back again to edit a saved definition.
 
 The browser keeps no state of its own: every htmx request posts the whole form, the server
 rebuilds the tree, applies the one action (add a row, add a group, remove), and renders the

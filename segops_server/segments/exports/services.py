@@ -1,7 +1,7 @@
 """Segment exports: requests, the worker's lease on a running export, downloads and expiry.
 
 A request names the segment's current member set; the task worker writes the file
-(segments/export_files.py) and records which generation it wrote. Files live in the "exports"
+(exports/files.py) and records which generation it wrote. Files live in the "exports"
 storage and are deleted SEGOPS_EXPORT_RETENTION_HOURS after the request.
 
 A running export holds a lease its worker renews (core/workers.py); one whose worker died is

@@ -1,4 +1,4 @@
-"""The delivery API from per-process membership snapshots (segments/snapshots.py): never stale,
+"""The delivery API from per-process membership snapshots (segments/delivery/snapshots.py): never stale,
 never another tenant's, and no database read per question once a snapshot is built."""
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def _positive_sql(compiler: Compiler, base: str, name: str, op: str, value: Any)
             v=compiler.text(value),
         )
     if op == "matches_regex":
-        # PostgreSQL's ~ (under statement_timeout); SQLite's REGEXP is RE2 (segments/regex.py).
+        # PostgreSQL's ~ (under statement_timeout); SQLite's REGEXP is RE2 (segments/rules/regex.py).
         return sql("{t} ~ {v}" if compiler.pg else "{t} REGEXP {v}", t=text, v=compiler.text(value))
     raise DefinitionError(f"operator: unknown operator {op!r}")
 
