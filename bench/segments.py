@@ -30,7 +30,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import fresh_database, production_server, wrk
 
-from segops_server.segments.examples import HIGH_VALUE_CHURNERS
+from segops_server.segments.rules.examples import HIGH_VALUE_CHURNERS
 
 HAND_WRITTEN = """
 SELECT user_id FROM ingestion_event
@@ -99,7 +99,7 @@ def compiled(url: str, tenant_id: int, now: datetime) -> tuple[str, list[object]
         "import json, sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','segops_server.settings');"
         "django.setup();"
         "from datetime import datetime;"
-        "from segops_server.segments.compiler import definition_compile;"
+        "from segops_server.segments.rules.compiler import definition_compile;"
         "sql, params = definition_compile(json.loads(sys.argv[1]), tenant_id=int(sys.argv[2]),"
         " vendor='postgresql', now=datetime.fromisoformat(sys.argv[3]), lookup_definition=lambda i: None);"
         "print(json.dumps({'sql': sql, 'params': [str(p) for p in params]}))"

@@ -167,9 +167,9 @@ def scheduler_round() -> None:
     from segops_server.core.quotas import quotas_purge
     from segops_server.core.workers import heartbeats_purge
     from segops_server.ingestion.services import profiles_fold_pending
-    from segops_server.segments.export_files import exports_scratch_purge
-    from segops_server.segments.exports import exports_expire
-    from segops_server.segments.services import segments_refresh_due
+    from segops_server.segments.compute.services import segments_refresh_due
+    from segops_server.segments.exports.files import exports_scratch_purge
+    from segops_server.segments.exports.services import exports_expire
 
     profiles_fold_pending()
     segments_refresh_due()
@@ -184,8 +184,8 @@ def rescue_round() -> None:
     """Queue again the work of workers that are gone: task rows still marked running, computes
     and exports whose lease expired or whose task was lost (every few seconds, every worker)."""
     from segops_server.core.workers import tasks_rescue
-    from segops_server.segments.exports import exports_rescue
-    from segops_server.segments.services import segments_rescue
+    from segops_server.segments.compute.services import segments_rescue
+    from segops_server.segments.exports.services import exports_rescue
 
     tasks_rescue()
     segments_rescue()
@@ -227,7 +227,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from segops_server.core.runner import worker_main
-    from segops_server.segments.export_files import exports_scratch_purge
+    from segops_server.segments.exports.files import exports_scratch_purge
 
     exports_scratch_purge()  # the temporaries of exports cut short by a crash
     return worker_main(

@@ -216,7 +216,7 @@ SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", not TESTING)
 SEGOPS_TOKEN_FAMILY_CACHE = env_bool("SEGOPS_TOKEN_FAMILY_CACHE", not TESTING)
 
 # The delivery API answers from per-process snapshots of each tenant's membership, dropped
-# everywhere when a compute swaps a generation or a segment changes (see segments/snapshots.py).
+# everywhere when a compute swaps a generation or a segment changes (see segments/delivery/snapshots.py).
 # A tenant with more member rows than the maximum is always read from the database.
 SEGOPS_MEMBERSHIP_SNAPSHOTS = env_bool("SEGOPS_MEMBERSHIP_SNAPSHOTS", not TESTING)
 SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS = env_int("SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS", 1_000_000, minimum=0)

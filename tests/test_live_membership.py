@@ -1,5 +1,5 @@
 """Delivery answers follow a recompute at once, on every server process: the production server
-(two workers answering from their membership snapshots, segments/snapshots.py), the compute run
+(two workers answering from their membership snapshots, segments/delivery/snapshots.py), the compute run
 by its own `segops worker` process, real HTTP."""
 
 from __future__ import annotations

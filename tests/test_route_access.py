@@ -39,8 +39,8 @@ from segops_server.accounts.services import member_invite
 from segops_server.accounts.tokens import token_pair_issue
 from segops_server.ingestion.models import Event
 from segops_server.keys.models import ApiKey
+from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment, SegmentExport
-from segops_server.segments.services import segment_create
 from segops_server.testing.factories import Team, client_for
 from segops_server.testing.keys import key_client, make_api_key
 from segops_server.testing.routes import EVERY_METHOD, Route, url_routes

@@ -1,5 +1,5 @@
 """The rule builder's state: a tree of groups and condition rows, read from the posted form,
-turned into the segment DSL (segments/dsl.py), and back again to edit a saved definition.
+turned into the segment DSL (segments/rules/dsl.py), and back again to edit a saved definition.
 
 The browser keeps no state of its own: every htmx request posts the whole form, the server
 rebuilds the tree, applies the one action (add a row, add a group, remove), and renders the
@@ -16,12 +16,12 @@ from typing import Any
 
 from django.http import QueryDict
 
-from segops_server.segments.conditions import REGISTRY, condition_type
-from segops_server.segments.conditions.base import ConditionType
-from segops_server.segments.conditions.form import RowField
-from segops_server.segments.conditions.form import parse_number as _number
-from segops_server.segments.conditions.form import parse_scalar as _scalar
-from segops_server.segments.dsl import MAX_CONDITIONS, MAX_DEPTH
+from segops_server.segments.rules.conditions import REGISTRY, condition_type
+from segops_server.segments.rules.conditions.base import ConditionType
+from segops_server.segments.rules.conditions.form import RowField
+from segops_server.segments.rules.conditions.form import parse_number as _number
+from segops_server.segments.rules.conditions.form import parse_scalar as _scalar
+from segops_server.segments.rules.dsl import MAX_CONDITIONS, MAX_DEPTH
 
 # Each row's inputs and the text parsing come with the condition types; the parsers keep their
 # names here for the builder's callers.

@@ -1,1 +1,1 @@
-"""The explorer: one URLconf for reading a user's profile, events and segments."""
+"""The explorer: a user's profile, events and search (views, reads, shapes) and every explorer route."""

@@ -3,18 +3,19 @@
 A user id is any string, sent URL-encoded, and the WSGI path arrives decoded, so `user_id` is
 matched greedily (`.+`, slashes included). The routes that end in a fixed suffix therefore come
 first: `…/segments/<id>/explain/`, then `…/segments/`, then `…/events/`, and the bare user last,
-or the bare user's pattern would swallow the others. The views live with the data they read
-(ingestion: profiles and events; segments: membership and explain).
+or the bare user's pattern would swallow the others. A user's profile, events and the search are
+the explorer's views (explorer/api.py); a user's segments and the explain are the segments' (they
+read memberships and rules).
 """
 
 from django.urls import URLPattern, path, re_path
 
 from segops_server.core.converters import IdConverter
-from segops_server.ingestion import api as ingestion_api
+from segops_server.explorer import api
 from segops_server.segments import api as segments_api
 
 urlpatterns: list[URLPattern] = [
-    path("explorer/users/", ingestion_api.UserListView.as_view(), name="explorer-users"),
+    path("explorer/users/", api.UserListView.as_view(), name="explorer-users"),
     re_path(
         rf"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>{IdConverter.regex})/explain/$",
         segments_api.ExplainView.as_view(),
@@ -27,10 +28,8 @@ urlpatterns: list[URLPattern] = [
     ),
     re_path(
         r"^explorer/users/(?P<user_id>.+)/events/$",
-        ingestion_api.UserEventsView.as_view(),
+        api.UserEventsView.as_view(),
         name="explorer-user-events",
     ),
-    re_path(
-        r"^explorer/users/(?P<user_id>.+)/$", ingestion_api.UserDetailView.as_view(), name="explorer-user"
-    ),
+    re_path(r"^explorer/users/(?P<user_id>.+)/$", api.UserDetailView.as_view(), name="explorer-user"),
 ]

@@ -1,4 +1,4 @@
-"""Thin views: track, batch track, and the explorer's user reads."""
+"""Thin views: track and batch track (the explorer's user reads are in explorer/api.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any, ClassVar
 from django.http import HttpRequest
 from django.utils import timezone
 from django.views import View
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers as drf_serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -23,22 +22,14 @@ from segops_server.accounts.tenancy import (
     TenantScopedAPIView,
     TenantScopedMixin,
 )
-from segops_server.core.cursors import cursor_page
 from segops_server.core.errors import PayloadTooLarge
 from segops_server.core.fastpath import Decline, Mirrors, json_body, query_params, short_way_of
 from segops_server.core.parsers import FastJSONParser
-from segops_server.core.serializing import many_data
-from segops_server.ingestion import selectors
 from segops_server.ingestion.serializers import (
     BatchInSerializer,
     BatchQueuedSerializer,
     EventInSerializer,
-    EventOutSerializer,
     QueuedSerializer,
-    UserEventsQuerySerializer,
-    UserProfileSerializer,
-    UserSearchQuerySerializer,
-    UserSummarySerializer,
 )
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import MAX_BATCH_EVENTS, EventError, ValidEvent, event_validate
@@ -134,52 +125,3 @@ class TrackBatchView(_IngestionView):
             EVENTS_SKIPPED.labels(reason="invalid").inc(len(errors))
         body = {"queued": len(valid), "skipped": len(errors), "errors": errors[:50]}
         return Response(body, status=status.HTTP_202_ACCEPTED)
-
-
-class _ExplorerView(TenantScopedAPIView):
-    policy: ClassVar[Policy] = rules.EXPLORER
-
-
-class UserListView(_ExplorerView):
-    @extend_schema(
-        operation_id="explorer_users_list",  # as before the answer's {count, results} was documented
-        parameters=[UserSearchQuerySerializer],
-        responses=inline_serializer(
-            name="UserSearchResult",
-            fields={"count": drf_serializers.IntegerField(), "results": UserSummarySerializer(many=True)},
-        ),
-    )
-    def get(self, request: Request) -> Response:
-        query = UserSearchQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        users = selectors.users_search(tenant=self.tenant, q=query.validated_data["q"])
-        page = users[: query.validated_data["limit"]]
-        return Response({"count": users.count(), "results": many_data(UserSummarySerializer, page)})
-
-
-class UserDetailView(_ExplorerView):
-    @extend_schema(responses=UserProfileSerializer)
-    def get(self, request: Request, user_id: str) -> Response:
-        profile = selectors.user_get(tenant=self.tenant, user_id=user_id)
-        aliases = selectors.user_aliases(tenant=self.tenant, user_id=user_id)
-        return Response({**UserProfileSerializer(profile).data, "anonymous_ids": aliases})
-
-
-class UserEventsView(_ExplorerView):
-    @extend_schema(
-        operation_id="explorer_users_events_list",
-        parameters=[UserEventsQuerySerializer],
-        responses=cursor_page(EventOutSerializer),
-    )
-    def get(self, request: Request, user_id: str) -> Response:
-        query = UserEventsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        selectors.user_get(tenant=self.tenant, user_id=user_id)
-        events, next_cursor = selectors.user_events_page(
-            tenant=self.tenant,
-            user_id=user_id,
-            event_type=query.validated_data.get("event_type"),
-            limit=query.validated_data["limit"],
-            cursor=query.validated_data.get("cursor"),
-        )
-        return Response({"results": many_data(EventOutSerializer, events), "next_cursor": next_cursor})

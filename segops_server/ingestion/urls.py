@@ -1,4 +1,4 @@
-"""Routes for ingestion (the explorer's reads are routed in explorer/urls.py)."""
+"""Routes for ingestion (the explorer's routes are all in explorer/urls.py)."""
 
 from django.urls import path
 

@@ -41,9 +41,12 @@ from segops_server.core.serializing import many_data
 from segops_server.keys.authentication import ApiKeyAuthentication
 from segops_server.keys.fastpath import ShortWayGrant
 from segops_server.keys.models import ApiKey
-from segops_server.segments import exports, selectors, services
-from segops_server.segments.dsl import DefinitionError
-from segops_server.segments.explain import segment_explain
+from segops_server.segments.compute import services as compute
+from segops_server.segments.definitions import selectors, services
+from segops_server.segments.delivery import selectors as membership
+from segops_server.segments.exports import services as exports
+from segops_server.segments.rules.dsl import DefinitionError
+from segops_server.segments.rules.explain import segment_explain
 from segops_server.segments.serializers import (
     ExplainSerializer,
     ExportQuerySerializer,
@@ -150,7 +153,7 @@ class ComputeView(_SegmentsView):
     )
     def post(self, request: Request, segment_id: int) -> Response:
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
-        queued_now = services.segment_compute_request(segment=segment)
+        queued_now = compute.segment_compute_request(segment=segment)
         body = {"status": "queued", "coalesced": not queued_now}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -165,7 +168,7 @@ class MembersView(_SegmentsView):
         query = MembersQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
-        members, next_cursor = selectors.members_page(
+        members, next_cursor = membership.members_page(
             segment=segment, limit=query.validated_data["limit"], cursor=query.validated_data.get("cursor")
         )
         return Response({"results": many_data(MemberSerializer, members), "next_cursor": next_cursor})
@@ -174,9 +177,9 @@ class MembersView(_SegmentsView):
 def _membership_answer(*, tenant: Tenant, user_id: str, segment_id: int | None) -> dict[str, Any] | None:
     """The delivery API's body; None when `segment_id` is not one of the tenant's segments."""
     if segment_id is not None:
-        member = selectors.user_in_segment(tenant=tenant, user_id=user_id, segment_id=segment_id)
+        member = membership.user_in_segment(tenant=tenant, user_id=user_id, segment_id=segment_id)
         return None if member is None else {"user_id": user_id, "segment_id": segment_id, "member": member}
-    found = selectors.user_segments(tenant=tenant, user_id=user_id)
+    found = membership.user_segments(tenant=tenant, user_id=user_id)
     for segment in found:
         segment["computed_at"] = _DATETIME.to_representation(segment["computed_at"])
     return {"user_id": user_id, "segments": found}
@@ -273,7 +276,7 @@ class UserSegmentsView(_SegmentsView):
 
     @extend_schema(responses=UserSegmentSerializer(many=True))
     def get(self, request: Request, user_id: str) -> Response:
-        found = selectors.user_segments(tenant=self.tenant, user_id=user_id)
+        found = membership.user_segments(tenant=self.tenant, user_id=user_id)
         counts = dict(
             selectors.segments_of_tenant(tenant=self.tenant)
             .filter(pk__in=[s["id"] for s in found])

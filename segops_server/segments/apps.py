@@ -10,7 +10,7 @@ def _sqlite_regexp_is_re2(sender: Any, connection: Any, **kwargs: Any) -> None:
     # Django registers REGEXP as Python's backtracking re; a rule's pattern must never run
     # there (a catastrophic pattern holds the database lock for every tenant).
     if connection.vendor == "sqlite":
-        from segops_server.segments.regex import sqlite_regexp
+        from segops_server.segments.rules.regex import sqlite_regexp
 
         connection.connection.create_function("regexp", 2, sqlite_regexp, deterministic=True)
 

@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from segops_server.accounts.models import Tenant
-from segops_server.segments import snapshots
+from segops_server.segments.delivery import snapshots
 from segops_server.segments.models import Segment, SegmentMember
 
 

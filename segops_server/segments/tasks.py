@@ -1,22 +1,14 @@
-"""Background work for segments, run by the task worker (`segops worker`).
+"""The tasks' former dotted paths, kept so that tasks queued before an upgrade still run.
 
-Segments due for a refresh are not a task: the worker's scheduler round (cli.py) queues
-their computes directly, the one path."""
+A queued task's row stores its task's dotted path (django-tasks' `task_path`), and the worker
+imports that path to run it: rows queued as `segops_server.segments.tasks.compute_segment` or
+`...export_segment` find the same tasks here. New rows name the tasks' own modules. While such an
+old row waits, the rescue (core/workers.py `tasks_waiting`) looks for the new path only, so it may
+queue that work once more; both runs are harmless, as every task is idempotent. This module can go
+once no worker can still hold rows queued before the move.
+"""
 
-from __future__ import annotations
+from segops_server.segments.compute.tasks import compute_segment
+from segops_server.segments.exports.tasks import export_segment
 
-from django_tasks import task
-
-
-@task()
-def compute_segment(segment_id: int) -> None:
-    from segops_server.segments.services import segment_compute_run
-
-    segment_compute_run(segment_id=segment_id)
-
-
-@task()
-def export_segment(export_id: str) -> None:
-    from segops_server.segments.exports import export_run
-
-    export_run(export_id=export_id)
+__all__ = ["compute_segment", "export_segment"]

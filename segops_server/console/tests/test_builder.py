@@ -8,7 +8,7 @@ import pytest
 from django.http import QueryDict
 
 from segops_server.console import builder
-from segops_server.segments.dsl import definition_validate
+from segops_server.segments.rules.dsl import definition_validate
 
 
 def _form(pairs: list[tuple[str, str]]) -> QueryDict:

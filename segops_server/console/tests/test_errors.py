@@ -20,8 +20,8 @@ from segops_server.core.errors import (
     Unauthenticated,
     Unavailable,
 )
+from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment
-from segops_server.segments.services import segment_create
 from segops_server.testing.factories import Team
 
 
@@ -71,7 +71,7 @@ def test_it_renders_an_unhandled_domain_error_as_a_page(
     text: str,
 ) -> None:
     segment = _segment(team)
-    monkeypatch.setattr("segops_server.segments.selectors.segment_get", _raising(error))
+    monkeypatch.setattr("segops_server.segments.definitions.selectors.segment_get", _raising(error))
     response = console("viewer").get(f"/t/acme/segments/{segment.pk}/")
     assert response.status_code == status
     assert text in response.content.decode()
@@ -86,7 +86,7 @@ def test_it_renders_not_found_as_the_outsiders_404(
     segment = _segment(team)
     missing = console("viewer").get("/t/acme/segments/999999/")
     monkeypatch.setattr(
-        "segops_server.segments.selectors.segment_get", _raising(NotFound("Segment not found."))
+        "segops_server.segments.definitions.selectors.segment_get", _raising(NotFound("Segment not found."))
     )
     response = console("viewer").get(f"/t/acme/segments/{segment.pk}/")
     assert response.status_code == missing.status_code == 404

@@ -7,7 +7,8 @@ from typing import Any
 
 from segops_server.console.tests.conftest import ConsoleFor
 from segops_server.console.tests.events import send, shop
-from segops_server.segments.services import segment_compute_request, segment_create
+from segops_server.segments.compute.services import segment_compute_request
+from segops_server.segments.definitions.services import segment_create
 from segops_server.testing.factories import Team
 
 BUYERS = {

@@ -13,8 +13,9 @@ import pytest
 from segops_server.audit.models import Action, AuditEvent
 from segops_server.console.tests.conftest import ConsoleFor, htmx
 from segops_server.console.tests.events import shop
+from segops_server.segments.compute.services import segment_compute_run
+from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment, SegmentExport
-from segops_server.segments.services import segment_compute_run, segment_create
 from segops_server.testing.factories import Team
 
 BUYERS = {

@@ -8,8 +8,8 @@ import pytest
 from segops_server.accounts.models import Membership
 from segops_server.console.tests.conftest import ConsoleFor
 from segops_server.keys.models import ApiKey
+from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment
-from segops_server.segments.services import segment_create
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import make_api_key
 

@@ -13,8 +13,8 @@ from django.test import Client
 from segops_server.console.tests.conftest import ConsoleFor, htmx
 from segops_server.console.tests.events import shop
 from segops_server.core.errors import Invalid
+from segops_server.segments.definitions.services import segment_create, segment_update
 from segops_server.segments.models import Segment, SegmentVersion
-from segops_server.segments.services import segment_create, segment_update
 from segops_server.testing.factories import Team
 
 NEW = "/t/acme/segments/new/"
@@ -133,7 +133,7 @@ def test_preview_reports_a_rule_that_takes_too_long(
     def too_slow(**kwargs: Any) -> None:
         raise Invalid({"detail": "This rule took longer than 5 s to evaluate."})
 
-    monkeypatch.setattr("segops_server.segments.selectors.preview", too_slow)
+    monkeypatch.setattr("segops_server.segments.definitions.selectors.preview", too_slow)
     response = htmx(console("member"), "post", PREVIEW, TWO_CONDITIONS)
     assert response.status_code == 200
     assert "This rule took longer than 5 s to evaluate." in response.content.decode()

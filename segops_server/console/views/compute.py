@@ -14,7 +14,8 @@ from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.builder import definition_json
 from segops_server.console.views.exports import export_card
 from segops_server.core.errors import Invalid
-from segops_server.segments import selectors, services
+from segops_server.segments.compute import services
+from segops_server.segments.definitions import selectors
 from segops_server.segments.models import Status
 
 

@@ -9,8 +9,9 @@ from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.console.access import page, tenant_page
 from segops_server.core.ids import MAX_ID_LENGTH
-from segops_server.ingestion import selectors as users
-from segops_server.segments import selectors as segments
+from segops_server.explorer import selectors as users
+from segops_server.segments.definitions import selectors as segments
+from segops_server.segments.delivery import selectors as membership
 
 SEARCH_LIMIT = 50
 EVENTS_LIMIT = 50
@@ -39,7 +40,7 @@ def user_detail(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     events, _ = users.user_events_page(
         tenant=ctx.tenant, user_id=user_id, event_type=event_type, limit=EVENTS_LIMIT, cursor=None
     )
-    member_of = segments.user_segments(tenant=ctx.tenant, user_id=user_id)
+    member_of = membership.user_segments(tenant=ctx.tenant, user_id=user_id)
     counts = dict(
         segments.segments_of_tenant(tenant=ctx.tenant)
         .filter(pk__in=[s["id"] for s in member_of])

@@ -20,7 +20,8 @@ from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.console.access import is_htmx, not_found, page, signed_in_person, tenant_page
 from segops_server.core.errors import DomainError
-from segops_server.segments import exports, selectors
+from segops_server.segments.definitions import selectors
+from segops_server.segments.exports import services as exports
 from segops_server.segments.models import ExportFormat, Segment
 
 

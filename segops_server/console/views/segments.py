@@ -19,7 +19,7 @@ from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.forms import SegmentDetailsForm
 from segops_server.console.views.exports import export_card
 from segops_server.core.errors import Invalid
-from segops_server.segments import selectors, services
+from segops_server.segments.definitions import selectors, services
 from segops_server.segments.models import Segment
 
 PAGE_SIZE = 50

@@ -75,7 +75,7 @@ def test_it_tells_an_outage_from_a_failing_query(exc: BaseException, unavailable
 def test_it_answers_a_drf_view_with_503_and_logs_once(
     team: Team, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _fail_with(monkeypatch, "segops_server.segments.selectors.segments_of_tenant", _refused())
+    _fail_with(monkeypatch, "segops_server.segments.definitions.selectors.segments_of_tenant", _refused())
     client = team.client("viewer")
     with caplog.at_level(logging.INFO):
         answers = [client.get("/api/segments/") for _ in range(3)]

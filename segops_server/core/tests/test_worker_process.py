@@ -248,7 +248,7 @@ def test_a_task_interrupted_by_an_outage_is_queued_again(settings: Any) -> None:
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from segops_server.segments.tasks import compute_segment
+    from segops_server.segments.compute.tasks import compute_segment
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     queued = compute_segment.enqueue(12345)

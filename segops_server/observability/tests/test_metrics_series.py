@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from segops_server.accounts.plans import PLANS, Plan, PlanName
 from segops_server.keys.services import IssuedKey
-from segops_server.segments.services import segment_compute_run
+from segops_server.segments.compute.services import segment_compute_run
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import key_client, make_api_key
 from segops_server.testing.wsgi import Application
@@ -136,7 +136,9 @@ def test_it_counts_computes_and_their_duration_by_outcome(team: Team) -> None:
     failed = value("segops_segment_computes_total", outcome="failed")
     timed = value("segops_segment_compute_duration_seconds_count", outcome="computed")
     segment_compute_run(segment_id=segment_id)
-    with mock.patch("segops_server.segments.services.definition_compile", side_effect=RuntimeError("boom")):
+    with mock.patch(
+        "segops_server.segments.compute.services.definition_compile", side_effect=RuntimeError("boom")
+    ):
         segment_compute_run(segment_id=segment_id)
     assert value("segops_segment_computes_total", outcome="computed") == computed + 1
     assert value("segops_segment_computes_total", outcome="failed") == failed + 1
@@ -146,7 +148,7 @@ def test_it_counts_computes_and_their_duration_by_outcome(team: Team) -> None:
 def _task(status: str, age: timedelta, queue: str = "default") -> None:
     row = DBTaskResult.objects.create(
         args_kwargs={"args": [], "kwargs": {}},
-        task_path="segops_server.segments.tasks.compute_segment",
+        task_path="segops_server.segments.compute.tasks.compute_segment",
         backend_name="default",
         queue_name=queue,
         run_after=get_date_max(),

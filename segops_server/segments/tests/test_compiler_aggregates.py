@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from segops_server.segments.examples import HIGH_VALUE_CHURNERS
+from segops_server.segments.rules.examples import HIGH_VALUE_CHURNERS
 from segops_server.segments.tests.test_compiler_harness import NOW, ago, one, store
 
 pytestmark = pytest.mark.django_db

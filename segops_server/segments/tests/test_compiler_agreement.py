@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from segops_server.segments import dsl
+from segops_server.segments.rules import dsl
 from segops_server.segments.tests.test_compiler_harness import History, clear, store
 from segops_server.testing.factories import make_tenant
 

@@ -15,8 +15,8 @@ from django.db import connection
 
 from segops_server.accounts.models import Tenant
 from segops_server.ingestion.models import Event, UserProfile
-from segops_server.segments import reference
-from segops_server.segments.compiler import definition_compile
+from segops_server.segments.rules import reference
+from segops_server.segments.rules.compiler import definition_compile
 from segops_server.testing.factories import make_tenant
 
 NOW = datetime(2026, 4, 25, 12, 0, tzinfo=UTC)

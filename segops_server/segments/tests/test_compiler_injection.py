@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from segops_server.ingestion.models import Event
-from segops_server.segments.compiler import definition_compile
-from segops_server.segments.dsl import DefinitionError
+from segops_server.segments.rules.compiler import definition_compile
+from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.tests.test_compiler_harness import NOW, ago, one, store
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from segops_server.segments.dsl import MAX_LIST_ITEMS, MAX_SEQUENCE_STEPS
+from segops_server.segments.rules.dsl import MAX_LIST_ITEMS, MAX_SEQUENCE_STEPS
 from segops_server.segments.tests.test_compiler_harness import ago, store
 
 pytestmark = pytest.mark.django_db

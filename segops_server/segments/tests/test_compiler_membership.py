@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from segops_server.segments.compiler import definition_compile
-from segops_server.segments.dsl import DefinitionError
+from segops_server.segments.rules.compiler import definition_compile
+from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.tests.test_compiler_harness import NOW, History, ago, one, store
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
-from segops_server.segments.dsl import DefinitionError
-from segops_server.segments.services import compute_failure_message
+from segops_server.segments.compute.services import compute_failure_message
+from segops_server.segments.rules.dsl import DefinitionError
 
 
 def _wrapped(message: str, cause: BaseException) -> OperationalError:

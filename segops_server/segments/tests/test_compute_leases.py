@@ -19,9 +19,9 @@ from segops_server.core.workers import (
     tasks_rescue,
     worker_id,
 )
+from segops_server.segments.compute.services import segment_compute_run, segments_rescue
+from segops_server.segments.compute.tasks import compute_segment
 from segops_server.segments.models import ComputeState, Segment, Status
-from segops_server.segments.services import segment_compute_run, segments_rescue
-from segops_server.segments.tasks import compute_segment
 from segops_server.segments.tests.test_segments_api import _create, _history
 from segops_server.testing.factories import Team
 

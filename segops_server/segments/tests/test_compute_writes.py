@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
-from segops_server.segments import materialise
+from segops_server.segments.compute import materialise
+from segops_server.segments.compute.services import segment_compute_run
+from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment, SegmentMember, Status
-from segops_server.segments.services import segment_compute_run, segment_create
 from segops_server.testing.factories import Team, make_team
 
 BUYERS = {

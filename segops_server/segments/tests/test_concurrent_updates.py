@@ -13,9 +13,9 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from segops_server.segments import services
+from segops_server.segments.definitions import services
+from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment, SegmentVersion
-from segops_server.segments.services import segment_create
 from segops_server.testing.factories import Team
 
 RULES = [

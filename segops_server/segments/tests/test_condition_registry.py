@@ -15,14 +15,14 @@ from django.http import QueryDict
 
 from segops_server.console import builder
 from segops_server.ingestion.models import Event
-from segops_server.segments import compiler, conditions, dsl, explain, reference
-from segops_server.segments.compiler import Compiler, Scope, definition_compile
-from segops_server.segments.conditions import REGISTRY, form
-from segops_server.segments.conditions.base import ConditionType
-from segops_server.segments.conditions.sqltext import Sql, sql
-from segops_server.segments.conditions.values import event_type
-from segops_server.segments.dsl import DefinitionError, definition_validate
-from segops_server.segments.reference import UserFacts
+from segops_server.segments.rules import compiler, conditions, dsl, explain, reference
+from segops_server.segments.rules.compiler import Compiler, Scope, definition_compile
+from segops_server.segments.rules.conditions import REGISTRY, form
+from segops_server.segments.rules.conditions.base import ConditionType
+from segops_server.segments.rules.conditions.sqltext import Sql, sql
+from segops_server.segments.rules.conditions.values import event_type
+from segops_server.segments.rules.dsl import DefinitionError, definition_validate
+from segops_server.segments.rules.reference import UserFacts
 from segops_server.segments.tests.test_compiler_harness import ago, one, store
 from segops_server.testing.factories import Team
 

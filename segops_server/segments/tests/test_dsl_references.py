@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from segops_server.segments.dsl import MAX_EXPANDED_CONDITIONS, DefinitionError, definition_validate
+from segops_server.segments.rules.dsl import MAX_EXPANDED_CONDITIONS, DefinitionError, definition_validate
 
 COUNT = {"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": 1}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from segops_server.segments.dsl import DefinitionError, definition_validate
+from segops_server.segments.rules.dsl import DefinitionError, definition_validate
 
 
 def no_segments(segment_id: int) -> dict[str, Any] | None:

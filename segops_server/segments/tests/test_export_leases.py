@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from segops_server.segments import export_files, exports
+from segops_server.segments.exports import files as export_files
+from segops_server.segments.exports import services as exports
 from segops_server.segments.models import ExportStatus, SegmentExport
 from segops_server.segments.tests.test_exports import _export
 from segops_server.testing.factories import Team
@@ -100,7 +101,7 @@ def test_a_failed_export_shows_no_server_path(
         raise PermissionError(13, "Permission denied", "/srv/segops/data/exports/1/segment-1.csv")
 
     monkeypatch.setattr(export_files.exports_storage().__class__, "save", refuse)
-    with caplog.at_level(logging.ERROR, logger="segops_server.segments.exports"):
+    with caplog.at_level(logging.ERROR, logger="segops_server.segments.exports.services"):
         body = _export(team, computed, django_capture_on_commit_callbacks).json()
 
     state = _state(team, computed, body["export_id"])

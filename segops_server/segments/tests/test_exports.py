@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from segops_server.audit.models import Action, AuditEvent
 from segops_server.keys.services import api_key_create
-from segops_server.segments import export_files, exports
+from segops_server.segments.exports import files as export_files
+from segops_server.segments.exports import services as exports
 from segops_server.segments.models import SegmentExport
 from segops_server.segments.tests.test_segments_api import _create, _history, _send
 from segops_server.testing.factories import Team, client_for
@@ -111,7 +112,7 @@ def test_it_writes_the_set_a_compute_swapped_in_midway(
         if not swaps:  # carol qualifies, then a compute replaces (and deletes) the set being read
             swaps.append(generation)
             _send(team, ("carol", "order_placed", 1), ("carol", "order_placed", 2))
-            from segops_server.segments.services import segment_compute_run
+            from segops_server.segments.compute.services import segment_compute_run
 
             segment_compute_run(segment_id=computed)
         return pages(export, generation)

@@ -1,4 +1,4 @@
-"""The delivery API from per-process membership snapshots (segments/snapshots.py): never stale,
+"""The delivery API from per-process membership snapshots (segments/delivery/snapshots.py): never stale,
 never another tenant's, and no database read per question once a snapshot is built."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from segops_server.keys.services import IssuedKey
-from segops_server.segments import snapshots
+from segops_server.segments.delivery import snapshots
 from segops_server.segments.tests.test_segments_api import _create, _history, _send
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import key_client, make_api_key

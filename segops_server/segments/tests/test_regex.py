@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
-from segops_server.segments import reference
-from segops_server.segments.regex import RegexError, regex_compile, regex_search
+from segops_server.segments.rules import reference
+from segops_server.segments.rules.regex import RegexError, regex_compile, regex_search
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import key_client, make_api_key
 

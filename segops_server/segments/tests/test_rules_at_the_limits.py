@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from segops_server.segments.dsl import MAX_LIST_ITEMS, MAX_SEQUENCE_STEPS
+from segops_server.segments.compute.services import segment_compute_run
 from segops_server.segments.models import Segment, SegmentMember
-from segops_server.segments.services import segment_compute_run
+from segops_server.segments.rules.dsl import MAX_LIST_ITEMS, MAX_SEQUENCE_STEPS
 from segops_server.segments.tests.test_segments_api import _create, _send
 from segops_server.testing.factories import Team
 

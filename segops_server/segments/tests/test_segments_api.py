@@ -162,7 +162,7 @@ def test_it_marks_a_failed_compute_with_a_public_message_and_logs_the_detail(
     raw = 'no such column: "segops_secret_table"."pii"'
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "segops_server.segments.services.definition_compile",
+            "segops_server.segments.compute.services.definition_compile",
             lambda *a, **k: (_ for _ in ()).throw(OperationalError(raw)),
         )
         with django_capture_on_commit_callbacks(execute=True):
@@ -203,7 +203,7 @@ def test_it_tells_a_timed_out_compute_apart(team: Team, django_capture_on_commit
     segment_id = _create(team).json()["id"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "segops_server.segments.services.definition_compile",
+            "segops_server.segments.compute.services.definition_compile",
             lambda *a, **k: (_ for _ in ()).throw(OperationalError("interrupted")),
         )
         with django_capture_on_commit_callbacks(execute=True):
@@ -324,7 +324,7 @@ def test_it_keeps_the_outsiders_lists_and_delivery_separate(
 @pytest.mark.django_db
 def test_it_queues_due_segments_on_schedule(team: Team) -> None:
     from segops_server.cli import scheduler_round
-    from segops_server.segments.services import segments_refresh_due
+    from segops_server.segments.compute.services import segments_refresh_due
 
     segment_id = _create(team, refresh_interval_minutes=15).json()["id"]
     other_id = _create(team).json()["id"]  # no interval: never scheduled

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from segops_server.segments.conditions import CONDITION_TYPES, REGISTRY, condition_type
-from segops_server.segments.conditions.base import DefinitionError
-from segops_server.segments.conditions.values import (
+from segops_server.segments.rules.conditions import CONDITION_TYPES, REGISTRY, condition_type
+from segops_server.segments.rules.conditions.base import DefinitionError
+from segops_server.segments.rules.conditions.values import (
     EQUALITY_OPERATORS,
     LIST_OPERATORS,
     MAX_ABS_NUMBER,

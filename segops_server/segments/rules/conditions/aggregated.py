@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions.base import ConditionType
-from segops_server.segments.conditions.sqltext import Sql, sql
-from segops_server.segments.conditions.values import NUMERIC_OPERATORS, positive
+from segops_server.segments.rules.conditions.base import ConditionType
+from segops_server.segments.rules.conditions.sqltext import Sql, sql
+from segops_server.segments.rules.conditions.values import NUMERIC_OPERATORS, positive
 
 if TYPE_CHECKING:
     from segops_server.ingestion.models import Event
-    from segops_server.segments.compiler import Compiler, Group, Scope
+    from segops_server.segments.rules.compiler import Compiler, Group, Scope
 
 
 class AggregateType(ConditionType):

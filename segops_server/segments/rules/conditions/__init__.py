@@ -6,14 +6,14 @@ rule builder's choices.
 
 from __future__ import annotations
 
-from segops_server.segments.conditions.base import ConditionType
-from segops_server.segments.conditions.event_count import EventCount
-from segops_server.segments.conditions.event_property import EventProperty
-from segops_server.segments.conditions.event_sequence import EventSequence
-from segops_server.segments.conditions.monetary import Monetary
-from segops_server.segments.conditions.recency import Recency
-from segops_server.segments.conditions.segment_membership import SegmentMembership
-from segops_server.segments.conditions.user_property import UserProperty
+from segops_server.segments.rules.conditions.base import ConditionType
+from segops_server.segments.rules.conditions.event_count import EventCount
+from segops_server.segments.rules.conditions.event_property import EventProperty
+from segops_server.segments.rules.conditions.event_sequence import EventSequence
+from segops_server.segments.rules.conditions.monetary import Monetary
+from segops_server.segments.rules.conditions.recency import Recency
+from segops_server.segments.rules.conditions.segment_membership import SegmentMembership
+from segops_server.segments.rules.conditions.user_property import UserProperty
 
 REGISTRY: dict[str, ConditionType] = {
     kind.name: kind

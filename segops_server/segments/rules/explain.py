@@ -13,10 +13,10 @@ from segops_server.accounts.models import Tenant
 from segops_server.core.rawsql import bounded_read, statement_timeout
 from segops_server.ingestion.models import Event, UserProfile
 from segops_server.ingestion.services import profiles_refresh
-from segops_server.segments.compiler import definition_compile
-from segops_server.segments.conditions import condition_type
 from segops_server.segments.models import Segment
-from segops_server.segments.services import definition_lookup
+from segops_server.segments.rules.compiler import definition_compile
+from segops_server.segments.rules.conditions import condition_type
+from segops_server.segments.rules.lookup import definition_lookup
 
 MAX_EVENTS = 10_000
 

@@ -6,14 +6,14 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions import form
-from segops_server.segments.conditions.base import ConditionType, DefinitionError
-from segops_server.segments.conditions.sqltext import Sql, joined, sql
-from segops_server.segments.conditions.values import MAX_SEQUENCE_STEPS, event_type, optional_days
+from segops_server.segments.rules.conditions import form
+from segops_server.segments.rules.conditions.base import ConditionType, DefinitionError
+from segops_server.segments.rules.conditions.sqltext import Sql, joined, sql
+from segops_server.segments.rules.conditions.values import MAX_SEQUENCE_STEPS, event_type, optional_days
 
 if TYPE_CHECKING:
-    from segops_server.segments.compiler import Compiler, Scope
-    from segops_server.segments.reference import Timeline, UserFacts
+    from segops_server.segments.rules.compiler import Compiler, Scope
+    from segops_server.segments.rules.reference import Timeline, UserFacts
 
 
 class EventSequence(ConditionType):

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from segops_server.ingestion.models import Event
-    from segops_server.segments.compiler import Compiler, Scope
-    from segops_server.segments.conditions.form import RowField
-    from segops_server.segments.conditions.sqltext import Sql
-    from segops_server.segments.reference import UserFacts
+    from segops_server.segments.rules.compiler import Compiler, Scope
+    from segops_server.segments.rules.conditions.form import RowField
+    from segops_server.segments.rules.conditions.sqltext import Sql
+    from segops_server.segments.rules.reference import UserFacts
 
 
 class DefinitionError(Exception):

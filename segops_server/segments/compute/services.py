@@ -1,21 +1,18 @@
-"""Writes for segments: definitions and versions, computes, and the atomic member swap."""
+"""Computes: queued once (coalesced), run by a worker under a lease, the members swapped in at once."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from segops_server.accounts.models import Tenant, User
-from segops_server.core.errors import Invalid, NotFound
+from segops_server.core.errors import Invalid
 from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.workers import (
@@ -28,116 +25,14 @@ from segops_server.core.workers import (
 )
 from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.observability.metrics import compute_record
-from segops_server.segments import snapshots
-from segops_server.segments.compiler import definition_compile
-from segops_server.segments.dsl import DefinitionError, definition_validate
-from segops_server.segments.exports import exports_discard_of_segment
-from segops_server.segments.materialise import members_discard_unswapped, members_materialise
-from segops_server.segments.models import ComputeState, Segment, SegmentMember, SegmentVersion, Status
+from segops_server.segments.compute.materialise import members_discard_unswapped, members_materialise
+from segops_server.segments.delivery import snapshots
+from segops_server.segments.models import ComputeState, Segment, SegmentVersion, Status
+from segops_server.segments.rules.compiler import definition_compile
+from segops_server.segments.rules.dsl import DefinitionError
+from segops_server.segments.rules.lookup import definition_lookup
 
 logger = logging.getLogger(__name__)
-
-
-def definition_lookup(tenant: Tenant) -> Callable[[int], dict[str, Any] | None]:
-    """Other segments' definitions, from this tenant only (segment_membership conditions)."""
-
-    def lookup(segment_id: int) -> dict[str, Any] | None:
-        definition = (
-            Segment.objects.for_tenant(tenant)
-            .filter(pk=segment_id)
-            .values_list("definition", flat=True)
-            .first()
-        )
-        return definition if isinstance(definition, dict) else None
-
-    return lookup
-
-
-def definition_clean(*, tenant: Tenant, definition: Any, segment_id: int | None = None) -> dict[str, Any]:
-    try:
-        return definition_validate(
-            definition, lookup_definition=definition_lookup(tenant), segment_id=segment_id
-        )
-    except DefinitionError as exc:
-        raise Invalid({"definition": [str(exc)]}) from None
-
-
-def _save_version(*, segment: Segment, definition: dict[str, Any], actor: User | None) -> SegmentVersion:
-    last = (
-        SegmentVersion.objects.for_tenant(segment.tenant).filter(segment=segment).order_by("-number").first()
-    )
-    version = SegmentVersion(
-        tenant=segment.tenant,
-        segment=segment,
-        number=(last.number + 1) if last else 1,
-        definition=definition,
-        created_by=actor,
-    )
-    version.save()
-    return version
-
-
-@transaction.atomic
-def segment_create(
-    *,
-    tenant: Tenant,
-    actor: User | None,
-    name: str,
-    description: str = "",
-    segment_type: str = "rule",
-    definition: Any = None,
-    refresh_interval_minutes: int | None = None,
-) -> Segment:
-    segment = Segment(
-        tenant=tenant,
-        name=name,
-        description=description,
-        segment_type=segment_type,
-        refresh_interval_minutes=refresh_interval_minutes,
-        created_by=actor,
-    )
-    segment.save()
-    if definition is not None:
-        segment.definition = definition_clean(tenant=tenant, definition=definition, segment_id=segment.pk)
-        segment.save(update_fields=["definition"])
-        _save_version(segment=segment, definition=segment.definition, actor=actor)
-    return segment
-
-
-@transaction.atomic
-def segment_update(*, segment: Segment, actor: User | None, **changes: Any) -> Segment:
-    """Every saved definition becomes a new version; other fields change in place.
-
-    The segment's row is locked first (PostgreSQL; SQLite's transactions take the one write
-    lock anyway): two changes of one segment run one after the other, so each new version takes
-    the next number rather than failing on the unique (segment, number), and each compares with
-    the definition the other saved. Only the changed columns are written, so what a compute
-    wrote meanwhile (status, count, generation) is not put back to what the caller read.
-    """
-    locked = Segment.objects.for_tenant(segment.tenant).select_for_update().filter(pk=segment.pk).first()
-    if locked is None:
-        raise NotFound("Segment not found.")
-    definition = changes.pop("definition", None)
-    fields = ["updated_at", *changes]
-    for field, value in changes.items():
-        setattr(locked, field, value)
-    if definition is not None:
-        cleaned = definition_clean(tenant=locked.tenant, definition=definition, segment_id=locked.pk)
-        if cleaned != locked.definition:
-            locked.definition = cleaned
-            fields.append("definition")
-            _save_version(segment=locked, definition=cleaned, actor=actor)
-    locked.save(update_fields=fields)
-    return locked
-
-
-@transaction.atomic
-def segment_delete(*, segment: Segment) -> None:
-    exports_discard_of_segment(segment=segment)
-    SegmentMember.objects.for_tenant(segment.tenant).filter(segment=segment)._raw_delete(
-        SegmentMember.objects.db
-    )
-    segment.delete()
 
 
 def segment_compute_request(*, segment: Segment) -> bool:
@@ -145,7 +40,7 @@ def segment_compute_request(*, segment: Segment) -> bool:
 
     A compute whose worker is gone is queued again here rather than coalesced with: an answer
     "already running" is only given while something runs it."""
-    from segops_server.segments.tasks import compute_segment
+    from segops_server.segments.compute.tasks import compute_segment
 
     if segment.definition is None:
         raise Invalid({"definition": ["Save a definition before computing."]})
@@ -174,7 +69,7 @@ def segments_rescue(*, segment_ids: list[int] | None = None, now: datetime | Non
     died) and queued ones whose task is not in the queue (lost before it could run). A compute
     whose task is still queued or running is left to it (core/workers.py re-runs the tasks of
     dead workers)."""
-    from segops_server.segments.tasks import compute_segment
+    from segops_server.segments.compute.tasks import compute_segment
 
     return leased_rescue(
         model=Segment,

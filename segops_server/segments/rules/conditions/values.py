@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from segops_server.ingestion.validation import EVENT_TYPE_RE, MAX_EVENT_TYPE_LENGTH
-from segops_server.segments.conditions.base import DefinitionError
-from segops_server.segments.regex import RegexError, regex_compile
+from segops_server.segments.rules.conditions.base import DefinitionError
+from segops_server.segments.rules.regex import RegexError, regex_compile
 
 MAX_WINDOW_DAYS = 36_500
 MAX_LIST_ITEMS = 1_000

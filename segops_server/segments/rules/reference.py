@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from segops_server.segments.conditions import condition_type
-from segops_server.segments.dsl import DefinitionError, LookupDefinition, definition_validate
+from segops_server.segments.rules.conditions import condition_type
+from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
 
 SECONDS_PER_DAY = 86_400
 

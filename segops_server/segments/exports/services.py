@@ -1,7 +1,7 @@
 """Segment exports: requests, the worker's lease on a running export, downloads and expiry.
 
 A request names the segment's current member set; the task worker writes the file
-(segments/export_files.py) and records which generation it wrote. Files live in the "exports"
+(exports/files.py) and records which generation it wrote. Files live in the "exports"
 storage and are deleted SEGOPS_EXPORT_RETENTION_HOURS after the request.
 
 A running export holds a lease its worker renews (core/workers.py); one whose worker died is
@@ -35,7 +35,7 @@ from segops_server.core.workers import (
     worker_id,
 )
 from segops_server.keys.models import ApiKey
-from segops_server.segments.export_files import ExportFailed, export_file_write, exports_storage, scratch_dir
+from segops_server.segments.exports.files import ExportFailed, export_file_write, exports_storage, scratch_dir
 from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def export_request(
     """Queue an export of the segment's current members; (export, False) when the same export of
     the same member set is already pending or running (requests coalesce). Audited: the list of
     user ids is about to leave the system."""
-    from segops_server.segments.tasks import export_segment
+    from segops_server.segments.exports.tasks import export_segment
 
     if segment.generation == 0:
         raise Conflict("This segment has not been computed yet: compute it, then export its members.")
@@ -162,7 +162,7 @@ def exports_rescue(*, export_ids: list[Any] | None = None, now: datetime | None 
     """Queue again the exports nothing works on: running ones whose lease expired (the worker
     died) and pending ones whose task is not in the queue. One whose task is still queued or
     running is left to it."""
-    from segops_server.segments.tasks import export_segment
+    from segops_server.segments.exports.tasks import export_segment
 
     return leased_rescue(
         model=SegmentExport,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions import form
-from segops_server.segments.conditions.base import ConditionType
-from segops_server.segments.conditions.sqltext import Sql, sql
-from segops_server.segments.conditions.values import MEMBERSHIP_OPERATORS, choice, whole
+from segops_server.segments.rules.conditions import form
+from segops_server.segments.rules.conditions.base import ConditionType
+from segops_server.segments.rules.conditions.sqltext import Sql, sql
+from segops_server.segments.rules.conditions.values import MEMBERSHIP_OPERATORS, choice, whole
 
 if TYPE_CHECKING:
-    from segops_server.segments.compiler import Compiler, Scope
-    from segops_server.segments.reference import UserFacts
+    from segops_server.segments.rules.compiler import Compiler, Scope
+    from segops_server.segments.rules.reference import UserFacts
 
 
 class SegmentMembership(ConditionType):

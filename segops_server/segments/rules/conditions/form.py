@@ -10,10 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions.values import LIST_OPERATORS, RANGE_OPERATORS, VALUELESS_OPERATORS
+from segops_server.segments.rules.conditions.values import (
+    LIST_OPERATORS,
+    RANGE_OPERATORS,
+    VALUELESS_OPERATORS,
+)
 
 if TYPE_CHECKING:
-    from segops_server.segments.conditions.base import ConditionType
+    from segops_server.segments.rules.conditions.base import ConditionType
 
 OPERATOR_LABELS = {
     "eq": "=",

@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions import form
-from segops_server.segments.conditions.properties import MISSING, PropertyType, property_matches, property_sql
-from segops_server.segments.conditions.sqltext import Sql
-from segops_server.segments.conditions.values import event_type, property_comparison, property_name
+from segops_server.segments.rules.conditions import form
+from segops_server.segments.rules.conditions.properties import (
+    MISSING,
+    PropertyType,
+    property_matches,
+    property_sql,
+)
+from segops_server.segments.rules.conditions.sqltext import Sql
+from segops_server.segments.rules.conditions.values import event_type, property_comparison, property_name
 
 if TYPE_CHECKING:
     from segops_server.ingestion.models import Event
-    from segops_server.segments.compiler import Compiler, Scope
-    from segops_server.segments.reference import UserFacts
+    from segops_server.segments.rules.compiler import Compiler, Scope
+    from segops_server.segments.rules.reference import UserFacts
 
 
 class EventProperty(PropertyType):

@@ -12,7 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from segops_server.segments.conditions.values import positive
+from segops_server.segments.rules.conditions.values import positive
 
 # A plain decimal number: optional minus, digits, optional fraction. "1e3", " 1", "1." are text.
 PLAIN_DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from segops_server.segments.conditions import condition_type
-from segops_server.segments.conditions.sqltext import Sql, exact, joined, sql
-from segops_server.segments.dsl import DefinitionError, LookupDefinition, definition_validate
+from segops_server.segments.rules.conditions import condition_type
+from segops_server.segments.rules.conditions.sqltext import Sql, exact, joined, sql
+from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
 
 # A plain decimal number in a string, as conditions.numbers.PLAIN_DECIMAL_RE (PostgreSQL regex syntax).
 PG_PLAIN_DECIMAL = r"'^-?[0-9]+(\.[0-9]+)?$'"

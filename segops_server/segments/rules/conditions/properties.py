@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions import form
-from segops_server.segments.conditions.base import ConditionType, DefinitionError
-from segops_server.segments.conditions.numbers import as_number, compare_positive, exact
-from segops_server.segments.conditions.sqltext import Sql, joined, sql
-from segops_server.segments.conditions.values import PROPERTY_OPERATORS, TEXT_OPERATORS, positive
-from segops_server.segments.regex import regex_search
+from segops_server.segments.rules.conditions import form
+from segops_server.segments.rules.conditions.base import ConditionType, DefinitionError
+from segops_server.segments.rules.conditions.numbers import as_number, compare_positive, exact
+from segops_server.segments.rules.conditions.sqltext import Sql, joined, sql
+from segops_server.segments.rules.conditions.values import PROPERTY_OPERATORS, TEXT_OPERATORS, positive
+from segops_server.segments.rules.regex import regex_search
 
 if TYPE_CHECKING:
-    from segops_server.segments.compiler import Compiler
+    from segops_server.segments.rules.compiler import Compiler
 
 MISSING = object()  # a property that is not there at all (unlike JSON null)
 
@@ -124,7 +124,7 @@ def _positive_sql(compiler: Compiler, base: str, name: str, op: str, value: Any)
             v=compiler.text(value),
         )
     if op == "matches_regex":
-        # PostgreSQL's ~ (under statement_timeout); SQLite's REGEXP is RE2 (segments/regex.py).
+        # PostgreSQL's ~ (under statement_timeout); SQLite's REGEXP is RE2 (segments/rules/regex.py).
         return sql("{t} ~ {v}" if compiler.pg else "{t} REGEXP {v}", t=text, v=compiler.text(value))
     raise DefinitionError(f"operator: unknown operator {op!r}")
 

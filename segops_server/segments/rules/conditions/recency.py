@@ -6,16 +6,16 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions import form
-from segops_server.segments.conditions.aggregated import AggregateType
-from segops_server.segments.conditions.numbers import compare
-from segops_server.segments.conditions.sqltext import Sql, sql
-from segops_server.segments.conditions.values import days, event_type, numeric_comparison
+from segops_server.segments.rules.conditions import form
+from segops_server.segments.rules.conditions.aggregated import AggregateType
+from segops_server.segments.rules.conditions.numbers import compare
+from segops_server.segments.rules.conditions.sqltext import Sql, sql
+from segops_server.segments.rules.conditions.values import days, event_type, numeric_comparison
 
 if TYPE_CHECKING:
     from segops_server.ingestion.models import Event
-    from segops_server.segments.compiler import Compiler, Group
-    from segops_server.segments.reference import UserFacts
+    from segops_server.segments.rules.compiler import Compiler, Group
+    from segops_server.segments.rules.reference import UserFacts
 
 
 class Recency(AggregateType):

@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from segops_server.segments.conditions import form
-from segops_server.segments.conditions.aggregated import AggregateType, in_window
-from segops_server.segments.conditions.numbers import aggregate, compare
-from segops_server.segments.conditions.sqltext import Sql, sql
-from segops_server.segments.conditions.values import (
+from segops_server.segments.rules.conditions import form
+from segops_server.segments.rules.conditions.aggregated import AggregateType, in_window
+from segops_server.segments.rules.conditions.numbers import aggregate, compare
+from segops_server.segments.rules.conditions.sqltext import Sql, sql
+from segops_server.segments.rules.conditions.values import (
     METRICS,
     choice,
     event_type,
@@ -21,8 +21,8 @@ from segops_server.segments.conditions.values import (
 
 if TYPE_CHECKING:
     from segops_server.ingestion.models import Event
-    from segops_server.segments.compiler import Compiler, Group
-    from segops_server.segments.reference import UserFacts
+    from segops_server.segments.rules.compiler import Compiler, Group
+    from segops_server.segments.rules.reference import UserFacts
 
 
 class Monetary(AggregateType):

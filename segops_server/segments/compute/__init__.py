@@ -1,0 +1,1 @@
+"""Computing a segment's members: the request, the worker's leased run and the generation swap."""

@@ -1,0 +1,1 @@
+"""Membership delivery: a user's segments and a segment's members, from per-process snapshots."""

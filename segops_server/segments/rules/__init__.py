@@ -1,0 +1,1 @@
+"""The rule language: validating, compiling, reading and explaining definitions, a module per condition."""
