@@ -12,29 +12,22 @@ from segops_server.core.quotas import per_minute_take, per_month_take
 def calls_take(tenant: Tenant) -> None:
     """Count one call against the tenant's calls a minute; QuotaExceeded (nothing counted) when full."""
     limit = PLANS[PlanName(tenant.plan)].calls_per_minute
-    if limit is None:
-        return
-    wait = per_minute_take(name=f"calls:{tenant.pk}", amount=1, limit=limit)
-    if wait is not None:
-        raise QuotaExceeded(
-            quota=Quota.CALLS,
-            wait=wait,
-            detail=f"The {tenant.plan} plan allows {limit} API calls a minute.",
-        )
+    if limit is not None:
+        wait = per_minute_take(name=f"calls:{tenant.pk}", amount=1, limit=limit)
+        _refuse_if_full(wait, Quota.CALLS, f"The {tenant.plan} plan allows {limit} API calls a minute.")
 
 
 def events_take(tenant: Tenant, count: int) -> None:
     """Count `count` events against the month's; QuotaExceeded (nothing counted) when they do not fit."""
     limit = PLANS[PlanName(tenant.plan)].events_per_month
-    if limit is None or count == 0:
-        return
-    wait = per_month_take(name=f"events:{tenant.pk}", amount=count, limit=limit)
+    if limit is not None and count:
+        wait = per_month_take(name=f"events:{tenant.pk}", amount=count, limit=limit)
+        _refuse_if_full(wait, Quota.EVENTS, f"The {tenant.plan} plan allows {limit} events a month.")
+
+
+def _refuse_if_full(wait: int | None, quota: Quota, detail: str) -> None:
     if wait is not None:
-        raise QuotaExceeded(
-            quota=Quota.EVENTS,
-            wait=wait,
-            detail=f"The {tenant.plan} plan allows {limit} events a month.",
-        )
+        raise QuotaExceeded(quota=quota, wait=wait, detail=detail)
 
 
 def call_admit(policy: Policy, tenant: Tenant) -> None:
