@@ -12,7 +12,7 @@ from django.urls import URLPattern, path, re_path
 
 from segops_server.core.converters import IdConverter
 from segops_server.explorer import api
-from segops_server.segments import api as segments_api
+from segops_server.segments.definitions import api as segments_api
 
 urlpatterns: list[URLPattern] = [
     path("explorer/users/", api.UserListView.as_view(), name="explorer-users"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from segops_server.segments import api
+from segops_server.segments.definitions import api
 
 urlpatterns = [
     path("segments/", api.SegmentListView.as_view(), name="segment-list"),

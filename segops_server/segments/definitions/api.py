@@ -43,11 +43,7 @@ from segops_server.keys.fastpath import ShortWayGrant
 from segops_server.keys.models import ApiKey
 from segops_server.segments.compute import services as compute
 from segops_server.segments.definitions import selectors, services
-from segops_server.segments.delivery import selectors as membership
-from segops_server.segments.exports import services as exports
-from segops_server.segments.rules.dsl import DefinitionError
-from segops_server.segments.rules.explain import segment_explain
-from segops_server.segments.serializers import (
+from segops_server.segments.definitions.serializers import (
     ExplainSerializer,
     ExportQuerySerializer,
     ExportRequestSerializer,
@@ -61,6 +57,10 @@ from segops_server.segments.serializers import (
     SegmentVersionSerializer,
     UserSegmentSerializer,
 )
+from segops_server.segments.delivery import selectors as membership
+from segops_server.segments.exports import services as exports
+from segops_server.segments.rules.dsl import DefinitionError
+from segops_server.segments.rules.explain import segment_explain
 
 
 class _SegmentsView(TenantScopedAPIView):
