@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any
 
 from django.db import DataError
 from django.http import FileResponse, HttpRequest
@@ -16,10 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from segops_server.access import rules
-from segops_server.access.policy import Policy
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.models import Tenant, User
-from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermission, person
+from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermission
 from segops_server.accounts.tenancy import (
     TenantScopedAPIView,
     TenantScopedMixin,
@@ -41,6 +40,7 @@ from segops_server.core.serializing import many_data
 from segops_server.keys.authentication import ApiKeyAuthentication
 from segops_server.keys.fastpath import ShortWayGrant
 from segops_server.keys.models import ApiKey
+from segops_server.segments.api_base import SegmentsView
 from segops_server.segments.compute import services as compute
 from segops_server.segments.definitions import selectors, services
 from segops_server.segments.definitions.serializers import (
@@ -63,24 +63,7 @@ from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.rules.explain import segment_explain
 
 
-class _SegmentsView(TenantScopedAPIView):
-    """Viewers read, Members and up write; keys need segments:read / segments:write."""
-
-    policy: ClassVar[Policy] = rules.SEGMENTS
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        if "user_id" in kwargs:  # the explorer's user reads: an id no user can have is nobody
-            try:
-                user_id_parse(kwargs["user_id"])
-            except InvalidId:
-                raise NotFound("User not found.") from None
-
-    def actor(self, request: Request) -> User | None:
-        return person(request) if self.tenant_context.role is not None else None
-
-
-class SegmentListView(_SegmentsView):
+class SegmentListView(SegmentsView):
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
 
     @extend_schema(responses=SegmentSerializer(many=True))
@@ -98,7 +81,7 @@ class SegmentListView(_SegmentsView):
         return Response(SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
 
 
-class SegmentDetailView(_SegmentsView):
+class SegmentDetailView(SegmentsView):
     @extend_schema(responses=SegmentSerializer)
     def get(self, request: Request, segment_id: int) -> Response:
         return Response(
@@ -119,7 +102,7 @@ class SegmentDetailView(_SegmentsView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SegmentVersionsView(_SegmentsView):
+class SegmentVersionsView(SegmentsView):
     pagination_class = PageNumberPagination  # the schema shows the list in its page envelope
 
     @extend_schema(responses=SegmentVersionSerializer(many=True))
@@ -130,7 +113,7 @@ class SegmentVersionsView(_SegmentsView):
         )
 
 
-class PreviewView(_SegmentsView):
+class PreviewView(SegmentsView):
     # Preview reads data but takes a body: Viewers may preview, keys need segments:read.
     policy = rules.SEGMENT_PREVIEW
 
@@ -146,7 +129,7 @@ class PreviewView(_SegmentsView):
         )
 
 
-class ComputeView(_SegmentsView):
+class ComputeView(SegmentsView):
     @extend_schema(
         request=None,
         responses={202: inline_serializer("ComputeQueued", {"status": serializers.CharField()})},
@@ -158,7 +141,7 @@ class ComputeView(_SegmentsView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class MembersView(_SegmentsView):
+class MembersView(SegmentsView):
     @extend_schema(
         operation_id="segments_members_list",
         parameters=[MembersQuerySerializer],
@@ -188,7 +171,7 @@ def _membership_answer(*, tenant: Tenant, user_id: str, segment_id: int | None) 
 _DATETIME = serializers.DateTimeField()
 
 
-class MembershipView(_SegmentsView):
+class MembershipView(SegmentsView):
     """The delivery API: which segments is this user in (or: is this user in that segment)?"""
 
     policy = replace(rules.SEGMENTS, short_way="GET")
@@ -244,7 +227,7 @@ _MEMBERSHIP_PARAMS = frozenset({"user_id", "segment_id"})
 @short_way_of(
     MembershipView,
     mirrors=Mirrors(
-        bases=(_SegmentsView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
+        bases=(SegmentsView, TenantScopedAPIView, TenantScopedMixin, APIView, View, object),
         authentication=(PersonJWTAuthentication, ApiKeyAuthentication),
         parsers=(DepthLimitedJSONParser,),
         permissions=(PolicyPermission,),
@@ -271,7 +254,7 @@ def _membership_fast(request: HttpRequest, grant: ShortWayGrant) -> tuple[int, A
     return 200, answer
 
 
-class UserSegmentsView(_SegmentsView):
+class UserSegmentsView(SegmentsView):
     """The explorer's view of one user's segments (a plain list)."""
 
     @extend_schema(responses=UserSegmentSerializer(many=True))
@@ -294,7 +277,7 @@ class UserSegmentsView(_SegmentsView):
         return Response(many_data(UserSegmentSerializer, rows))
 
 
-class ExplainView(_SegmentsView):
+class ExplainView(SegmentsView):
     @extend_schema(responses=ExplainSerializer)
     def get(self, request: Request, user_id: str, segment_id: int) -> Response:
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
@@ -318,7 +301,7 @@ def _caller(request: Request) -> dict[str, Any]:
     return {"actor": person, "api_key": key, "request": request}
 
 
-class ExportView(_SegmentsView):
+class ExportView(SegmentsView):
     """Ask for a file of a segment's members, and follow its progress. Reading members is what
     Viewers and segments:read keys may already do, so those rights suffice here too."""
 
@@ -358,7 +341,7 @@ class ExportView(_SegmentsView):
         return Response(ExportSerializer(export, context={"request": request}).data)
 
 
-class ExportDownloadView(_SegmentsView):
+class ExportDownloadView(SegmentsView):
     policy = rules.EXPORT_DOWNLOAD
 
     @extend_schema(responses={(200, "text/csv"): bytes, (200, "application/vnd.apache.parquet"): bytes})
