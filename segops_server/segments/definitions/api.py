@@ -41,7 +41,6 @@ from segops_server.keys.authentication import ApiKeyAuthentication
 from segops_server.keys.fastpath import ShortWayGrant
 from segops_server.keys.models import ApiKey
 from segops_server.segments.api_base import SegmentsView
-from segops_server.segments.compute import services as compute
 from segops_server.segments.definitions import selectors, services
 from segops_server.segments.definitions.serializers import (
     ExplainSerializer,
@@ -127,18 +126,6 @@ class PreviewView(SegmentsView):
         return Response(
             selectors.preview(tenant=self.tenant, definition=definition, limit=data.validated_data["limit"])
         )
-
-
-class ComputeView(SegmentsView):
-    @extend_schema(
-        request=None,
-        responses={202: inline_serializer("ComputeQueued", {"status": serializers.CharField()})},
-    )
-    def post(self, request: Request, segment_id: int) -> Response:
-        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
-        queued_now = compute.segment_compute_request(segment=segment)
-        body = {"status": "queued", "coalesced": not queued_now}
-        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class MembersView(SegmentsView):
