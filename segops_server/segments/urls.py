@@ -4,6 +4,7 @@ from django.urls import path
 
 from segops_server.segments.compute import api as compute
 from segops_server.segments.definitions import api as definitions
+from segops_server.segments.exports import api as exports
 
 urlpatterns = [
     path("segments/", definitions.SegmentListView.as_view(), name="segment-list"),
@@ -17,10 +18,10 @@ urlpatterns = [
     ),
     path("segments/<id:segment_id>/compute/", compute.ComputeView.as_view(), name="segment-compute"),
     path("segments/<id:segment_id>/members/", definitions.MembersView.as_view(), name="segment-members"),
-    path("segments/<id:segment_id>/export/", definitions.ExportView.as_view(), name="segment-export"),
+    path("segments/<id:segment_id>/export/", exports.ExportView.as_view(), name="segment-export"),
     path(
         "segments/exports/<uuid:export_id>/download/",
-        definitions.ExportDownloadView.as_view(),
+        exports.ExportDownloadView.as_view(),
         name="segment-export-download",
     ),
 ]

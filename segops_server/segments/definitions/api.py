@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.db import DataError
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from django.views import View
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from segops_server.access import rules
 from segops_server.accounts.authentication import PersonJWTAuthentication
-from segops_server.accounts.models import Tenant, User
+from segops_server.accounts.models import Tenant
 from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermission
 from segops_server.accounts.tenancy import (
     TenantScopedAPIView,
@@ -29,9 +29,7 @@ from segops_server.core.errors import Conflict
 from segops_server.core.fastpath import Decline, Mirrors, query_params, short_way_of
 from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.core.pagination import (
-    PAGE_PARAMETERS,
     PageNumberPagination,
-    paginated,
     paginated_response,
 )
 from segops_server.core.parsers import DepthLimitedJSONParser
@@ -39,14 +37,10 @@ from segops_server.core.rawsql import StatementTimeout
 from segops_server.core.serializing import many_data
 from segops_server.keys.authentication import ApiKeyAuthentication
 from segops_server.keys.fastpath import ShortWayGrant
-from segops_server.keys.models import ApiKey
 from segops_server.segments.api_base import SegmentsView
 from segops_server.segments.definitions import selectors, services
 from segops_server.segments.definitions.serializers import (
     ExplainSerializer,
-    ExportQuerySerializer,
-    ExportRequestSerializer,
-    ExportSerializer,
     MemberSerializer,
     MembershipQuerySerializer,
     MembersQuerySerializer,
@@ -57,7 +51,6 @@ from segops_server.segments.definitions.serializers import (
     UserSegmentSerializer,
 )
 from segops_server.segments.delivery import selectors as membership
-from segops_server.segments.exports import services as exports
 from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.rules.explain import segment_explain
 
@@ -279,61 +272,3 @@ class ExplainView(SegmentsView):
         except (StatementTimeout, DataError) as exc:
             raise selectors.rule_refused(exc) from None
         return Response(ExplainSerializer(explained).data)
-
-
-def _caller(request: Request) -> dict[str, Any]:
-    """Who asks, for the audit log: the key, or the person."""
-    key = request.auth if isinstance(request.auth, ApiKey) else None
-    person = request.user if key is None and isinstance(request.user, User) else None
-    return {"actor": person, "api_key": key, "request": request}
-
-
-class ExportView(SegmentsView):
-    """Ask for a file of a segment's members, and follow its progress. Reading members is what
-    Viewers and segments:read keys may already do, so those rights suffice here too."""
-
-    policy = rules.EXPORTS
-
-    @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
-    def post(self, request: Request, segment_id: int) -> Response:
-        data = ExportRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
-        export, queued_now = exports.export_request(
-            segment=segment, format=data.validated_data["format"], **_caller(request)
-        )
-        body = ExportSerializer(export, context={"request": request}).data
-        return Response({**body, "coalesced": not queued_now}, status=status.HTTP_202_ACCEPTED)
-
-    @extend_schema(
-        parameters=[ExportQuerySerializer, *PAGE_PARAMETERS],
-        responses=PolymorphicProxySerializer(
-            component_name="ExportOrPage",
-            serializers=[ExportSerializer, paginated(ExportSerializer)],
-            resource_type_field_name=None,
-        ),
-    )
-    def get(self, request: Request, segment_id: int) -> Response:
-        """One export (`?export_id=`), or the segment's exports, newest first."""
-        query = ExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
-        if "export_id" not in query.validated_data:
-            return paginated_response(
-                self, request, exports.exports_of_segment(segment=segment), ExportSerializer
-            )
-        export = exports.export_get(tenant=self.tenant, export_id=query.validated_data["export_id"])
-        if export is None or export.segment_id != segment.pk:
-            raise NotFound("Export not found.")
-        return Response(ExportSerializer(export, context={"request": request}).data)
-
-
-class ExportDownloadView(SegmentsView):
-    policy = rules.EXPORT_DOWNLOAD
-
-    @extend_schema(responses={(200, "text/csv"): bytes, (200, "application/vnd.apache.parquet"): bytes})
-    def get(self, request: Request, export_id: Any) -> FileResponse:
-        export = exports.export_get(tenant=self.tenant, export_id=export_id)
-        if export is None:
-            raise NotFound("Export not found.")
-        return exports.download_response(export, exports.export_download(export=export, **_caller(request)))
