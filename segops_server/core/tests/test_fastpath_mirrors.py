@@ -19,7 +19,7 @@ from rest_framework.versioning import QueryParameterVersioning
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.core.fastpath import MIRRORED_MIDDLEWARE, FastRoute, mirrors_check, short_way_routes
 from segops_server.ingestion.api import TrackView
-from segops_server.segments.definitions.api import MembershipView
+from segops_server.segments.delivery.api import MembershipView
 from segops_server.wsgi import build_application
 
 

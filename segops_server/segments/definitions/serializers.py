@@ -1,4 +1,4 @@
-"""Input and output shapes for segments."""
+"""Input and output shapes of segments, their saved versions and the preview of a definition."""
 
 from __future__ import annotations
 
@@ -6,14 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from segops_server.core.cursors import CursorQuerySerializer
-from segops_server.core.ids import UserIdField
-from segops_server.segments.models import (
-    Segment,
-    SegmentMember,
-    SegmentType,
-    SegmentVersion,
-)
+from segops_server.segments.models import Segment, SegmentType, SegmentVersion
 
 
 class SegmentSerializer(serializers.Serializer[Segment]):
@@ -64,40 +57,3 @@ class PreviewOutSerializer(serializers.Serializer[dict[str, Any]]):
     sample_user_ids = serializers.ListField(child=serializers.CharField())
     sql = serializers.CharField()
     params = serializers.ListField(child=serializers.CharField())
-
-
-class MemberSerializer(serializers.Serializer[SegmentMember]):
-    user_id = serializers.CharField()
-    computed_at = serializers.DateTimeField()
-
-
-class MembersQuerySerializer(CursorQuerySerializer):
-    pass
-
-
-class MembershipQuerySerializer(serializers.Serializer[None]):
-    user_id = UserIdField()
-    segment_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-
-
-class UserSegmentSerializer(serializers.Serializer[dict[str, Any]]):
-    segment_id = serializers.IntegerField()
-    segment_name = serializers.CharField()
-    member_count = serializers.IntegerField()
-    computed_at = serializers.DateTimeField()
-
-
-class ExplainConditionSerializer(serializers.Serializer[dict[str, Any]]):
-    index = serializers.IntegerField()
-    type = serializers.CharField()
-    matched = serializers.BooleanField()
-    value = serializers.JSONField(allow_null=True, help_text="What was seen: a count, days, a sum, a value.")
-
-
-class ExplainSerializer(serializers.Serializer[dict[str, Any]]):
-    user_id = serializers.CharField()
-    segment_id = serializers.IntegerField()
-    logic = serializers.CharField(allow_null=True)
-    matched = serializers.BooleanField()
-    evaluated_at = serializers.DateTimeField()
-    conditions = ExplainConditionSerializer(many=True)
