@@ -1,4 +1,4 @@
-"""Thin views of a user's profile, events and search; a user's segments and explain are segments' views."""
+"""Thin views of a user's profile, events and search (a user's segments and explain: segments/delivery)."""
 
 from __future__ import annotations
 

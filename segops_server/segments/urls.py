@@ -2,20 +2,27 @@
 
 from django.urls import path
 
-from segops_server.segments import api
+from segops_server.segments.compute import api as compute
+from segops_server.segments.definitions import api as definitions
+from segops_server.segments.delivery import api as delivery
+from segops_server.segments.exports import api as exports
 
 urlpatterns = [
-    path("segments/", api.SegmentListView.as_view(), name="segment-list"),
-    path("segments/preview/", api.PreviewView.as_view(), name="segment-preview"),
-    path("segments/membership/", api.MembershipView.as_view(), name="segment-membership"),
-    path("segments/<id:segment_id>/", api.SegmentDetailView.as_view(), name="segment-detail"),
-    path("segments/<id:segment_id>/versions/", api.SegmentVersionsView.as_view(), name="segment-versions"),
-    path("segments/<id:segment_id>/compute/", api.ComputeView.as_view(), name="segment-compute"),
-    path("segments/<id:segment_id>/members/", api.MembersView.as_view(), name="segment-members"),
-    path("segments/<id:segment_id>/export/", api.ExportView.as_view(), name="segment-export"),
+    path("segments/", definitions.SegmentListView.as_view(), name="segment-list"),
+    path("segments/preview/", definitions.PreviewView.as_view(), name="segment-preview"),
+    path("segments/membership/", delivery.MembershipView.as_view(), name="segment-membership"),
+    path("segments/<id:segment_id>/", definitions.SegmentDetailView.as_view(), name="segment-detail"),
+    path(
+        "segments/<id:segment_id>/versions/",
+        definitions.SegmentVersionsView.as_view(),
+        name="segment-versions",
+    ),
+    path("segments/<id:segment_id>/compute/", compute.ComputeView.as_view(), name="segment-compute"),
+    path("segments/<id:segment_id>/members/", delivery.MembersView.as_view(), name="segment-members"),
+    path("segments/<id:segment_id>/export/", exports.ExportView.as_view(), name="segment-export"),
     path(
         "segments/exports/<uuid:export_id>/download/",
-        api.ExportDownloadView.as_view(),
+        exports.ExportDownloadView.as_view(),
         name="segment-export-download",
     ),
 ]

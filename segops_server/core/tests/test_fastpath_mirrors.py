@@ -19,7 +19,7 @@ from rest_framework.versioning import QueryParameterVersioning
 from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.core.fastpath import MIRRORED_MIDDLEWARE, FastRoute, mirrors_check, short_way_routes
 from segops_server.ingestion.api import TrackView
-from segops_server.segments.api import MembershipView
+from segops_server.segments.delivery.api import MembershipView
 from segops_server.wsgi import build_application
 
 
@@ -35,7 +35,7 @@ def test_the_routes_are_the_views_whose_policy_opts_in() -> None:
 
 
 def test_a_policy_that_opts_in_without_a_handler_stops_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    from segops_server.segments.api import SegmentListView
+    from segops_server.segments.definitions.api import SegmentListView
 
     monkeypatch.setattr(
         SegmentListView, "policy", dataclasses.replace(SegmentListView.policy, short_way="GET")

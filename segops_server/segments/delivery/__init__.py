@@ -1,1 +1,1 @@
-"""Membership delivery: a user's segments and a segment's members, from per-process snapshots."""
+"""Membership: a user's segments, a segment's members (from per-process snapshots), why a user is in one."""
