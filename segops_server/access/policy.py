@@ -101,6 +101,11 @@ class Policy:
     def scope_for(self, method: str) -> str | None:
         return self.scopes.get(method)
 
+    def permits(self, ctx: TenantContext, method: str) -> bool:
+        """Whether a person with `ctx`'s role may call `method` here (for showing or hiding a
+        control; the call itself is decided by `decide`)."""
+        return ctx.has_role(self.role_for(method))
+
 
 # Endpoints that need no credential at all (sign-up, token exchanges, leaked-key revocation).
 PUBLIC = Policy(credentials=frozenset(), tenant=False, anyone=True, quota=Quota.NONE)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from segops_server.access import rules
 from segops_server.access.policy import Caller, Policy, decide
 from segops_server.access.tenants import TenantContext, TenantName, tenant_resolve
-from segops_server.accounts.models import Role, User
+from segops_server.accounts.models import User
 from segops_server.accounts.selectors import memberships_of_user
 from segops_server.console.errors import error_page
 from segops_server.core.errors import DomainError
@@ -53,10 +53,14 @@ def page(
         "tenant": ctx.tenant if ctx else None,
     }
     if ctx is not None:
+        # The controls a page shows, by the same rules that decide the calls they lead to.
         full["can"] = {
-            "write_segments": ctx.has_role(Role.MEMBER),
-            "admin": ctx.has_role(Role.ADMIN),
-            "owner": ctx.has_role(Role.OWNER),
+            "write_segments": rules.SEGMENTS.permits(ctx, "POST"),
+            "change_settings": rules.TENANT_SETTINGS.permits(ctx, "POST"),
+            "delete_tenant": rules.TENANT_DELETION.permits(ctx, "POST"),
+            "change_team": rules.TEAM.permits(ctx, "POST"),
+            "see_keys": rules.KEYS.permits(ctx, "GET"),
+            "see_audit": rules.AUDIT.permits(ctx, "GET"),
         }
     full.update(context or {})
     return render(request, template, full, status=status)

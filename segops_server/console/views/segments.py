@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
-from segops_server.accounts.models import Role
 from segops_server.console import builder
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.forms import SegmentDetailsForm
@@ -70,7 +69,7 @@ def _editor(
         "segment": segment,
         "tree": tree,
         "details": details,
-        "editable": ctx.has_role(Role.MEMBER),
+        "editable": rules.SEGMENTS.permits(ctx, "POST"),
         "area": "segments",
         **(export_card(segment) if segment and template == EDITOR else {}),  # not on builder redraws
         **_urls(ctx, segment),
@@ -202,7 +201,7 @@ def segment_preview(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
         context = {
             "preview": preview,
             "tree": tree,
-            "editable": ctx.has_role(Role.MEMBER) and request.POST.get("action") != "preview-saved",
+            "editable": rules.SEGMENTS.permits(ctx, "POST") and request.POST.get("action") != "preview-saved",
             **_urls(ctx, segment),
         }
         return page(request, "console/segments/_preview_answer.html", context, ctx=ctx)

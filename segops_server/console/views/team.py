@@ -14,7 +14,7 @@ from segops_server.access import rules
 from segops_server.access.tenants import TenantContext
 from segops_server.accounts import selectors, services, throttling
 from segops_server.accounts.api import invitation_accept_url
-from segops_server.accounts.models import Role, User
+from segops_server.accounts.models import User
 from segops_server.console.access import is_htmx, page, person_page, tenant_page
 from segops_server.console.errors import add_service_errors, status_of
 from segops_server.console.forms import InviteForm, RoleForm
@@ -31,14 +31,14 @@ def _actor(ctx: TenantContext) -> User:
 def _team_page(
     request: HttpRequest, ctx: TenantContext, invite_form: InviteForm | None = None, status: int = 200
 ) -> HttpResponse:
-    admin = ctx.has_role(Role.ADMIN)
+    admin = rules.INVITATIONS.permits(ctx, "GET")
     members = list(selectors.members_of_tenant(tenant=ctx.tenant))
     return page(
         request,
         TEAM,
         {
             "members": [(m, RoleForm(initial={"role": m.role}, prefix=f"m{m.user_id}")) for m in members],
-            # Like GET /api/tenants/<slug>/invitations/: pending invitations are for Admins.
+            # GET /api/tenants/<slug>/invitations/'s rule: pending invitations are for Admins.
             "invitations": list(selectors.invitations_of_tenant(tenant=ctx.tenant)) if admin else [],
             "invite_form": invite_form or InviteForm(),
             "invitation_days": settings.SEGOPS_INVITATION_DAYS,
