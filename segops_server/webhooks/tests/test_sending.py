@@ -1,0 +1,154 @@
+"""post_vetted against a real local HTTP server: every attempt becomes an Outcome, nothing raises."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from segops_server.webhooks.sending import PinnedHTTPSConnection, connection, post_vetted
+from segops_server.webhooks.signing import payload_body, secret_generate, signed_headers
+from segops_server.webhooks.ssrf import Destination
+
+BODY = payload_body({"event": "ping", "tenant_slug": "acme"})
+HEADERS = signed_headers(secret_generate(), BODY, message_id="msg_1", timestamp=int(time.time()))
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[str, dict[str, str], bytes]]
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, dict(self.headers), body))
+        getattr(self, "answer_" + self.path.strip("/"))()
+
+    def answer_ok(self) -> None:
+        self._answer(200, b"x" * 5000)
+
+    def answer_moved(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "/ok")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def answer_slow(self) -> None:
+        time.sleep(1)
+        with contextlib.suppress(OSError):  # the sender has long given up
+            self._answer(200, b"late")
+
+    def answer_drip(self) -> None:
+        # Each byte well within the socket timeout, the whole answer far past the deadline.
+        with contextlib.suppress(OSError):
+            for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"y" * 100:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.05)
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[tuple[str, dict[str, str], bytes]]]]:
+    received: list[tuple[str, dict[str, str], bytes]] = []
+    handler = type("Handler", (Receiver,), {"received": received})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{httpd.server_address[1]}", received
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_it_records_status_duration_and_the_head_of_the_answer(server: tuple[str, list]) -> None:
+    where, received = server
+    outcome = post_vetted(f"http://{where}/ok", BODY, HEADERS, allow_private=True)
+    assert outcome.status == 200
+    assert outcome.succeeded
+    assert outcome.error is None
+    assert outcome.body_head == "x" * 1024
+    assert 0 <= outcome.duration_ms < 5000
+    assert outcome.address == "127.0.0.1"
+    [(path, headers, body)] = received
+    assert (path, body) == ("/ok", BODY)
+    assert headers["X-SegOps-Signature"] == HEADERS["X-SegOps-Signature"]
+    assert headers["webhook-signature"] == HEADERS["webhook-signature"]
+    assert headers["User-Agent"].startswith("SegOps-Webhooks/")
+
+
+def test_it_sends_the_urls_host_while_connecting_to_a_vetted_address(server: tuple[str, list]) -> None:
+    where, received = server
+    port = where.rsplit(":", 1)[1]
+    # localhost may resolve to ::1 first, where nothing listens: the next vetted address is tried.
+    outcome = post_vetted(f"http://localhost:{port}/ok", BODY, HEADERS, allow_private=True)
+    assert outcome.status == 200
+    assert received[0][1]["Host"] == f"localhost:{port}"
+
+
+def test_it_does_not_follow_redirects(server: tuple[str, list]) -> None:
+    where, received = server
+    outcome = post_vetted(f"http://{where}/moved", BODY, HEADERS, allow_private=True)
+    assert outcome.status == 302
+    assert not outcome.succeeded
+    assert [path for path, _, _ in received] == ["/moved"]
+
+
+def test_it_refuses_a_private_url_without_connecting(server: tuple[str, list]) -> None:
+    where, received = server
+    outcome = post_vetted(f"http://{where}/ok", BODY, HEADERS, allow_private=False)
+    assert outcome.status is None
+    assert outcome.error == "refused: Webhook URLs must start with https://."
+    outcome = post_vetted(f"https://{where}/ok", BODY, HEADERS, allow_private=False)
+    assert outcome.error is not None
+    assert "127.0.0.1 is a loopback address" in outcome.error
+    assert received == []
+
+
+def test_it_records_a_refused_connection() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    outcome = post_vetted(f"http://127.0.0.1:{port}/ok", BODY, HEADERS, allow_private=True)
+    assert outcome.status is None
+    assert outcome.error == "127.0.0.1: connection refused"
+
+
+@pytest.mark.parametrize("path", ["slow", "drip"])
+def test_it_gives_up_at_the_timeout(server: tuple[str, list], path: str) -> None:
+    where, _ = server
+    outcome = post_vetted(f"http://{where}/{path}", BODY, HEADERS, allow_private=True, timeout=0.4)
+    assert outcome.status is None
+    assert outcome.error == "timed out after 0.4 s"
+    assert 350 <= outcome.duration_ms < 1500
+
+
+def test_it_records_a_tls_failure(server: tuple[str, list]) -> None:
+    where, _ = server
+    outcome = post_vetted(f"https://{where}/ok", BODY, HEADERS, allow_private=True, timeout=2)
+    assert outcome.status is None
+    assert outcome.error is not None
+    assert "SSL" in outcome.error
+
+
+def test_it_connects_only_to_vetted_addresses_with_the_urls_host_for_tls() -> None:
+    vetted = ipaddress.ip_address("93.184.215.14")
+    destination = Destination("https", "hooks.example.com", 443, "/", (vetted,))
+    conn = connection(destination, vetted, timeout=1)
+    assert isinstance(conn, PinnedHTTPSConnection)
+    assert (conn.host, conn.port, conn.address) == ("hooks.example.com", 443, vetted)
+    with pytest.raises(ValueError, match="not one of the vetted addresses"):
+        connection(destination, ipaddress.ip_address("10.0.0.1"), timeout=1)
