@@ -1,1 +1,1 @@
-"""Outgoing webhooks: signing what is sent (signing.py), and sending it only to public addresses (ssrf.py)."""
+"""Outgoing webhooks: signing (signing.py), the SSRF guard (ssrf.py), one vetted POST (sending.py)."""
