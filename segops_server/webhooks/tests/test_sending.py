@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +24,12 @@ BODY = payload_body({"event": "ping", "tenant_slug": "acme"})
 HEADERS = signed_headers(secret_generate(), BODY, message_id="msg_1", timestamp=int(time.time()))
 
 
+Received = list[tuple[str, dict[str, str], bytes]]  # path, headers, body of each request
+Served = tuple[str, Received]  # the server's "address:port", what it received
+
+
 class Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict[str, str], bytes]]
+    received: Received
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -60,11 +68,14 @@ class Receiver(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[str, list[tuple[str, dict[str, str], bytes]]]]:
-    received: list[tuple[str, dict[str, str], bytes]] = []
+def _serve(
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[Served]:
+    received: Received = []
     handler = type("Handler", (Receiver,), {"received": received})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -74,7 +85,56 @@ def server() -> Iterator[tuple[str, list[tuple[str, dict[str, str], bytes]]]]:
         httpd.server_close()
 
 
-def test_it_records_status_duration_and_the_head_of_the_answer(server: tuple[str, list]) -> None:
+@pytest.fixture
+def server() -> Iterator[Served]:
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A self-signed certificate for the name localhost only (not for the address 127.0.0.1)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+@pytest.fixture
+def tls_server(certificate: Path) -> Iterator[Served]:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+    yield from _serve(tls)
+
+
+def _trusting(certificate: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(certificate / "cert.pem"))
+
+
+def test_it_records_status_duration_and_the_head_of_the_answer(server: Served) -> None:
     where, received = server
     outcome = post_vetted(f"http://{where}/ok", BODY, HEADERS, allow_private=True)
     assert outcome.status == 200
@@ -90,7 +150,7 @@ def test_it_records_status_duration_and_the_head_of_the_answer(server: tuple[str
     assert headers["User-Agent"].startswith("SegOps-Webhooks/")
 
 
-def test_it_sends_the_urls_host_while_connecting_to_a_vetted_address(server: tuple[str, list]) -> None:
+def test_it_sends_the_urls_host_while_connecting_to_a_vetted_address(server: Served) -> None:
     where, received = server
     port = where.rsplit(":", 1)[1]
     # localhost may resolve to ::1 first, where nothing listens: the next vetted address is tried.
@@ -99,7 +159,7 @@ def test_it_sends_the_urls_host_while_connecting_to_a_vetted_address(server: tup
     assert received[0][1]["Host"] == f"localhost:{port}"
 
 
-def test_it_does_not_follow_redirects(server: tuple[str, list]) -> None:
+def test_it_does_not_follow_redirects(server: Served) -> None:
     where, received = server
     outcome = post_vetted(f"http://{where}/moved", BODY, HEADERS, allow_private=True)
     assert outcome.status == 302
@@ -107,7 +167,7 @@ def test_it_does_not_follow_redirects(server: tuple[str, list]) -> None:
     assert [path for path, _, _ in received] == ["/moved"]
 
 
-def test_it_refuses_a_private_url_without_connecting(server: tuple[str, list]) -> None:
+def test_it_refuses_a_private_url_without_connecting(server: Served) -> None:
     where, received = server
     outcome = post_vetted(f"http://{where}/ok", BODY, HEADERS, allow_private=False)
     assert outcome.status is None
@@ -128,7 +188,7 @@ def test_it_records_a_refused_connection() -> None:
 
 
 @pytest.mark.parametrize("path", ["slow", "drip"])
-def test_it_gives_up_at_the_timeout(server: tuple[str, list], path: str) -> None:
+def test_it_gives_up_at_the_timeout(server: Served, path: str) -> None:
     where, _ = server
     outcome = post_vetted(f"http://{where}/{path}", BODY, HEADERS, allow_private=True, timeout=0.4)
     assert outcome.status is None
@@ -136,12 +196,41 @@ def test_it_gives_up_at_the_timeout(server: tuple[str, list], path: str) -> None
     assert 350 <= outcome.duration_ms < 1500
 
 
-def test_it_records_a_tls_failure(server: tuple[str, list]) -> None:
+def test_it_records_a_tls_failure(server: Served) -> None:
     where, _ = server
     outcome = post_vetted(f"https://{where}/ok", BODY, HEADERS, allow_private=True, timeout=2)
     assert outcome.status is None
     assert outcome.error is not None
     assert "SSL" in outcome.error
+
+
+def test_it_speaks_tls_to_the_vetted_address_under_the_urls_host_name(
+    tls_server: Served, certificate: Path
+) -> None:
+    where, received = tls_server
+    port = where.rsplit(":", 1)[1]
+    outcome = post_vetted(
+        f"https://localhost:{port}/ok", BODY, HEADERS, allow_private=True, context=_trusting(certificate)
+    )
+    assert outcome.status == 200
+    assert outcome.address == "127.0.0.1"
+    assert received[0][1]["Host"] == f"localhost:{port}"
+
+
+def test_it_checks_the_certificate_against_the_urls_host(tls_server: Served, certificate: Path) -> None:
+    where, received = tls_server
+    # The certificate names localhost, not 127.0.0.1: connecting to the same address under
+    # another name must fail; and an untrusted certificate fails whatever the name.
+    outcome = post_vetted(
+        f"https://{where}/ok", BODY, HEADERS, allow_private=True, context=_trusting(certificate)
+    )
+    assert outcome.error is not None
+    assert "TLS certificate not accepted" in outcome.error
+    port = where.rsplit(":", 1)[1]
+    outcome = post_vetted(f"https://localhost:{port}/ok", BODY, HEADERS, allow_private=True)
+    assert outcome.error is not None
+    assert "TLS certificate not accepted" in outcome.error
+    assert received == []
 
 
 def test_it_connects_only_to_vetted_addresses_with_the_urls_host_for_tls() -> None:

@@ -190,3 +190,12 @@ def test_it_vets_a_whole_destination(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert destination.addresses == (ipaddress.ip_address("93.184.215.14"),)
     assert destination_check("http://h.example:8080", allow_private=True).target == "/"
+
+
+def test_it_resolves_and_sends_internationalized_names_in_their_ascii_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _resolving_to(monkeypatch, "93.184.215.14")
+    assert destination_check("https://bücher.example/", allow_private=False).host == "xn--bcher-kva.example"
+    with pytest.raises(Invalid, match="not a valid internationalized name"):
+        url_check("https://" + "ü" * 70 + ".example/", allow_private=False)
