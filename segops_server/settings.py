@@ -226,6 +226,10 @@ SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS = env_int("SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_RO
 SEGOPS_FAST_PATH = env_bool("SEGOPS_FAST_PATH", True)
 
 SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
+
+# Webhook URLs may be http and resolve to loopback, private or link-local addresses (never to a
+# cloud metadata address): for local development and tests only (see webhooks/ssrf.py).
+SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS", False)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
