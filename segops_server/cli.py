@@ -162,11 +162,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def scheduler_round() -> None:
     """One round of the scheduler: fold profile deltas, queue due segment computes, expire old
-    exports and purge spent idempotency keys and quota counters."""
+    exports and membership changes, purge spent idempotency keys and quota counters."""
     from segops_server.core.idempotency import idempotency_purge
     from segops_server.core.quotas import quotas_purge
     from segops_server.core.workers import heartbeats_purge
     from segops_server.ingestion.services import profiles_fold_pending
+    from segops_server.segments.changes.services import changes_purge
     from segops_server.segments.compute.services import segments_refresh_due
     from segops_server.segments.exports.files import exports_scratch_purge
     from segops_server.segments.exports.services import exports_expire
@@ -176,6 +177,7 @@ def scheduler_round() -> None:
     idempotency_purge()
     quotas_purge()
     exports_expire()
+    changes_purge()
     heartbeats_purge()
     exports_scratch_purge()
 

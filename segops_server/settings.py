@@ -144,6 +144,8 @@ STATIC_ROOT = DATA_DIR / "static"
 SEGOPS_EXPORTS_DIR = Path(env_str("SEGOPS_EXPORTS_DIR", str(DATA_DIR / "exports"))).resolve()
 # An export's file is deleted this long after it was requested (the export then answers 410).
 SEGOPS_EXPORT_RETENTION_HOURS = env_int("SEGOPS_EXPORT_RETENTION_HOURS", 24, minimum=1)
+# Segment membership changes (who entered, who exited) are kept this long (the scheduler's round).
+SEGOPS_CHANGE_RETENTION_DAYS = env_int("SEGOPS_CHANGE_RETENTION_DAYS", 30, minimum=1)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "exports": {

@@ -140,6 +140,7 @@ ROUTES: dict[str, Rule] = {
     "segment-versions": tenant(),
     "segment-compute": tenant(),
     "segment-members": tenant(),
+    "segment-changes": tenant(),
     "segment-export": Rule(
         TENANT, roles={"POST": Role.VIEWER}, body={"format": "csv"}, query={"export_id": "{export}"}
     ),

@@ -12,10 +12,11 @@ from rest_framework import serializers
 from segops_server.core.errors import Invalid
 
 MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
 
 
 class CursorQuerySerializer(serializers.Serializer[None]):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=100)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
     cursor = serializers.CharField(required=False, max_length=500)
 
 

@@ -112,6 +112,43 @@ class SegmentMember(models.Model):
         return f"{self.user_id} in {self.segment_id}"
 
 
+class ChangeKind(models.TextChoices):
+    ENTERED = "entered", "Entered"
+    EXITED = "exited", "Exited"
+
+
+class SegmentChange(models.Model):
+    """A user who entered or exited a segment's member set with the compute of `generation`."""
+
+    id = models.BigAutoField(primary_key=True)
+    # As on SegmentMember: no foreign key constraints, so a compute writes thousands of rows without
+    # a lookup each; a deleted segment's or tenant's changes are deleted in bulk (segment_delete,
+    # receivers.py).
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    generation = models.BigIntegerField()
+    user_id = models.CharField(max_length=MAX_ID_LENGTH)
+    change = models.CharField(max_length=10, choices=ChangeKind.choices)
+    at = models.DateTimeField()  # the compute's time, as the members' computed_at
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        indexes = [
+            # The feed: a segment's changes after a cursor, oldest first.
+            models.Index(fields=["segment", "id"], name="change_segment_feed"),
+            # The retention purge: the oldest changes of every tenant.
+            models.Index(fields=["at"], name="change_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.change} {self.segment_id}"
+
+
 class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     PARQUET = "parquet", "Parquet"

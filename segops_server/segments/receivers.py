@@ -1,5 +1,6 @@
-"""Deletes a tenant's materialised members in bulk when the tenant is deleted; drops the processes'
-membership snapshots whenever a segment is created, changed or deleted."""
+"""Deletes a tenant's materialised members and membership changes in bulk when the tenant is
+deleted; drops the processes' membership snapshots whenever a segment is created, changed or
+deleted."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from django.dispatch import receiver
 
 from segops_server.accounts.models import Tenant
 from segops_server.segments.delivery import snapshots
-from segops_server.segments.models import Segment, SegmentMember
+from segops_server.segments.models import Segment, SegmentChange, SegmentMember
 
 
 @receiver(pre_delete, sender=Tenant)
 def _purge_tenant_members(sender: Any, instance: Tenant, **kwargs: Any) -> None:
     SegmentMember.objects.for_tenant(instance)._raw_delete(SegmentMember.objects.db)
+    SegmentChange.objects.for_tenant(instance)._raw_delete(SegmentChange.objects.db)
 
 
 @receiver(post_save, sender=Segment)

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from segops_server.segments.changes import api as changes
 from segops_server.segments.compute import api as compute
 from segops_server.segments.definitions import api as definitions
 from segops_server.segments.delivery import api as delivery
@@ -19,6 +20,7 @@ urlpatterns = [
     ),
     path("segments/<id:segment_id>/compute/", compute.ComputeView.as_view(), name="segment-compute"),
     path("segments/<id:segment_id>/members/", delivery.MembersView.as_view(), name="segment-members"),
+    path("segments/<id:segment_id>/changes/", changes.ChangesView.as_view(), name="segment-changes"),
     path("segments/<id:segment_id>/export/", exports.ExportView.as_view(), name="segment-export"),
     path(
         "segments/exports/<uuid:export_id>/download/",

@@ -9,6 +9,10 @@ writers do not block each other or any reader. SQLite has one write lock for the
 there the member set is worked out in a read (which never takes the lock), written in short
 transactions of CHUNK rows, and the old generation deleted the same way; ingestion and the API
 wait at most one chunk for the lock, never the whole compute.
+
+Each compute also records who entered and who exited the set (changes/record.py): on PostgreSQL in
+the swap's transaction, on SQLite in chunks before the swap, in both cases while the old
+generation is still there to compare with.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from segops_server.core.rawsql import statement_timeout
-from segops_server.segments.models import SegmentMember
+from segops_server.segments.changes.record import changes_record, changes_record_chunked
+from segops_server.segments.models import SegmentChange, SegmentMember
 
 CHUNK = 5_000  # rows per write transaction on SQLite: a few milliseconds of write lock each
 
@@ -30,6 +35,10 @@ Swap = Callable[[int], None]  # given the member count, moves the segment to the
 
 def _table() -> str:
     return SegmentMember._meta.db_table
+
+
+def _changes() -> str:
+    return SegmentChange._meta.db_table
 
 
 def members_materialise(
@@ -48,13 +57,15 @@ def members_materialise(
         count = _insert_select_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
     else:
         count = _chunked_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
-    _delete_chunked(segment_id, "generation < %s", generation)
+    _delete_chunked(_table(), segment_id, "generation < %s", generation)
     return count
 
 
 def members_discard_unswapped(*, segment_id: int, generation: int) -> None:
-    """Delete rows of a generation that was never swapped in (a failed or interrupted compute)."""
-    _delete_chunked(segment_id, "generation >= %s", generation)
+    """Delete rows of a generation that was never swapped in (a failed or interrupted compute),
+    and the changes recorded for it: a failed compute leaves no changes."""
+    _delete_chunked(_changes(), segment_id, "generation >= %s", generation)
+    _delete_chunked(_table(), segment_id, "generation >= %s", generation)
 
 
 def _insert_select_and_swap(
@@ -78,6 +89,9 @@ def _insert_select_and_swap(
             at = connection.ops.adapt_datetimefield_value(now)
             cursor.execute(insert, [tenant_id, segment_id, generation, at, *params])
             count = int(cursor.rowcount)
+            changes_record(
+                cursor=cursor, tenant_id=tenant_id, segment_id=segment_id, generation=generation, now=now
+            )
         swap(count)
     return count
 
@@ -106,14 +120,16 @@ def _chunked_and_swap(
         rows = [(tenant_id, segment_id, generation, uid, at) for uid in user_ids[start : start + CHUNK]]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(insert, rows)
+    changes_record_chunked(
+        tenant_id=tenant_id, segment_id=segment_id, generation=generation, now=now, chunk=CHUNK
+    )
     with transaction.atomic():
         swap(len(user_ids))
     return len(user_ids)
 
 
-def _delete_chunked(segment_id: int, condition: str, generation: int) -> None:
+def _delete_chunked(table: str, segment_id: int, condition: str, generation: int) -> None:
     """DELETE in short transactions of CHUNK rows (one statement on PostgreSQL)."""
-    table = _table()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(

@@ -9,7 +9,7 @@ from django.db import transaction
 from segops_server.accounts.models import Tenant, User
 from segops_server.core.errors import Invalid, NotFound
 from segops_server.segments.exports.services import exports_discard_of_segment
-from segops_server.segments.models import Segment, SegmentMember, SegmentVersion
+from segops_server.segments.models import Segment, SegmentChange, SegmentMember, SegmentVersion
 from segops_server.segments.rules.dsl import DefinitionError, definition_validate
 from segops_server.segments.rules.lookup import definition_lookup
 
@@ -97,5 +97,8 @@ def segment_delete(*, segment: Segment) -> None:
     exports_discard_of_segment(segment=segment)
     SegmentMember.objects.for_tenant(segment.tenant).filter(segment=segment)._raw_delete(
         SegmentMember.objects.db
+    )
+    SegmentChange.objects.for_tenant(segment.tenant).filter(segment=segment)._raw_delete(
+        SegmentChange.objects.db
     )
     segment.delete()

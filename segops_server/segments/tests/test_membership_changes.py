@@ -1,0 +1,211 @@
+"""What a compute records of who entered and who exited: the difference between the old and the
+new member set, nothing for an unchanged set or a failed compute, in short chunks on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from segops_server.ingestion.services import events_store
+from segops_server.ingestion.validation import event_validate
+from segops_server.segments.compute import materialise
+from segops_server.segments.compute.services import segment_compute_run
+from segops_server.segments.definitions.services import segment_create, segment_delete, segment_update
+from segops_server.segments.delivery import snapshots
+from segops_server.segments.models import Segment, SegmentChange, Status
+from segops_server.testing.factories import Team
+
+pytestmark = pytest.mark.django_db
+
+
+def _rule(times: int) -> dict[str, Any]:
+    return {
+        "logic": "AND",
+        "conditions": [
+            {"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": times}
+        ],
+    }
+
+
+def _orders(team: Team, **counts: int) -> None:
+    now = timezone.now()
+    events = [
+        event_validate(
+            {"user_id": user, "event_type": "order_placed", "occurred_at": now.isoformat()}, now=now
+        )
+        for user, count in counts.items()
+        for _ in range(count)
+    ]
+    events_store(tenant=team.tenant, events=events, received_at=now + timedelta(seconds=1))
+
+
+def _changes(segment: Segment) -> list[tuple[int, str, str]]:
+    rows = SegmentChange.objects.for_tenant(segment.tenant).filter(segment=segment).order_by("id")
+    return list(rows.values_list("generation", "change", "user_id"))
+
+
+@pytest.fixture
+def segment(team: Team) -> Segment:
+    _orders(team, ann=1, bob=2, cat=3)
+    return segment_create(tenant=team.tenant, actor=team.owner, name="Buyers", definition=_rule(1))
+
+
+def _compute(segment: Segment, **kwargs: Any) -> Segment:
+    segment_compute_run(segment_id=segment.pk, **kwargs)
+    segment.refresh_from_db()
+    return segment
+
+
+def test_it_records_every_member_as_entered_on_the_first_compute(segment: Segment) -> None:
+    now = timezone.now()
+    _compute(segment, now=now)
+    assert _changes(segment) == [(1, "entered", "ann"), (1, "entered", "bob"), (1, "entered", "cat")]
+    rows = SegmentChange.objects.for_tenant(segment.tenant).filter(segment=segment)
+    assert set(rows.values_list("at", flat=True)) == {now}
+    assert set(rows.values_list("tenant_id", flat=True)) == {segment.tenant_id}
+
+
+def test_it_records_who_entered_and_who_exited_with_the_new_generation(team: Team, segment: Segment) -> None:
+    _compute(segment)
+    _orders(team, dan=2)
+    segment_update(segment=segment, actor=team.owner, definition=_rule(2))
+    segment = _compute(segment)
+    assert segment.generation == 2
+    assert _changes(segment)[3:] == [(2, "exited", "ann"), (2, "entered", "dan")]
+
+
+def test_it_records_nothing_when_the_set_is_unchanged(segment: Segment) -> None:
+    _compute(segment)
+    before = _changes(segment)
+    segment = _compute(segment)
+    assert segment.generation == 2
+    assert _changes(segment) == before
+
+
+def test_it_records_nothing_for_a_failed_compute(
+    team: Team, segment: Segment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _compute(segment)
+    before = _changes(segment)
+    segment_update(segment=segment, actor=team.owner, definition=_rule(3))
+
+    def broken() -> None:  # the swap fails: after the changes were worked out, before they count
+        raise RuntimeError("the swap failed")
+
+    monkeypatch.setattr(snapshots, "changed", broken)
+    segment = _compute(segment)
+    assert segment.status == Status.FAILED
+    assert segment.generation == 1
+    assert _changes(segment) == before
+
+
+def test_it_records_the_next_compute_after_a_failed_one_once(
+    team: Team, segment: Segment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _compute(segment)
+    segment_update(segment=segment, actor=team.owner, definition=_rule(3))
+    with monkeypatch.context() as patched:
+        patched.setattr(snapshots, "changed", lambda: (_ for _ in ()).throw(RuntimeError("down")))
+        _compute(segment)
+    segment = _compute(segment)
+    assert segment.status == Status.COMPUTED
+    assert _changes(segment)[3:] == [(2, "exited", "ann"), (2, "exited", "bob")]
+
+
+def test_it_deletes_the_changes_with_the_segment(team: Team, segment: Segment) -> None:
+    _compute(segment)
+    segment_delete(segment=segment)
+    assert not SegmentChange.objects.for_tenant(team.tenant).exists()
+
+
+def test_it_deletes_the_changes_with_the_tenant(team: Team, segment: Segment) -> None:
+    _compute(segment)
+    team.tenant.delete()
+    assert not SegmentChange.objects.unscoped_all_tenants().exists()
+
+
+# A set of 20,000 members of which 10 % are replaced, written straight through members_materialise.
+
+_SERIES = {
+    "sqlite": (
+        "WITH RECURSIVE n(i) AS (SELECT %s UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
+        "SELECT printf('u%%05d', i) AS user_id FROM n"
+    ),
+    "postgresql": "SELECT 'u' || lpad(i::text, 5, '0') AS user_id FROM generate_series(%s, %s) i",
+}
+
+
+def _materialise(segment: Segment, first: int, last: int) -> None:
+    generation = segment.generation + 1
+
+    def swap(count: int) -> None:
+        Segment.objects.for_tenant(segment.tenant).filter(pk=segment.pk).update(
+            generation=generation, member_count=count
+        )
+
+    materialise.members_materialise(
+        tenant_id=segment.tenant_id,
+        segment_id=segment.pk,
+        generation=generation,
+        now=timezone.now(),
+        sql=_SERIES[connection.vendor],
+        params=[first, last],
+        swap=swap,
+    )
+    segment.refresh_from_db()
+
+
+@pytest.fixture
+def statements() -> Iterator[list[tuple[str, bool]]]:
+    """Every statement run, with whether a transaction (on SQLite: the write lock) was open."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_records_a_large_change_exactly_in_short_transactions_on_sqlite(
+    team: Team, segment: Segment, statements: list[tuple[str, bool]]
+) -> None:
+    _materialise(segment, 0, 19_999)
+    statements.clear()
+    _materialise(segment, 2_000, 21_999)
+    changes = SegmentChange.objects.for_tenant(team.tenant).filter(segment=segment, generation=2)
+    exited = set(changes.filter(change="exited").values_list("user_id", flat=True))
+    entered = set(changes.filter(change="entered").values_list("user_id", flat=True))
+    assert exited == {f"u{i:05d}" for i in range(2_000)}
+    assert entered == {f"u{i:05d}" for i in range(20_000, 22_000)}
+    inserts = [
+        (sql, atomic) for sql, atomic in statements if sql.startswith("INSERT INTO segments_segmentchange")
+    ]
+    assert all(atomic for _, atomic in inserts)
+    if connection.vendor == "sqlite":
+        # One transaction per CHUNK user ids of a generation: 4 over the old set, 4 over the new.
+        assert len(inserts) == 2 * 20_000 // materialise.CHUNK
+    else:
+        assert len(inserts) == 2  # one statement each way, in the swap's transaction
+
+
+def test_it_bounds_each_chunk_by_a_range_of_user_ids(
+    segment: Segment, statements: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(materialise, "CHUNK", 3)
+    _materialise(segment, 0, 9)
+    statements.clear()
+    _materialise(segment, 5, 14)
+    inserts = [sql for sql, _ in statements if sql.startswith("INSERT INTO segments_segmentchange")]
+    assert len(inserts) == (8 if connection.vendor == "sqlite" else 2)  # ceil(10 / 3) ranges each way
+    rows = _changes(segment)[10:]
+    assert rows == [(2, "exited", f"u0000{i}") for i in range(5)] + [
+        (2, "entered", f"u{i:05d}") for i in range(10, 15)
+    ]
