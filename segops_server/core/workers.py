@@ -21,13 +21,14 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from segops_server.core.models import WorkerHeartbeat
+from segops_server.core.rawsql import value_from_db
 from segops_server.core.scoping import tenant_manager
 
 logger = logging.getLogger("segops.worker")
@@ -80,6 +81,37 @@ def worker_heartbeats(*, now: datetime | None = None) -> list[WorkerInfo]:
             )
         )
     return infos
+
+
+@dataclass(frozen=True)
+class WorkersSeen:
+    """What /readyz tells of the workers: as `worker_heartbeats` would, in one aggregate query."""
+
+    alive: int  # checked in within SEGOPS_WORKER_STALE_SECONDS
+    last_seen_seconds_ago: float | None  # the most recent heartbeat of the last day, if any
+
+
+def workers_seen(*, now: datetime | None = None) -> WorkersSeen:
+    """How many workers are alive and how long ago the latest checked in (`worker_heartbeats`'s
+    count of `alive` and its first `age_seconds`), in one round trip: /readyz answers a load
+    balancer every few seconds, so the query is written out rather than built by the ORM."""
+    now = now or timezone.now()
+    field = WorkerHeartbeat._meta.get_field("last_seen_at")
+    stale = now - timedelta(seconds=settings.SEGOPS_WORKER_STALE_SECONDS)
+    quote = connection.ops.quote_name
+    column, table = quote(field.column), quote(WorkerHeartbeat._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MAX({column}), COUNT(CASE WHEN {column} >= %s THEN 1 END) "  # noqa: S608
+            f"FROM {table} WHERE {column} >= %s",
+            [field.get_db_prep_value(at, connection) for at in (stale, now - HEARTBEAT_RETENTION)],
+        )
+        latest, alive = cursor.fetchone()
+    latest = value_from_db(WorkerHeartbeat, "last_seen_at", latest)
+    return WorkersSeen(
+        alive=int(alive),
+        last_seen_seconds_ago=None if latest is None else max(0.0, (now - latest).total_seconds()),
+    )
 
 
 def heartbeat_record(*, worker: str, started_at: datetime, now: datetime | None = None) -> None:
