@@ -85,32 +85,35 @@ def worker_heartbeats(*, now: datetime | None = None) -> list[WorkerInfo]:
 
 @dataclass(frozen=True)
 class WorkersSeen:
-    """What /readyz tells of the workers: as `worker_heartbeats` would, in one aggregate query."""
+    """What /readyz tells of the workers, as `worker_heartbeats` would tell it."""
 
     alive: int  # checked in within SEGOPS_WORKER_STALE_SECONDS
     last_seen_seconds_ago: float | None  # the most recent heartbeat of the last day, if any
 
 
 def workers_seen(*, now: datetime | None = None) -> WorkersSeen:
-    """How many workers are alive and how long ago the latest checked in (`worker_heartbeats`'s
-    count of `alive` and its first `age_seconds`), in one round trip: /readyz answers a load
-    balancer every few seconds, so the query is written out rather than built by the ORM."""
+    """`worker_heartbeats`' count of `alive` and its first `age_seconds`, from one column of the
+    same rows: /readyz answers a load balancer every few seconds, so the query is written out
+    rather than built by the ORM (and it is /readyz's only one: it shows the database answers)."""
     now = now or timezone.now()
     field = WorkerHeartbeat._meta.get_field("last_seen_at")
-    stale = now - timedelta(seconds=settings.SEGOPS_WORKER_STALE_SECONDS)
-    quote = connection.ops.quote_name
-    column, table = quote(field.column), quote(WorkerHeartbeat._meta.db_table)
+    column, table = (
+        connection.ops.quote_name(field.column),
+        connection.ops.quote_name(WorkerHeartbeat._meta.db_table),
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT MAX({column}), COUNT(CASE WHEN {column} >= %s THEN 1 END) "  # noqa: S608
-            f"FROM {table} WHERE {column} >= %s",
-            [field.get_db_prep_value(at, connection) for at in (stale, now - HEARTBEAT_RETENTION)],
+            f"SELECT {column} FROM {table} WHERE {column} >= %s ORDER BY {column} DESC",  # noqa: S608
+            [field.get_db_prep_value(now - HEARTBEAT_RETENTION, connection)],
         )
-        latest, alive = cursor.fetchone()
-    latest = value_from_db(WorkerHeartbeat, "last_seen_at", latest)
+        rows = cursor.fetchall()
+    ages = [
+        max(0.0, (now - value_from_db(WorkerHeartbeat, "last_seen_at", seen)).total_seconds())
+        for (seen,) in rows
+    ]
+    stale = settings.SEGOPS_WORKER_STALE_SECONDS
     return WorkersSeen(
-        alive=int(alive),
-        last_seen_seconds_ago=None if latest is None else max(0.0, (now - latest).total_seconds()),
+        alive=sum(age <= stale for age in ages), last_seen_seconds_ago=ages[0] if ages else None
     )
 
 
