@@ -41,6 +41,18 @@ def instance_from_row(model: type[M], values: Sequence[Any], db: str = "default"
     return model.from_db(db, [f.attname for f in model._meta.concrete_fields], converted)
 
 
+def value_from_db(model: type[models.Model], field_name: str, value: Any, db: str = "default") -> Any:
+    """What the ORM would make of `value` read from `model`'s column for `field_name` (say, a
+    MAX() of it), converters applied."""
+    connection = connections[db]
+    fields = model._meta.concrete_fields
+    index = next(i for i, field in enumerate(fields) if field.name == field_name)
+    col, converters = _converters(model, connection.vendor, db)[index]
+    for converter in converters:
+        value = converter(value, col, connection)
+    return value
+
+
 class StatementTimeout(Exception):
     """A statement ran past the bound `statement_timeout` set for it."""
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from segops_server.core.outage import database_unavailable_response, is_database_unavailable
-from segops_server.core.workers import worker_heartbeats
+from segops_server.core.workers import workers_seen
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -23,16 +22,16 @@ def readyz(request: HttpRequest) -> HttpResponse:
     Without a worker, computes and exports wait forever while the API accepts them, so by default
     (SEGOPS_READYZ_REQUIRE_WORKER) a load balancer sees 503 and an operator the reason."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        workers = worker_heartbeats()
+        # One query answers both questions: the database answers, and what the workers said.
+        workers = workers_seen()
     except Exception:  # any driver error means "not ready", never a traceback
         return JsonResponse({"status": "unavailable", "detail": "Database unreachable."}, status=503)
-    alive = [w for w in workers if w.alive]
+    ago = workers.last_seen_seconds_ago
+    alive = workers.alive
     worker = {
         "status": "ok" if alive else "missing",
-        "alive": len(alive),
-        "last_seen_seconds_ago": round(workers[0].age_seconds, 1) if workers else None,
+        "alive": alive,
+        "last_seen_seconds_ago": round(ago, 1) if ago is not None else None,
     }
     if not alive:
         detail = (

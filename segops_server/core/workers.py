@@ -21,13 +21,14 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from segops_server.core.models import WorkerHeartbeat
+from segops_server.core.rawsql import value_from_db
 from segops_server.core.scoping import tenant_manager
 
 logger = logging.getLogger("segops.worker")
@@ -80,6 +81,40 @@ def worker_heartbeats(*, now: datetime | None = None) -> list[WorkerInfo]:
             )
         )
     return infos
+
+
+@dataclass(frozen=True)
+class WorkersSeen:
+    """What /readyz tells of the workers, as `worker_heartbeats` would tell it."""
+
+    alive: int  # checked in within SEGOPS_WORKER_STALE_SECONDS
+    last_seen_seconds_ago: float | None  # the most recent heartbeat of the last day, if any
+
+
+def workers_seen(*, now: datetime | None = None) -> WorkersSeen:
+    """`worker_heartbeats`' count of `alive` and its first `age_seconds`, from one column of the
+    same rows: /readyz answers a load balancer every few seconds, so the query is written out
+    rather than built by the ORM (and it is /readyz's only one: it shows the database answers)."""
+    now = now or timezone.now()
+    field = WorkerHeartbeat._meta.get_field("last_seen_at")
+    column, table = (
+        connection.ops.quote_name(field.column),
+        connection.ops.quote_name(WorkerHeartbeat._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM {table} WHERE {column} >= %s ORDER BY {column} DESC",  # noqa: S608
+            [field.get_db_prep_value(now - HEARTBEAT_RETENTION, connection)],
+        )
+        rows = cursor.fetchall()
+    ages = [
+        max(0.0, (now - value_from_db(WorkerHeartbeat, "last_seen_at", seen)).total_seconds())
+        for (seen,) in rows
+    ]
+    stale = settings.SEGOPS_WORKER_STALE_SECONDS
+    return WorkersSeen(
+        alive=sum(age <= stale for age in ages), last_seen_seconds_ago=ages[0] if ages else None
+    )
 
 
 def heartbeat_record(*, worker: str, started_at: datetime, now: datetime | None = None) -> None:

@@ -6,12 +6,18 @@ import base64
 import json
 import time
 from typing import Any
+from unittest import mock
 
 import jwt
 import pytest
 from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.tokens import AccessToken
 
+from segops_server.accounts.authentication import PersonJWTAuthentication
 from segops_server.accounts.tokens import token_pair_issue
 from segops_server.testing.factories import Team
 
@@ -140,3 +146,37 @@ def test_it_refuses_a_malformed_bearer_header(db: None, authorization: str) -> N
 def test_it_ignores_an_unknown_scheme_and_asks_for_credentials(db: None) -> None:
     response = _get("Basic b3duZXI6cGFzcw==")
     _assert_refused(response)
+
+
+def _outcome(authentication: Any, token: AccessToken) -> Any:
+    try:
+        return authentication.get_user(token).pk
+    except (AuthenticationFailed, InvalidToken):
+        return "refused"
+    except ValueError:
+        return "ValueError"
+
+
+def test_it_finds_the_person_as_simplejwt_does(team: Team) -> None:
+    """The written-out read of the person's row answers as simplejwt's own get_user, whatever the
+    (signed) id claim holds."""
+    team.viewer.is_active = False
+    team.viewer.save()
+    ours, theirs = PersonJWTAuthentication(), JWTAuthentication()
+    owner, viewer = team.owner.pk, team.viewer.pk
+    claims: list[Any] = [owner, viewer, 10**9, 2**70, -1, True, None, "x", "", "-1", " 1", "\u0663"]
+    claims += [str(owner), str(viewer), f"00{owner}", str(10**9), "9" * 19, "9" * 20, "9" * 5000]
+    for claim in [*claims, "absent"]:
+        token = AccessToken.for_user(team.owner)
+        if claim == "absent":
+            del token["user_id"]
+        else:
+            token["user_id"] = claim
+        assert _outcome(ours, token) == _outcome(theirs, token), claim
+
+
+def test_it_reads_the_row_of_its_own_tokens_without_the_orm(team: Team) -> None:
+    token = AccessToken.for_user(team.owner)  # simplejwt writes the id as a string
+    assert token["user_id"] == str(team.owner.pk)
+    with mock.patch.object(JWTAuthentication, "get_user", side_effect=AssertionError("the ORM's way")):
+        assert PersonJWTAuthentication().get_user(token) == team.owner

@@ -12,7 +12,7 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from segops_server.core.workers import heartbeat_record
+from segops_server.core.workers import WorkersSeen, heartbeat_record, worker_heartbeats, workers_seen
 
 
 def test_it_answers_healthz_without_a_database() -> None:
@@ -62,9 +62,32 @@ def test_it_only_reports_a_missing_worker_when_one_is_not_required(db: None, set
 
 @pytest.mark.parametrize("error", [OperationalError("connection refused"), RuntimeError("driver crashed")])
 def test_it_answers_503_when_the_database_is_unreachable(db: None, error: Exception) -> None:
-    with mock.patch("segops_server.core.views.connection") as connection:
+    with mock.patch("segops_server.core.workers.connection") as connection:
         connection.cursor.side_effect = error
         response = Client().get("/readyz")
     assert connection.cursor.called
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "detail": "Database unreachable."}
+
+
+def test_it_reads_the_workers_as_their_heartbeats_say(db: None, settings: Any) -> None:
+    """workers_seen (one query, for /readyz) agrees with worker_heartbeats at every boundary."""
+    settings.SEGOPS_WORKER_STALE_SECONDS = 30
+    now = timezone.now()
+    assert workers_seen(now=now) == WorkersSeen(alive=0, last_seen_seconds_ago=None)
+    ages = {
+        "ahead": -5.0,  # a clock ahead of ours: age 0, alive
+        "fresh": 1.5,
+        "at the bound": 30.0,
+        "just past": 30.000001,
+        "stale": 45.0,
+        "gone": 2 * 86400.0,  # beyond a day: neither alive nor the latest
+    }
+    for name, age in ages.items():
+        heartbeat_record(worker=name, started_at=now, now=now - timedelta(seconds=age))
+    for at in (now, now + timedelta(seconds=40), now + timedelta(hours=23), now + timedelta(days=3)):
+        infos = worker_heartbeats(now=at)
+        seen = workers_seen(now=at)
+        assert seen.alive == sum(1 for info in infos if info.alive)
+        assert seen.last_seen_seconds_ago == (infos[0].age_seconds if infos else None)
+    assert workers_seen(now=now).alive == 3  # ahead, fresh, at the bound

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from segops_server.core.parsers import MAX_JSON_DEPTH, JSONBodyError, json_decode
+from segops_server.core.parsers import (
+    _SHALLOW_PASSES,
+    MAX_JSON_DEPTH,
+    JSONBodyError,
+    _shallow,
+    json_decode,
+    json_depth_check,
+)
 from segops_server.ingestion.tests.helpers import TRACK
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import key_client, make_api_key
@@ -94,3 +104,61 @@ def test_it_stores_an_event_as_deep_as_the_limit(team: Team) -> None:
     assert response.status_code == 202, response.json()
     too_deep = {**body, "payload": {"d": payload}}
     assert client.post(TRACK, too_deep, format="json").status_code == 400
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+# Strings full of what could be taken for structure: brackets, quotes, backslashes.
+_TRICKY_TEXT = st.text(alphabet='[]{}"\\/ a\u00e9\u2200', max_size=8)
+_DOCUMENTS = st.recursive(
+    st.none() | st.integers() | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TRICKY_TEXT, inner, max_size=4),
+    max_leaves=60,
+)
+
+
+@given(document=_DOCUMENTS, ascii_only=st.booleans())
+def test_it_reads_the_nesting_from_the_bytes_whatever_strings_hold(document: Any, ascii_only: bool) -> None:
+    raw = json.dumps(document, ensure_ascii=ascii_only).encode()
+    if _shallow(raw):
+        assert _depth(document) <= 2 * _SHALLOW_PASSES
+    if _depth(document) <= _SHALLOW_PASSES:
+        assert _shallow(raw)
+
+
+def test_it_walks_what_the_bytes_do_not_settle() -> None:
+    tricky = '"]]]}}}\\\\\\"[[{"'
+    for depth in (2 * _SHALLOW_PASSES + 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1):
+        deep = "[" * depth + "]" * depth
+        # Enough brackets in strings beside it to pass the count, and quotes and escapes to skip.
+        text = f'{{"wide": [{",".join([tricky] * MAX_JSON_DEPTH)}], "deep": {deep}}}'
+        value = json.loads(text)
+        assert not _shallow(text.encode())
+        if depth + 1 > MAX_JSON_DEPTH:
+            with pytest.raises(JSONBodyError):
+                json_depth_check(value, text.encode())
+        else:
+            json_depth_check(value, text.encode())
+    wide = json.dumps([{"a": [tricky, {"b": "[[["}]} for _ in range(MAX_JSON_DEPTH)]).encode()
+    assert _shallow(wide)
+    json_depth_check(json.loads(wide), wide)
+
+
+def test_it_checks_a_body_in_another_charset_as_text(team: Team) -> None:
+    """In UTF-16, "\u2200" is the bytes 00 22: a quote byte that is no quote. Read as UTF-8 bytes,
+    the deep list between two of them would look like the inside of a string."""
+    deep = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    text = f'{{"name": "\u2200", "definition": {deep}, "description": "\u2200"}}'
+    body = text.encode("utf-16-le")
+    assert _shallow(body)  # what the bytes alone would wrongly show
+    response = team.client("owner").post(
+        "/api/segments/", body, content_type="application/json; charset=utf-16-le"
+    )
+    assert response.status_code == 400
+    assert "JSON parse error" in str(response.json())
