@@ -25,10 +25,10 @@ def test_it_answers_readyz_when_the_database_is_reachable_and_a_worker_beats(db:
     heartbeat_record(worker="w1", started_at=timezone.now())
     response = Client().get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "worker": {"status": "ok", "alive": 1, "last_seen_seconds_ago": 0.0},
-    }
+    body = response.json()
+    # The first request of a process loads every view module: the beat may be a moment old.
+    assert 0.0 <= body["worker"].pop("last_seen_seconds_ago") < 5
+    assert body == {"status": "ok", "worker": {"status": "ok", "alive": 1}}
 
 
 def test_it_answers_503_when_no_worker_has_checked_in_lately(db: None, settings: Any) -> None:
