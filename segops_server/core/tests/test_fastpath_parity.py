@@ -136,11 +136,12 @@ def _send(
 
 _CSRF_COOKIE = re.compile(r"csrftoken=[A-Za-z0-9]+;")
 _EXPIRES = re.compile(r"expires=[^;]+;")
+_AVAILABLE_IN = re.compile(rb"available in \d+ seconds?")
 
 
 def _comparable(answer: Answer) -> Answer:
     """The answer without the csrftoken cookie's random value, a cookie's expiry time or the
-    seconds Retry-After counts."""
+    seconds Retry-After (and a 429's message) counts."""
     headers = [
         (k, _EXPIRES.sub("expires=<clock>;", _CSRF_COOKIE.sub("csrftoken=<random>;", v)))
         if k == "set-cookie"
@@ -148,7 +149,8 @@ def _comparable(answer: Answer) -> Answer:
         for k, v in answer.headers
     ]
     headers = [(k, "<clock>") if k == "retry-after" else (k, v) for k, v in headers]
-    return dataclasses.replace(answer, headers=headers)
+    body = _AVAILABLE_IN.sub(b"available in <clock> seconds", answer.body)
+    return dataclasses.replace(answer, headers=headers, body=body)
 
 
 class Credentials:
