@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "segops_server.keys",
     "segops_server.ingestion",
     "segops_server.segments",
+    "segops_server.activations",
+    "segops_server.webhooks",
     "segops_server.console",
     "segops_server.observability",
 ]

@@ -33,6 +33,7 @@ class Scope(models.TextChoices):
     EVENTS_WRITE = "events:write", "Send events"
     SEGMENTS_READ = "segments:read", "Read segments and membership"
     SEGMENTS_WRITE = "segments:write", "Create, change and compute segments"
+    WEBHOOKS_WRITE = "webhooks:write", "Manage webhooks and activations (they send members out)"
 
 
 ALL_SCOPES = [scope.value for scope in Scope]

@@ -1,0 +1,1 @@
+"""Activations: connectors that sync a segment's entered and exited users to another system."""
