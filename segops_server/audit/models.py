@@ -28,6 +28,13 @@ class Action(models.TextChoices):
     TENANT_RENAMED = "tenant.renamed", "Tenant renamed"
     TENANT_SLUG_CHANGED = "tenant.slug_changed", "Tenant slug changed"
     TENANT_DELETED = "tenant.deleted", "Tenant deleted"
+    WEBHOOK_CREATED = "webhook.created", "Webhook created"
+    WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
+    WEBHOOK_DELETED = "webhook.deleted", "Webhook deleted"
+    WEBHOOK_DISABLED = "webhook.disabled", "Webhook disabled after 24 hours of failures"
+    ACTIVATION_CREATED = "activation.created", "Activation created"
+    ACTIVATION_CHANGED = "activation.changed", "Activation changed"
+    ACTIVATION_DELETED = "activation.deleted", "Activation deleted"
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,41 @@
+"""The users a delivery carries, in chunks of at most CHUNK: a compute's changes (worked out in
+SQL when it was recorded, segments/changes/record.py) or a whole member set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import connection
+
+from segops_server.segments.models import ChangeKind, SegmentChange, SegmentMember
+
+CHUNK = 1_000  # users per delivery (spec §8, §11)
+
+Users = dict[str, list[str]]  # {"entered": [...], "exited": [...]}
+
+
+def changes_chunks(*, segment_id: int, generation: int, size: int = CHUNK) -> Iterator[Users]:
+    """The changes recorded for `generation`, in recording order, `size` users a chunk."""
+    table = SegmentChange._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT user_id, change FROM {table} WHERE segment_id = %s AND generation = %s ORDER BY id",  # noqa: S608
+            [segment_id, generation],
+        )
+        while rows := cursor.fetchmany(size):
+            chunk: Users = {"entered": [], "exited": []}
+            for user_id, change in rows:
+                chunk["entered" if change == ChangeKind.ENTERED else "exited"].append(user_id)
+            yield chunk
+
+
+def members_chunks(*, segment_id: int, generation: int, size: int = CHUNK) -> Iterator[Users]:
+    """Every member of `generation` as entered, by user id, `size` a chunk."""
+    table = SegmentMember._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT user_id FROM {table} WHERE segment_id = %s AND generation = %s ORDER BY user_id",  # noqa: S608
+            [segment_id, generation],
+        )
+        while rows := cursor.fetchmany(size):
+            yield {"entered": [row[0] for row in rows], "exited": []}
