@@ -37,7 +37,9 @@ class Activation(models.Model):
     connector_type = models.CharField(max_length=20, choices=ConnectorType.choices)
     # For `webhook`: {"url", "secret"}. Secret values never leave the server (read back as "***").
     config = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=ActivationStatus.choices, default=ActivationStatus.INACTIVE)
+    status = models.CharField(
+        max_length=10, choices=ActivationStatus.choices, default=ActivationStatus.INACTIVE
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # The segment generation the receiver was last planned to hold; null: it holds nothing we know

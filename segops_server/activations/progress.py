@@ -7,7 +7,9 @@ from datetime import datetime
 from segops_server.webhooks.models import Delivery
 
 
-def sync_batch_attempted(*, delivery: Delivery, succeeded: bool, final: bool, error: str, now: datetime) -> None:
+def sync_batch_attempted(
+    *, delivery: Delivery, succeeded: bool, final: bool, error: str, now: datetime
+) -> None:
     """One attempt at a batch of an activation's sync ended (`delivery.activation_id` is set).
 
     `succeeded`: the receiver took it. `final`: the batch is settled (succeeded, refused for good,
