@@ -3,6 +3,8 @@ creation answer (WebhookCreatedSerializer) shows it, once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from segops_server.webhooks.models import WEBHOOK_EVENTS, Delivery, DeliveryAttempt, DeliveryStatus, Webhook
@@ -10,6 +12,24 @@ from segops_server.webhooks.services import MIN_SECRET_LENGTH
 
 MAX_SEGMENT_IDS = 100
 MAX_ID = 2**63 - 1
+
+
+class FlatListField(serializers.ListField):
+    """A list whose items' errors read as one list of messages ("Item 2: …"): the API's one
+    field-error shape, {"field": ["…"]}, rather than DRF's {"field": {"1": ["…"]}}."""
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        try:
+            return super().run_child_validation(data)  # type: ignore[no-any-return]
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            messages = [
+                f"Item {int(index) + 1}: {message}"
+                for index, errors in exc.detail.items()
+                for message in (errors if isinstance(errors, list) else [errors])
+            ]
+            raise serializers.ValidationError(messages) from None
 
 
 class WebhookWriteSerializer(serializers.Serializer[None]):
@@ -21,14 +41,14 @@ class WebhookWriteSerializer(serializers.Serializer[None]):
     )
     description = serializers.CharField(max_length=500, allow_blank=True, required=False)
     is_active = serializers.BooleanField(required=False)
-    events = serializers.ListField(
+    events = FlatListField(
         child=serializers.ChoiceField(choices=WEBHOOK_EVENTS),
         allow_empty=False,
         max_length=10,
         required=False,
         help_text="Which events to send; default both.",
     )
-    segment_ids = serializers.ListField(
+    segment_ids = FlatListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         allow_null=True,
         allow_empty=False,
@@ -45,7 +65,7 @@ class WebhookSerializer(serializers.Serializer[Webhook]):
     url = serializers.CharField()
     description = serializers.CharField()
     is_active = serializers.BooleanField()
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS))
+    events = FlatListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS))
     segment_ids = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

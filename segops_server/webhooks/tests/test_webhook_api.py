@@ -9,7 +9,7 @@ import pytest
 from segops_server.audit.models import AuditEvent
 from segops_server.core.models import IdempotentResponse
 from segops_server.segments.definitions.services import segment_create
-from segops_server.testing.factories import Team, client_for
+from segops_server.testing.factories import Team, client_for, make_tenant
 from segops_server.testing.keys import key_client, make_api_key
 from segops_server.webhooks.models import WEBHOOK_EVENTS, Webhook
 from segops_server.webhooks.services import MAX_WEBHOOKS_PER_TENANT
@@ -100,6 +100,7 @@ def test_it_filters_by_events_and_segments(team: Team) -> None:
         ({"events": ["segment.deleted"]}, "events"),
         ({"segment_ids": []}, "segment_ids"),
         ({"segment_ids": ["abc"]}, "segment_ids"),
+        ({"segment_ids": [1, 0]}, "segment_ids"),
         ({"url": ""}, "url"),
         ({"url": "not a url"}, "url"),
         ({"description": "x" * 501}, "description"),
@@ -108,7 +109,9 @@ def test_it_filters_by_events_and_segments(team: Team) -> None:
 def test_it_refuses_bad_fields(team: Team, body: dict[str, Any], field: str) -> None:
     answer = _create(team, **body)
     assert answer.status_code == 400
-    assert field in answer.json()
+    errors = answer.json()[field]
+    assert isinstance(errors, list)  # the one field-error shape, items' errors included
+    assert all(isinstance(message, str) for message in errors)
     assert Webhook.objects.for_tenant(team.tenant).count() == 0
 
 
@@ -225,4 +228,8 @@ def test_another_tenants_webhook_is_not_found(team: Team) -> None:
 def test_a_webhook_id_names_its_tenant(team: Team) -> None:
     """A person in two tenants need not name the tenant for /api/webhooks/<id>/."""
     webhook_id = _create(team).json()["id"]
-    assert client_for(team.member).get(f"{URL}{webhook_id}/").status_code == 200
+    make_tenant("second", owner=team.member)  # the member now belongs to two tenants
+    client = client_for(team.member)  # names no tenant
+    assert client.get(f"{URL}{webhook_id}/").status_code == 200
+    assert client.post(f"{URL}{webhook_id}/test/").status_code == 202
+    assert client.get(URL).status_code == 400  # a list names no object: which tenant is ambiguous
