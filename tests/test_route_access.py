@@ -45,6 +45,8 @@ from segops_server.testing.factories import Team, client_for
 from segops_server.testing.keys import key_client, make_api_key
 from segops_server.testing.routes import EVERY_METHOD, Route, url_routes
 from segops_server.testing.wsgi import Application
+from segops_server.webhooks.deliveries import delivery_queue
+from segops_server.webhooks.models import WEBHOOK_EVENTS, Delivery, Webhook
 from segops_server.wsgi import build_application
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +91,8 @@ def tenant(**roles: Role) -> Rule:
 
 # Reading needs an Admin: HEAD runs the GET and OPTIONS describes it, so they need one too.
 ADMIN_READS = dict.fromkeys(READS, Role.ADMIN)
+# Webhooks send members out: a Viewer may not even read them (docs/api.md, "Webhooks").
+MEMBER_READS = dict.fromkeys(READS, Role.MEMBER)
 
 
 DEFINITION = {
@@ -145,6 +149,12 @@ ROUTES: dict[str, Rule] = {
         TENANT, roles={"POST": Role.VIEWER}, body={"format": "csv"}, query={"export_id": "{export}"}
     ),
     "segment-export-download": tenant(),
+    # --- API: webhooks (docs/api.md, "Webhooks": Member and up for every method, keys webhooks:write)
+    "webhook-list": Rule(TENANT, roles=MEMBER_READS, body={"url": "https://93.184.216.34/pwned"}),
+    "webhook-detail": Rule(TENANT, roles=MEMBER_READS, body={"description": "Pwned"}),
+    "webhook-deliveries": Rule(TENANT, roles=MEMBER_READS),
+    "webhook-redeliver": Rule(TENANT, roles=MEMBER_READS),
+    "webhook-test": Rule(TENANT, roles=MEMBER_READS),
     # --- API: schema and probes (docs/api.md: no auth)
     "schema": Rule(OPEN),
     "docs": Rule(OPEN),
@@ -201,13 +211,25 @@ ROUTES: dict[str, Rule] = {
         TENANT, roles={"GET": Role.ADMIN, "POST": Role.ADMIN}, body={"grace_period_hours": "1"}
     ),
     "console:settings-audit": tenant(GET=Role.ADMIN),
+    # Settings → Webhooks: Member and up, reads included (rules.WEBHOOKS, as the API).
+    "console:webhook-list": tenant(GET=Role.MEMBER),
+    "console:webhook-new": Rule(
+        TENANT,
+        roles={"GET": Role.MEMBER},
+        body={"url": "https://93.184.216.34/pwned", "events": "segment.recomputed"},
+    ),
+    "console:webhook-deliveries": tenant(GET=Role.MEMBER),
+    "console:webhook-test": tenant(),
+    "console:webhook-active": Rule(TENANT, body={"is_active": "false"}),
+    "console:webhook-delete": tenant(GET=Role.MEMBER),
+    "console:webhook-redeliver": tenant(),
 }
 
 CALLERS = ("outsider", "outsider-at-home", "viewer", "scopeless-key", "anonymous")
 
 # Path parameters that name one of acme's objects (user_id only as a member's numeric id; in the
 # explorer's paths it is an event user id, which is no object of its own).
-OBJECT_PARAMS = ("segment_id", "key_id", "invitation_id", "export_id", "token")
+OBJECT_PARAMS = ("segment_id", "key_id", "invitation_id", "export_id", "token", "webhook_id", "delivery_id")
 
 
 def _names_object(route: Route) -> bool:
@@ -288,6 +310,21 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
     assert invited.invitation is not None
     export = SegmentExport(tenant=team.tenant, segment=segment, format="csv", requested_generation=1)
     export.save()
+    webhook = Webhook(
+        tenant=team.tenant,
+        url="https://zebra-hooks.example.com/segops",
+        secret="whsec_zebra-webhook-secret",
+        description="zebra-webhook-description",
+        events=WEBHOOK_EVENTS,
+    )
+    webhook.save()
+    delivery = delivery_queue(
+        tenant_id=team.tenant.pk,
+        event="segment.recomputed",
+        payload={"event": "segment.recomputed", "segment_name": "Zebra Whales"},
+        segment_id=segment.pk,
+        webhook_id=webhook.pk,
+    )
     values = {
         "tenant_slug": team.tenant.slug,
         "segment_id": str(segment.pk),
@@ -298,6 +335,8 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "token": invited.token,
         "export_id": str(export.pk),
         "export": str(export.pk),
+        "webhook_id": str(webhook.pk),
+        "delivery_id": str(delivery.pk),
         "member_id": str(team.member.pk),
         "event_user": EVENT_USER,
         "seq": str(segment.pk),
@@ -318,6 +357,10 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "viewer@acme.test",
         "owner@acme.test",
         str(export.pk),
+        "zebra-hooks.example.com",
+        "zebra-webhook-secret",
+        "zebra-webhook-description",
+        delivery.message_id,
     ]
     return Victim(team=team, values=values, markers=markers, scopeless_key=scopeless.key)
 
@@ -336,6 +379,16 @@ def _fingerprint(victim: Victim) -> Any:
         sorted(Segment.objects.for_tenant(tenant).values_list("id", "name", "description", "status")),
         SegmentExport.objects.for_tenant(tenant).count(),
         Event.objects.for_tenant(tenant).count(),
+        sorted(
+            Webhook.objects.for_tenant(tenant).values_list(
+                "id", "url", "secret", "description", "is_active", "events", "segment_ids"
+            )
+        ),
+        sorted(
+            Delivery.objects.for_tenant(tenant).values_list(
+                "id", "status", "attempt_count", "next_attempt_at"
+            )
+        ),
     )
 
 
@@ -510,6 +563,8 @@ def _made_up(victim: Victim, *, named_tenant: bool) -> dict[str, str]:
         "member_id": "999999999",
         "export_id": "00000000-0000-4000-8000-000000000000",
         "export": "00000000-0000-4000-8000-000000000000",
+        "webhook_id": "999999999",
+        "delivery_id": "999999999",
     }
     if named_tenant:
         nothing["tenant_slug"] = "no-such-tenant"

@@ -51,3 +51,11 @@ EXPORTS = Policy(
 EXPORT_DOWNLOAD = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
 # The explorer's user reads.
 EXPLORER = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
+# Webhooks send member lists out of SegOps, and their deliveries show what was sent: Members and
+# up for every method (a Viewer may not even list them), keys with webhooks:write for every method.
+_EVERY_METHOD = ("GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE")
+WEBHOOKS = Policy(
+    credentials=PEOPLE_AND_KEYS,
+    scopes=dict.fromkeys(_EVERY_METHOD, Scope.WEBHOOKS_WRITE),
+    read=Role.MEMBER,
+)

@@ -61,6 +61,7 @@ def page(
             "change_team": rules.TEAM.permits(ctx, "POST"),
             "see_keys": rules.KEYS.permits(ctx, "GET"),
             "see_audit": rules.AUDIT.permits(ctx, "GET"),
+            "manage_webhooks": rules.WEBHOOKS.permits(ctx, "GET"),
         }
     full.update(context or {})
     return render(request, template, full, status=status)

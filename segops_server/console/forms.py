@@ -1,4 +1,4 @@
-"""The console's forms: sign-up and sign-in, workspaces, team, API keys and segment details.
+"""The console's forms: sign-up and sign-in, workspaces, team, API keys, webhooks and segment details.
 
 Field rules are the API's: where an API serializer already validates something (an origin
 allowlist, a grace period) the form runs that serializer instead of repeating its rules.
@@ -17,6 +17,8 @@ from django.utils.text import slugify
 from segops_server.accounts.models import INVITABLE_ROLES, User, slug_validator
 from segops_server.keys.models import ALL_SCOPES, Environment, KeyType, Scope
 from segops_server.keys.serializers import MAX_GRACE_HOURS, ApiKeyCreateSerializer
+from segops_server.webhooks.models import WEBHOOK_EVENTS, WebhookEvent
+from segops_server.webhooks.serializers import WebhookWriteSerializer
 
 
 def _slug_field(**kwargs: Any) -> forms.CharField:
@@ -196,3 +198,57 @@ class RollForm(forms.Form):
 class SegmentDetailsForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(
+        label="Endpoint URL",
+        max_length=2000,
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/segops/webhooks"}),
+        help_text="https only, on a public address: SegOps POSTs signed JSON there.",
+    )
+    description = forms.CharField(label="Description (optional)", required=False, max_length=500)
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, initial=WEBHOOK_EVENTS, widget=forms.CheckboxSelectMultiple
+    )
+    segment_ids = forms.MultipleChoiceField(
+        label="Segments",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every segment, those you add later too.",
+    )
+    secret = forms.CharField(
+        label="Signing secret (optional)",
+        required=False,
+        strip=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Leave empty and SegOps generates one (whsec_…), shown once.",
+    )
+
+    def __init__(self, *args: Any, segments: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["segment_ids"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(str(pk), name) for pk, name in segments]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        payload: dict[str, Any] = {
+            "url": data["url"],
+            "description": data.get("description", ""),
+            "events": data["events"],
+            "segment_ids": [int(pk) for pk in data.get("segment_ids") or []] or None,
+        }
+        if data.get("secret"):
+            payload["secret"] = data["secret"]
+        checked = WebhookWriteSerializer(data=payload)
+        if not checked.is_valid():
+            for field, messages in checked.errors.items():
+                for message in messages if isinstance(messages, list) else [messages]:
+                    self.add_error(field if field in self.fields else None, str(message))
+            return data
+        self.service_fields = dict(checked.validated_data)
+        return data

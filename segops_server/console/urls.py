@@ -12,6 +12,7 @@ from segops_server.console.views import (
     keys,
     segments,
     team,
+    webhooks,
 )
 
 app_name = "console"
@@ -53,6 +54,21 @@ tenant_patterns: list[URLPattern] = [
     path("settings/api-keys/<id:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("settings/api-keys/<id:key_id>/roll/", keys.key_roll, name="key-roll"),
     path("settings/audit-log/", audit.audit_log, name="settings-audit"),
+    path("settings/webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("settings/webhooks/new/", webhooks.webhook_new, name="webhook-new"),
+    path(
+        "settings/webhooks/<id:webhook_id>/deliveries/",
+        webhooks.webhook_deliveries,
+        name="webhook-deliveries",
+    ),
+    path("settings/webhooks/<id:webhook_id>/test/", webhooks.webhook_test, name="webhook-test"),
+    path("settings/webhooks/<id:webhook_id>/active/", webhooks.webhook_active, name="webhook-active"),
+    path("settings/webhooks/<id:webhook_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
+    path(
+        "settings/webhooks/<id:webhook_id>/deliveries/<id:delivery_id>/redeliver/",
+        webhooks.webhook_redeliver,
+        name="webhook-redeliver",
+    ),
 ]
 
 urlpatterns = [
