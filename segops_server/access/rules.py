@@ -51,3 +51,16 @@ EXPORTS = Policy(
 EXPORT_DOWNLOAD = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
 # The explorer's user reads.
 EXPLORER = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
+# Activations: reading them is reading segments (Viewers, segments:read keys); creating, changing,
+# deleting or syncing one sends a segment's members out of SegOps, so it needs a Member and, for
+# keys, webhooks:write, as webhooks do.
+ACTIVATIONS = Policy(
+    credentials=PEOPLE_AND_KEYS,
+    scopes={
+        "GET": Scope.SEGMENTS_READ,
+        "POST": Scope.WEBHOOKS_WRITE,
+        "PATCH": Scope.WEBHOOKS_WRITE,
+        "PUT": Scope.WEBHOOKS_WRITE,
+        "DELETE": Scope.WEBHOOKS_WRITE,
+    },
+)
