@@ -37,6 +37,7 @@ from django.urls import reverse
 from segops_server.accounts.models import ROLE_RANK, Invitation, Membership, Role
 from segops_server.accounts.services import member_invite
 from segops_server.accounts.tokens import token_pair_issue
+from segops_server.activations.models import Activation, ActivationSync
 from segops_server.ingestion.models import Event
 from segops_server.keys.models import ApiKey
 from segops_server.segments.definitions.services import segment_create
@@ -96,6 +97,12 @@ DEFINITION = {
     "conditions": [{"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": 1}],
 }
 
+ACTIVATION = {
+    "segment": "{segment}",
+    "connector_type": "webhook",
+    "config": {"url": "https://8.8.8.8/pwned", "secret": "pwned"},
+}
+
 ROUTES: dict[str, Rule] = {
     # --- API: people and tenants (docs/api.md, "People and tenants")
     "register": Rule(OPEN),
@@ -145,6 +152,11 @@ ROUTES: dict[str, Rule] = {
         TENANT, roles={"POST": Role.VIEWER}, body={"format": "csv"}, query={"export_id": "{export}"}
     ),
     "segment-export-download": tenant(),
+    # --- API: activations (docs/api.md, "Activations": Viewer reads, Member writes)
+    "activation-list": Rule(TENANT, body=ACTIVATION, query={"segment": "{segment}"}),
+    "activation-detail": Rule(TENANT, body={"status": "active", "config": {"url": "https://8.8.8.8/p"}}),
+    "activation-sync": tenant(),
+    "activation-syncs": tenant(),
     # --- API: schema and probes (docs/api.md: no auth)
     "schema": Rule(OPEN),
     "docs": Rule(OPEN),
@@ -207,7 +219,7 @@ CALLERS = ("outsider", "outsider-at-home", "viewer", "scopeless-key", "anonymous
 
 # Path parameters that name one of acme's objects (user_id only as a member's numeric id; in the
 # explorer's paths it is an event user id, which is no object of its own).
-OBJECT_PARAMS = ("segment_id", "key_id", "invitation_id", "export_id", "token")
+OBJECT_PARAMS = ("segment_id", "key_id", "invitation_id", "export_id", "token", "activation_id")
 
 
 def _names_object(route: Route) -> bool:
@@ -288,6 +300,14 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
     assert invited.invitation is not None
     export = SegmentExport(tenant=team.tenant, segment=segment, format="csv", requested_generation=1)
     export.save()
+    activation = Activation(
+        tenant=team.tenant,
+        segment=segment,
+        connector_type="webhook",
+        config={"url": "https://zebra-receiver.example/hook", "secret": "zebra-activation-secret"},
+        status="active",
+    )
+    activation.save()
     values = {
         "tenant_slug": team.tenant.slug,
         "segment_id": str(segment.pk),
@@ -298,6 +318,7 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "token": invited.token,
         "export_id": str(export.pk),
         "export": str(export.pk),
+        "activation_id": str(activation.pk),
         "member_id": str(team.member.pk),
         "event_user": EVENT_USER,
         "seq": str(segment.pk),
@@ -318,6 +339,8 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "viewer@acme.test",
         "owner@acme.test",
         str(export.pk),
+        "zebra-receiver.example",
+        "zebra-activation-secret",
     ]
     return Victim(team=team, values=values, markers=markers, scopeless_key=scopeless.key)
 
@@ -336,6 +359,8 @@ def _fingerprint(victim: Victim) -> Any:
         sorted(Segment.objects.for_tenant(tenant).values_list("id", "name", "description", "status")),
         SegmentExport.objects.for_tenant(tenant).count(),
         Event.objects.for_tenant(tenant).count(),
+        sorted(Activation.objects.for_tenant(tenant).values_list("id", "status", "config")),
+        ActivationSync.objects.for_tenant(tenant).count(),
     )
 
 
@@ -510,6 +535,7 @@ def _made_up(victim: Victim, *, named_tenant: bool) -> dict[str, str]:
         "member_id": "999999999",
         "export_id": "00000000-0000-4000-8000-000000000000",
         "export": "00000000-0000-4000-8000-000000000000",
+        "activation_id": "999999999",
     }
     if named_tenant:
         nothing["tenant_slug"] = "no-such-tenant"
