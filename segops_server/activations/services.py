@@ -104,7 +104,7 @@ def activation_update(
 ) -> Activation:
     """Change the config and/or the status. Activating (from inactive, or from error to start
     over) sends every member of the computed segment at once, and from then on each compute's
-    changes; pausing stops the syncs after computes (batches already queued are still sent)."""
+    changes; pausing stops the syncs after computes."""
     segment = _segment_locked(tenant=activation.tenant_id, segment_id=activation.segment_id)
     locked = (
         Activation.objects.for_tenant(activation.tenant_id)
