@@ -16,6 +16,7 @@ from segops_server.activations.progress import sync_batch_attempted
 from segops_server.activations.tests.helpers import activation_make, buyers, compute, orders, redefine
 from segops_server.segments.models import Segment
 from segops_server.testing.factories import Team
+from segops_server.webhooks import chunks as source
 from segops_server.webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -109,13 +110,13 @@ def test_inactive_activations_and_other_segments_are_left_alone(team: Team, chan
 def test_a_big_segment_is_sent_in_batches_of_at_most_a_thousand(
     team: Team, changed: Segment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chunks = plan.members_chunks
+    chunks = source.members_chunks
     monkeypatch.setattr(plan, "members_chunks", lambda **kw: chunks(**kw, size=2))
     activation = activation_make(changed)
     _activate(activation, None)
     _plan(changed)
     [sync] = _syncs(activation)
-    assert [b.users["entered"] for b in _batches(sync)] == [["bob", "cat"], ["dan"]]
+    assert [(b.users or {})["entered"] for b in _batches(sync)] == [["bob", "cat"], ["dan"]]
     assert (sync.batches, sync.entered) == (2, 3)
     assert len({b.message_id for b in _batches(sync)}) == 2
 
@@ -144,7 +145,7 @@ def test_a_sync_with_nobody_to_send_succeeds_at_once(team: Team) -> None:
 def two_batches(
     team: Team, changed: Segment, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Activation, ActivationSync]:
-    chunks = plan.members_chunks
+    chunks = source.members_chunks
     monkeypatch.setattr(plan, "members_chunks", lambda **kw: chunks(**kw, size=2))
     activation = activation_make(changed)
     _activate(activation, None)
