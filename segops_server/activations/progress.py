@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from segops_server.activations.models import Activation, ActivationStatus, ActivationSync, SyncStatus
-from segops_server.webhooks.models import Delivery
+from segops_server.webhooks.models import Delivery, DeliveryStatus
 
 MAX_ERROR = 2_000  # characters of a failure kept on the activation and its sync
 
@@ -37,7 +37,15 @@ def sync_batch_attempted(
         return  # deleted meanwhile (its deliveries go with it)
     error = error[:MAX_ERROR]
     if succeeded:
-        sync.batches_done += 1
+        # Counted from the batches themselves (this one, whether or not its row says so yet, and
+        # the others that succeeded), so a batch delivered twice (sent again by hand) counts once.
+        others = (
+            Delivery.objects.for_tenant(tenant_id)
+            .filter(sync_id=sync.pk, status=DeliveryStatus.SUCCEEDED)
+            .exclude(pk=delivery.pk)
+            .count()
+        )
+        sync.batches_done = others + 1
         if sync.batches_done >= sync.batches and sync.status == SyncStatus.RUNNING:
             sync.status, sync.finished_at = SyncStatus.SUCCEEDED, now
             activation.last_synced_at = now

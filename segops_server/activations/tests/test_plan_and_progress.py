@@ -17,7 +17,7 @@ from segops_server.activations.tests.helpers import activation_make, buyers, com
 from segops_server.segments.models import Segment
 from segops_server.testing.factories import Team
 from segops_server.webhooks import chunks as source
-from segops_server.webhooks.models import Delivery
+from segops_server.webhooks.models import Delivery, DeliveryStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -155,10 +155,14 @@ def two_batches(
 
 
 def _attempt(delivery: Delivery, *, succeeded: bool, final: bool, error: str = "") -> None:
+    """As the sender records an attempt: the delivery's row and the sync's progress, in one transaction."""
     with transaction.atomic():
         sync_batch_attempted(
             delivery=delivery, succeeded=succeeded, final=final, error=error, now=timezone.now()
         )
+        if final:
+            status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
+            Delivery.objects.for_tenant(delivery.tenant_id).filter(pk=delivery.pk).update(status=status)
 
 
 def test_the_last_batch_delivered_ends_the_sync_and_clears_the_error(
@@ -180,6 +184,19 @@ def test_the_last_batch_delivered_ends_the_sync_and_clears_the_error(
     activation = _fresh(activation)
     assert (activation.status, activation.last_error) == ("active", "")
     assert activation.last_synced_at == sync.finished_at
+
+
+def test_a_batch_delivered_twice_counts_once(two_batches: tuple[Activation, ActivationSync]) -> None:
+    activation, sync = two_batches
+    first, second = _batches(sync)
+    _attempt(first, succeeded=True, final=True)
+    _attempt(first, succeeded=True, final=True)  # sent again by hand
+    sync.refresh_from_db()
+    assert (sync.batches_done, sync.status) == (1, "running")
+    assert _fresh(activation).last_synced_at is None
+    _attempt(second, succeeded=True, final=True)
+    sync.refresh_from_db()
+    assert (sync.batches_done, sync.status) == (2, "succeeded")
 
 
 def test_a_batch_failed_for_good_fails_the_sync_and_the_next_sync_sends_everyone(
