@@ -297,6 +297,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Named choice sets where two serializers share a field name (`status`) with other choices.
+    "ENUM_NAME_OVERRIDES": {"ActivationStatusEnum": "segops_server.activations.models.ActivationStatus"},
     # The Swagger UI at /api/docs/ from our own static files (drf-spectacular-sidecar), never a CDN:
     # the page runs under the console's Content-Security-Policy (console/middleware.py).
     "POSTPROCESSING_HOOKS": [

@@ -37,6 +37,7 @@ from django.urls import reverse
 from segops_server.accounts.models import ROLE_RANK, Invitation, Membership, Role
 from segops_server.accounts.services import member_invite
 from segops_server.accounts.tokens import token_pair_issue
+from segops_server.activations.models import Activation, ActivationSync
 from segops_server.ingestion.models import Event
 from segops_server.keys.models import ApiKey
 from segops_server.segments.definitions.services import segment_create
@@ -100,6 +101,12 @@ DEFINITION = {
     "conditions": [{"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": 1}],
 }
 
+ACTIVATION = {
+    "segment": "{segment}",
+    "connector_type": "webhook",
+    "config": {"url": "https://8.8.8.8/pwned", "secret": "pwned"},
+}
+
 ROUTES: dict[str, Rule] = {
     # --- API: people and tenants (docs/api.md, "People and tenants")
     "register": Rule(OPEN),
@@ -155,6 +162,11 @@ ROUTES: dict[str, Rule] = {
     "webhook-deliveries": Rule(TENANT, roles=MEMBER_READS),
     "webhook-redeliver": Rule(TENANT, roles=MEMBER_READS),
     "webhook-test": Rule(TENANT, roles=MEMBER_READS),
+    # --- API: activations (docs/api.md, "Activations": Viewer reads, Member writes)
+    "activation-list": Rule(TENANT, body=ACTIVATION, query={"segment": "{segment}"}),
+    "activation-detail": Rule(TENANT, body={"status": "active", "config": {"url": "https://8.8.8.8/p"}}),
+    "activation-sync": tenant(),
+    "activation-syncs": tenant(),
     # --- API: schema and probes (docs/api.md: no auth)
     "schema": Rule(OPEN),
     "docs": Rule(OPEN),
@@ -187,6 +199,11 @@ ROUTES: dict[str, Rule] = {
     "console:segment-recompute": tenant(),
     "console:segment-status": tenant(),
     "console:segment-history": tenant(),
+    "console:segment-changes": tenant(),
+    "console:segment-activations": Rule(TENANT, body={"url": "https://8.8.8.8/pwned", "secret": "pwned"}),
+    "console:activation-status": Rule(TENANT, body={"status": "inactive"}),
+    "console:activation-sync": tenant(),
+    "console:activation-delete": tenant(),
     "console:segment-export": Rule(TENANT, roles={"POST": Role.VIEWER}, body={"format": "csv"}),
     "console:segment-export-status": tenant(),
     "console:segment-export-download": tenant(),
@@ -229,7 +246,16 @@ CALLERS = ("outsider", "outsider-at-home", "viewer", "scopeless-key", "anonymous
 
 # Path parameters that name one of acme's objects (user_id only as a member's numeric id; in the
 # explorer's paths it is an event user id, which is no object of its own).
-OBJECT_PARAMS = ("segment_id", "key_id", "invitation_id", "export_id", "token", "webhook_id", "delivery_id")
+OBJECT_PARAMS = (
+    "segment_id",
+    "key_id",
+    "invitation_id",
+    "export_id",
+    "token",
+    "webhook_id",
+    "delivery_id",
+    "activation_id",
+)
 
 
 def _names_object(route: Route) -> bool:
@@ -325,6 +351,14 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         segment_id=segment.pk,
         webhook_id=webhook.pk,
     )
+    activation = Activation(
+        tenant=team.tenant,
+        segment=segment,
+        connector_type="webhook",
+        config={"url": "https://zebra-receiver.example/hook", "secret": "zebra-activation-secret"},
+        status="active",
+    )
+    activation.save()
     values = {
         "tenant_slug": team.tenant.slug,
         "segment_id": str(segment.pk),
@@ -337,6 +371,7 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "export": str(export.pk),
         "webhook_id": str(webhook.pk),
         "delivery_id": str(delivery.pk),
+        "activation_id": str(activation.pk),
         "member_id": str(team.member.pk),
         "event_user": EVENT_USER,
         "seq": str(segment.pk),
@@ -361,6 +396,8 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "zebra-webhook-secret",
         "zebra-webhook-description",
         delivery.message_id,
+        "zebra-receiver.example",
+        "zebra-activation-secret",
     ]
     return Victim(team=team, values=values, markers=markers, scopeless_key=scopeless.key)
 
@@ -389,6 +426,8 @@ def _fingerprint(victim: Victim) -> Any:
                 "id", "status", "attempt_count", "next_attempt_at"
             )
         ),
+        sorted(Activation.objects.for_tenant(tenant).values_list("id", "status", "config")),
+        ActivationSync.objects.for_tenant(tenant).count(),
     )
 
 
@@ -565,6 +604,7 @@ def _made_up(victim: Victim, *, named_tenant: bool) -> dict[str, str]:
         "export": "00000000-0000-4000-8000-000000000000",
         "webhook_id": "999999999",
         "delivery_id": "999999999",
+        "activation_id": "999999999",
     }
     if named_tenant:
         nothing["tenant_slug"] = "no-such-tenant"

@@ -59,3 +59,16 @@ WEBHOOKS = Policy(
     scopes=dict.fromkeys(_EVERY_METHOD, Scope.WEBHOOKS_WRITE),
     read=Role.MEMBER,
 )
+# Activations: reading them is reading segments (Viewers, segments:read keys); creating, changing,
+# deleting or syncing one sends a segment's members out of SegOps, so it needs a Member and, for
+# keys, webhooks:write, as webhooks do.
+ACTIVATIONS = Policy(
+    credentials=PEOPLE_AND_KEYS,
+    scopes={
+        "GET": Scope.SEGMENTS_READ,
+        "POST": Scope.WEBHOOKS_WRITE,
+        "PATCH": Scope.WEBHOOKS_WRITE,
+        "PUT": Scope.WEBHOOKS_WRITE,
+        "DELETE": Scope.WEBHOOKS_WRITE,
+    },
+)

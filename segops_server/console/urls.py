@@ -3,8 +3,10 @@
 from django.urls import URLPattern, include, path
 
 from segops_server.console.views import (
+    activations,
     audit,
     auth,
+    changes,
     compute,
     explorer,
     exports,
@@ -26,6 +28,25 @@ tenant_patterns: list[URLPattern] = [
     path("segments/<id:segment_id>/recompute/", compute.segment_recompute, name="segment-recompute"),
     path("segments/<id:segment_id>/status/", compute.segment_status, name="segment-status"),
     path("segments/<id:segment_id>/history/", compute.segment_history, name="segment-history"),
+    path("segments/<id:segment_id>/changes/", changes.segment_changes, name="segment-changes"),
+    path(
+        "segments/<id:segment_id>/activations/", activations.segment_activations, name="segment-activations"
+    ),
+    path(
+        "segments/<id:segment_id>/activations/<id:activation_id>/status/",
+        activations.activation_status,
+        name="activation-status",
+    ),
+    path(
+        "segments/<id:segment_id>/activations/<id:activation_id>/sync/",
+        activations.activation_sync,
+        name="activation-sync",
+    ),
+    path(
+        "segments/<id:segment_id>/activations/<id:activation_id>/delete/",
+        activations.activation_delete,
+        name="activation-delete",
+    ),
     path("segments/<id:segment_id>/export/", exports.segment_export, name="segment-export"),
     path(
         "segments/<id:segment_id>/export/status/", exports.segment_export_status, name="segment-export-status"

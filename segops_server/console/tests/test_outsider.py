@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from segops_server.accounts.services import member_invite
+from segops_server.activations.models import Activation
 from segops_server.console.tests.conftest import ConsoleFor
 from segops_server.keys.models import ApiKey
 from segops_server.segments.definitions.services import segment_create
@@ -31,6 +32,8 @@ def acme_urls(team: Team) -> list[str]:
     assert invitation.invitation is not None
     export = SegmentExport(tenant=team.tenant, segment=segment, format="csv", requested_generation=1)
     export.save()
+    activation = Activation(tenant=team.tenant, segment=segment, connector_type="webhook", config={})
+    activation.save()
     base = "/t/acme"
     return [
         f"{base}/",
@@ -41,6 +44,11 @@ def acme_urls(team: Team) -> list[str]:
         f"{base}/segments/{segment.pk}/recompute/",
         f"{base}/segments/{segment.pk}/status/",
         f"{base}/segments/{segment.pk}/history/",
+        f"{base}/segments/{segment.pk}/changes/",
+        f"{base}/segments/{segment.pk}/activations/",
+        f"{base}/segments/{segment.pk}/activations/{activation.pk}/status/",
+        f"{base}/segments/{segment.pk}/activations/{activation.pk}/sync/",
+        f"{base}/segments/{segment.pk}/activations/{activation.pk}/delete/",
         f"{base}/segments/{segment.pk}/export/",
         f"{base}/segments/{segment.pk}/export/status/",
         f"{base}/segments/exports/{export.pk}/download/",
@@ -110,6 +118,8 @@ def test_it_finds_no_object_of_another_tenant_through_acmes_urls(team: Team, con
         f"/t/acme/settings/api-keys/{key.pk}/roll/",
         f"/t/acme/segments/{segment.pk}/",
         f"/t/acme/segments/{segment.pk}/history/",
+        f"/t/acme/segments/{segment.pk}/changes/",
+        f"/t/acme/segments/{segment.pk}/activations/",
         f"/t/acme/settings/team/{team.outsider.pk}/remove/",
     ]:
         assert owner.get(url).status_code == 404, url

@@ -16,6 +16,7 @@ from segops_server.access.tenants import TenantContext
 from segops_server.console import builder
 from segops_server.console.access import is_htmx, page, tenant_page
 from segops_server.console.forms import SegmentDetailsForm
+from segops_server.console.views.activations import activations_card
 from segops_server.console.views.exports import export_card
 from segops_server.core.errors import Invalid
 from segops_server.segments.definitions import selectors, services
@@ -72,6 +73,7 @@ def _editor(
         "editable": rules.SEGMENTS.permits(ctx, "POST"),
         "area": "segments",
         **(export_card(segment) if segment and template == EDITOR else {}),  # not on builder redraws
+        **(activations_card(ctx, segment) if segment and template == EDITOR else {}),
         **_urls(ctx, segment),
         **extra,
     }

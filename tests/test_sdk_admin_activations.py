@@ -1,0 +1,140 @@
+"""The official admin SDK's `activations.*` and the CLI's `activations list` / `activations sync`
+against a real server (the set-up of test_sdk_admin.py: sign up, a key, events, segments, a
+compute by the worker process), started with local receivers allowed (http, loopback)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from segops_admin import SegOpsApiError
+
+from segops_server.testing.live import live_database, live_server_start
+from tests import test_sdk_admin as sdk
+from tests.test_sdk_admin import BUYERS, World, _cli
+
+pytestmark = pytest.mark.live
+
+computed = sdk.computed  # the segment recomputed through the SDK, on this module's server
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("sdk-admin-activations")
+    with live_database(tmp) as database_url:
+        server = live_server_start(
+            data_dir=tmp / "data",
+            database_url=database_url,
+            env={"SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1"},
+        )
+        try:
+            try:
+                built = sdk._set_up(server)
+            except Exception as exc:
+                raise RuntimeError(f"set-up failed: {exc!r}\n{server.output()[-8000:]}") from exc
+            yield built
+        finally:
+            server.stop()
+
+
+# Nothing listens there: batches the worker sends fail and reach no one.
+RECEIVER = "http://127.0.0.1:9/segops"
+
+
+@pytest.fixture(scope="module")
+def activation(world: World, computed: dict[str, Any]) -> dict[str, Any]:
+    created = world.admin.activations.create(
+        {
+            "segment": world.segment["id"],
+            "connector_type": "webhook",
+            "config": {"url": RECEIVER, "secret": "sdk-secret"},
+            "status": "active",  # ignored: new activations start inactive
+        }
+    )
+    return dict(created)
+
+
+def test_activations_create_get_and_list(world: World, activation: dict[str, Any]) -> None:
+    assert activation["segment"] == world.segment["id"]
+    assert activation["status"] == "inactive"
+    assert activation["config"] == {"url": RECEIVER, "secret": "***"}
+    assert activation["last_sync"] is None
+
+    fetched = world.admin.activations.get(activation["id"])
+    assert fetched == activation
+
+    listed = world.admin.activations.list()
+    assert set(listed) == {"count", "next", "previous", "results"}
+    assert activation["id"] in [a["id"] for a in listed["results"]]
+    mine = world.admin.activations.list({"segment": world.segment["id"]})
+    assert [a["id"] for a in mine["results"]] == [activation["id"]]
+    others = world.admin.activations.list({"segment": world.others[0]["id"]})
+    assert others["count"] == 0
+    assert activation["id"] in [a["id"] for a in world.admin.activations.iterate()]
+
+
+def test_activations_update_activates_with_a_full_sync_and_sync_queues_another(
+    world: World, activation: dict[str, Any]
+) -> None:
+    activated = world.admin.activations.update(activation["id"], {"status": "active"})
+    assert activated["status"] == "active"
+    assert activated["config"]["secret"] == "***"
+    first = activated["last_sync"]
+    assert (first["kind"], first["entered"], first["exited"], first["batches"]) == ("full", len(BUYERS), 0, 1)
+
+    synced = world.admin.activations.sync(activation["id"])
+    assert synced["kind"] == "full"
+    assert synced["entered"] == len(BUYERS)
+    assert synced["id"] != first["id"]
+    assert synced["generation"] == first["generation"]
+
+    log = requests.get(
+        f"{world.api}/activations/{activation['id']}/syncs/",
+        headers={"Authorization": f"ApiKey {world.key}"},
+        timeout=10,
+    ).json()
+    assert [s["id"] for s in log["results"]][:2] == [synced["id"], first["id"]]
+
+
+def test_activations_refuse_connectors_this_installation_lacks(
+    world: World, computed: dict[str, Any]
+) -> None:
+    with pytest.raises(SegOpsApiError) as refused:
+        world.admin.activations.create(
+            {"segment": world.segment["id"], "connector_type": "klaviyo", "config": {"api_key": "x"}}
+        )
+    assert refused.value.status == 400
+    assert "not available in this installation" in refused.value.body["connector_type"][0]
+
+
+def test_activations_delete(world: World, computed: dict[str, Any]) -> None:
+    doomed = world.admin.activations.create(
+        {
+            "segment": world.segment["id"],
+            "connector_type": "webhook",
+            "config": {"url": RECEIVER, "secret": "x"},
+        }
+    )
+    world.admin.activations.delete(doomed["id"])  # 204
+    with pytest.raises(SegOpsApiError) as gone:
+        world.admin.activations.get(doomed["id"])
+    assert gone.value.status == 404
+
+
+def test_cli_lists_and_syncs_activations(world: World, activation: dict[str, Any]) -> None:
+    world.admin.activations.update(activation["id"], {"status": "active"})
+    listed = _cli(world, "activations", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert activation["id"] in [a["id"] for a in json.loads(listed.stdout)["results"]]
+
+    synced = _cli(world, "activations", "sync", str(activation["id"]))
+    assert synced.returncode == 0, synced.stderr
+    answer = json.loads(synced.stdout)
+    assert (answer["kind"], answer["entered"]) == ("full", len(BUYERS))
+
+    missing = _cli(world, "activations", "sync", "999999")
+    assert missing.returncode == 1
+    assert "API error 404" in missing.stderr
