@@ -5,7 +5,9 @@ is sent only when no earlier delivery of that receiver and segment is still pend
 receiver never sees a compute's changes before those of the compute before it, and a delivery
 waiting for a retry holds back the ones after it. A round takes the first due delivery of each
 such queue and the due ones right behind it (a run), claims them all under this worker's
-lease, and sends a run in order, stopping at the first that is to be tried again.
+lease, and sends a run in order, stopping at the first that is to be tried again; in the
+worker, the runs of different queues go side by side (SEGOPS_WEBHOOK_SENDER_THREADS), and a run
+gives way after RUN_SECONDS, so a slow receiver holds up only itself.
 
 A claimed delivery carries this worker's lease, renewed by its heartbeat: a worker killed
 mid-delivery stops renewing it, and once it lapses another worker claims the delivery and sends
@@ -15,9 +17,12 @@ it again, with the same message id (receivers deduplicate on it).
 from __future__ import annotations
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -34,6 +39,7 @@ logger = logging.getLogger("segops.webhooks")
 
 ROUND_QUEUES = 20  # queues (receiver and segment) taken per round
 RUN = 50  # deliveries of one queue claimed together
+RUN_SECONDS = 5.0  # a run still sending after this long lets the rest of its deliveries go
 
 
 def _pending() -> QuerySet[Delivery]:
@@ -84,7 +90,7 @@ def _run(head: Delivery, now: datetime) -> list[int]:
     return run
 
 
-def _claim(pks: list[int], now: datetime) -> list[int]:
+def _claim(pks: list[int]) -> list[int]:
     """Take the lease on what is still free of `pks`; returns the claimed prefix of `pks` (a run
     is sent in order, so a gap ends it; what lies after a gap is let go at once)."""
     owner = worker_id()
@@ -134,30 +140,49 @@ def delivery_send(delivery: Delivery, *, now: datetime | None = None) -> Verdict
     return verdict
 
 
-def deliveries_send_due(*, now: datetime | None = None, limit: int = ROUND_QUEUES) -> int:
-    """One round: send what is due in up to `limit` queues; returns the number of attempts made.
-    `now` (tests) is the time deliveries are due by and attempts are recorded at."""
-    due_by = now or timezone.now()
+def _send_run(pks: list[int], now: datetime | None) -> int:
+    """Send a claimed run in order; stop at the first delivery to be tried again, or once the run
+    has taken RUN_SECONDS (a slow receiver does not keep the others waiting). Whatever is not
+    sent is let go, for the next round. Returns the number of attempts made."""
+    for pk in pks:
+        lease_hold(Delivery, pk)  # renewed by this worker's heartbeat while it sends
     attempts = 0
-    for head in _heads(due_by, limit):
-        pks = _claim(_run(head, due_by), due_by)
+    started = time.monotonic()
+    try:
+        rows = _pending().select_related("webhook", "activation").filter(pk__in=pks, lease_owner=worker_id())
+        by_pk = {row.pk: row for row in rows}
+        for index, pk in enumerate(pks):
+            delivery = by_pk.get(pk)
+            if delivery is None:
+                _let_go(pks[index:])
+                break
+            attempts += 1
+            verdict = delivery_send(delivery, now=now)
+            if not verdict.final or time.monotonic() - started > RUN_SECONDS:
+                _let_go(pks[index + 1 :])  # behind a retry the rest waits; after a long run, its turn
+                break
+    finally:
         for pk in pks:
-            lease_hold(Delivery, pk)  # renewed by this worker's heartbeat while it sends
-        try:
-            rows = (
-                _pending().select_related("webhook", "activation").filter(pk__in=pks, lease_owner=worker_id())
-            )
-            by_pk = {row.pk: row for row in rows}
-            for index, pk in enumerate(pks):
-                delivery = by_pk.get(pk)
-                if delivery is None:
-                    _let_go(pks[index:])
-                    break
-                attempts += 1
-                if not delivery_send(delivery, now=now).final:
-                    _let_go(pks[index + 1 :])  # the rest of the run waits for this one's retry
-                    break
-        finally:
-            for pk in pks:
-                lease_release(Delivery, pk)
+            lease_release(Delivery, pk)
     return attempts
+
+
+def _send_run_in_thread(pks: list[int], now: datetime | None) -> int:
+    try:
+        return _send_run(pks, now)
+    finally:
+        connections.close_all()  # this thread's own connections: the pool's threads end with the round
+
+
+def deliveries_send_due(*, now: datetime | None = None, limit: int = ROUND_QUEUES, threads: int = 1) -> int:
+    """One round: send what is due in up to `limit` queues; returns the number of attempts made.
+
+    With `threads` > 1 the queues' runs are sent side by side, each thread on its own database
+    connection (the worker); with 1, in the caller's thread and transaction (tests). `now`
+    (tests) is the time deliveries are due by and attempts are recorded at."""
+    due_by = now or timezone.now()
+    runs = [run for head in _heads(due_by, limit) if (run := _claim(_run(head, due_by)))]
+    if threads <= 1 or len(runs) <= 1:
+        return sum(_send_run(run, now) for run in runs)
+    with ThreadPoolExecutor(max_workers=min(threads, len(runs)), thread_name_prefix="sender") as pool:
+        return sum(pool.map(_send_run_in_thread, runs, [now] * len(runs)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from django.conf import settings
 from django.db import close_old_connections
 
 from segops_server.core.runner import TRANSIENT_ERRORS, Outage
@@ -24,7 +25,7 @@ def deliveries_loop(stop: threading.Event | None = None) -> None:
     while not stop.is_set():
         attempts = 0
         try:
-            attempts = deliveries_send_due()
+            attempts = deliveries_send_due(threads=settings.SEGOPS_WEBHOOK_SENDER_THREADS)
             outage.recovered()
         except TRANSIENT_ERRORS as exc:  # the database is away: one line, then retried
             outage.failed(exc)

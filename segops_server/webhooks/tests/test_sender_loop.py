@@ -18,7 +18,8 @@ def test_it_rides_out_outages_and_failures(
     rounds: list[str] = []
     script = ["outage", "outage", "sent", "broken", "idle"]
 
-    def send_due() -> int:
+    def send_due(*, threads: int) -> int:
+        assert threads == 4  # SEGOPS_WEBHOOK_SENDER_THREADS
         what = script[len(rounds)]
         rounds.append(what)
         if len(rounds) == len(script):
@@ -31,6 +32,7 @@ def test_it_rides_out_outages_and_failures(
 
     waits: list[float] = []
     monkeypatch.setattr(worker, "deliveries_send_due", send_due)
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)  # no database in this test
     monkeypatch.setattr(stop, "wait", lambda seconds: waits.append(seconds) or stop.is_set())
     with caplog.at_level(logging.WARNING, logger="segops.webhooks"):
         worker.deliveries_loop(stop)
