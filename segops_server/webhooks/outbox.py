@@ -12,8 +12,8 @@ from rest_framework import serializers
 from segops_server.accounts.models import Tenant
 from segops_server.activations.plan import activations_plan
 from segops_server.segments.models import Segment
-from segops_server.webhooks.chunks import Users, changes_chunks
-from segops_server.webhooks.deliveries import Queued, deliveries_queue
+from segops_server.webhooks.chunks import changes_chunks
+from segops_server.webhooks.deliveries import BULK_BATCH, Queued, deliveries_queue
 from segops_server.webhooks.models import Webhook, WebhookEvent
 
 
@@ -37,10 +37,13 @@ def compute_outbox_write(
     transaction. Returns the number of webhook deliveries queued."""
     hooks = webhooks_subscribed(tenant=tenant, segment_id=segment.pk)
     changed = [hook for hook in hooks if WebhookEvent.MEMBERSHIP_CHANGED in hook.events]
-    # Read once for every webhook: a first compute of a large segment is every member.
-    chunks: list[Users] = (
-        list(changes_chunks(segment_id=segment.pk, generation=generation)) if changed else []
-    )
+    membership: dict[str, Any] = {
+        "event": WebhookEvent.MEMBERSHIP_CHANGED.value,
+        "tenant_slug": tenant.slug,
+        "segment_id": segment.pk,
+        "segment_name": segment.name,
+        "generation": generation,
+    }
     recomputed: dict[str, Any] = {
         "event": WebhookEvent.RECOMPUTED.value,
         "tenant_slug": tenant.slug,
@@ -49,37 +52,37 @@ def compute_outbox_write(
         "member_count": member_count,
         "computed_at": iso_datetime(now),
     }
-    membership: dict[str, Any] = {
-        "event": WebhookEvent.MEMBERSHIP_CHANGED.value,
-        "tenant_slug": tenant.slug,
-        "segment_id": segment.pk,
-        "segment_name": segment.name,
-        "generation": generation,
-    }
+    queued = 0
     items: list[Queued] = []
-    for hook in hooks:
-        if hook in changed:
-            items.extend(
-                Queued(
-                    tenant_id=tenant.pk,
-                    segment_id=segment.pk,
-                    webhook_id=hook.pk,
-                    event=WebhookEvent.MEMBERSHIP_CHANGED,
-                    payload=membership,
-                    users=chunk,
-                )
-                for chunk in chunks
+    # The changes are read once for every webhook, and written as they are read: a first compute
+    # of a large segment is every member, never held in memory whole. Each webhook's deliveries
+    # keep their order (the changes, then recomputed), which is the order they are sent in.
+    for chunk in changes_chunks(segment_id=segment.pk, generation=generation) if changed else ():
+        items.extend(
+            Queued(
+                tenant_id=tenant.pk,
+                segment_id=segment.pk,
+                webhook_id=hook.pk,
+                event=WebhookEvent.MEMBERSHIP_CHANGED,
+                payload=membership,
+                users=chunk,
             )
-        if WebhookEvent.RECOMPUTED in hook.events:
-            items.append(
-                Queued(
-                    tenant_id=tenant.pk,
-                    segment_id=segment.pk,
-                    webhook_id=hook.pk,
-                    event=WebhookEvent.RECOMPUTED,
-                    payload=recomputed,
-                )
-            )
-    queued = deliveries_queue(items=items, now=now)
+            for hook in changed
+        )
+        if len(items) >= BULK_BATCH:
+            queued += deliveries_queue(items=items, now=now)
+            items = []
+    items.extend(
+        Queued(
+            tenant_id=tenant.pk,
+            segment_id=segment.pk,
+            webhook_id=hook.pk,
+            event=WebhookEvent.RECOMPUTED,
+            payload=recomputed,
+        )
+        for hook in hooks
+        if WebhookEvent.RECOMPUTED in hook.events
+    )
+    queued += deliveries_queue(items=items, now=now)
     activations_plan(tenant_id=tenant.pk, segment_id=segment.pk, generation=generation, now=now)
     return queued

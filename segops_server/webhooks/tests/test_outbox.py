@@ -110,3 +110,20 @@ def test_a_compute_that_fails_queues_nothing(
     segment = compute(segment)
     assert segment.status == Status.FAILED
     assert not Delivery.objects.for_tenant(team.tenant).exists()
+
+
+def test_each_webhook_gets_every_chunk_in_order_then_recomputed(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segops_server.webhooks import outbox
+
+    monkeypatch.setattr(outbox, "BULK_BATCH", 3)  # written in several INSERTs as the changes are read
+    orders(team, {f"u{i:04d}": 1 for i in range(2_500)})
+    segment = segment_create(tenant=team.tenant, actor=team.owner, name="Many", definition=rule(1))
+    hooks = [webhook_make(team, URL), webhook_make(team, URL)]
+    compute(segment)
+    for hook in hooks:
+        queued = deliveries(hook)
+        assert [d.event for d in queued] == [WebhookEvent.MEMBERSHIP_CHANGED] * 3 + [WebhookEvent.RECOMPUTED]
+        users = [user for d in queued[:3] for user in (d.users or {}).get("entered", [])]
+        assert users == [f"u{i:04d}" for i in range(2_500)]
