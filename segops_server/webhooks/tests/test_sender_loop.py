@@ -33,7 +33,12 @@ def test_it_rides_out_outages_and_failures(
     waits: list[float] = []
     monkeypatch.setattr(worker, "deliveries_send_due", send_due)
     monkeypatch.setattr(worker, "close_old_connections", lambda: None)  # no database in this test
-    monkeypatch.setattr(stop, "wait", lambda seconds: waits.append(seconds) or stop.is_set())
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        return stop.is_set()
+
+    monkeypatch.setattr(stop, "wait", wait)
     with caplog.at_level(logging.WARNING, logger="segops.webhooks"):
         worker.deliveries_loop(stop)
     assert rounds == script

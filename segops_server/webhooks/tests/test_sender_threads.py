@@ -29,7 +29,7 @@ def test_the_worker_sends_to_receivers_side_by_side(
         # at once instead of waiting on the busy timeout as with a file: the threads take turns
         # to record, as they would by waiting for the write lock.
         turns = threading.Lock()
-        record = sender.attempt_record
+        from segops_server.webhooks.attempts import attempt_record as record
 
         def record_in_turn(**kwargs: Any) -> bool:
             with turns:
