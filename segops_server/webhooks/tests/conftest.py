@@ -1,0 +1,73 @@
+"""Webhook tests' helpers: a segment with buyers, a compute, a webhook, a real receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from segops_server.ingestion.services import events_store
+from segops_server.ingestion.validation import event_validate
+from segops_server.segments.compute.services import segment_compute_run
+from segops_server.segments.definitions.services import segment_create
+from segops_server.segments.models import Segment
+from segops_server.testing.factories import Team
+from segops_server.testing.receiver import Receiver
+from segops_server.webhooks.models import WEBHOOK_EVENTS, Delivery, Webhook
+from segops_server.webhooks.signing import secret_generate
+
+
+def rule(times: int) -> dict[str, Any]:
+    return {
+        "logic": "AND",
+        "conditions": [
+            {"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": times}
+        ],
+    }
+
+
+def orders(team: Team, counts: dict[str, int]) -> None:
+    now = timezone.now()
+    events = [
+        event_validate(
+            {"user_id": user, "event_type": "order_placed", "occurred_at": now.isoformat()}, now=now
+        )
+        for user, count in counts.items()
+        for _ in range(count)
+    ]
+    events_store(tenant=team.tenant, events=events, received_at=now + timedelta(seconds=1))
+
+
+def compute(segment: Segment, **kwargs: Any) -> Segment:
+    segment_compute_run(segment_id=segment.pk, **kwargs)
+    segment.refresh_from_db()
+    return segment
+
+
+def webhook_make(team: Team, url: str, **fields: Any) -> Webhook:
+    values: dict[str, Any] = {"secret": secret_generate(), "events": list(WEBHOOK_EVENTS), **fields}
+    return Webhook.objects.unscoped_all_tenants().create(tenant=team.tenant, url=url, **values)
+
+
+def deliveries(hook: Webhook) -> list[Delivery]:
+    return list(Delivery.objects.for_tenant(hook.tenant).filter(webhook=hook).order_by("id"))
+
+
+@pytest.fixture
+def segment(team: Team) -> Segment:
+    orders(team, {"ann": 1, "bob": 2, "cat": 3})
+    return segment_create(tenant=team.tenant, actor=team.owner, name="Buyers", definition=rule(1))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver().running() as running:
+        yield running
+
+
+@pytest.fixture
+def private_urls(settings: Any) -> None:
+    settings.SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS = True
