@@ -3,48 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
-from segops_server.ingestion.services import events_store
-from segops_server.ingestion.validation import event_validate
-from segops_server.segments.compute.services import segment_compute_run
 from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment
 from segops_server.testing.factories import Team
+from segops_server.testing.orders import bought_rule, orders_send
 from segops_server.testing.receiver import Receiver
 from segops_server.webhooks.models import WEBHOOK_EVENTS, Delivery, Webhook
 from segops_server.webhooks.signing import secret_generate
 
-
-def rule(times: int) -> dict[str, Any]:
-    return {
-        "logic": "AND",
-        "conditions": [
-            {"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": times}
-        ],
-    }
+rule = bought_rule
 
 
 def orders(team: Team, counts: dict[str, int]) -> None:
-    now = timezone.now()
-    events = [
-        event_validate(
-            {"user_id": user, "event_type": "order_placed", "occurred_at": now.isoformat()}, now=now
-        )
-        for user, count in counts.items()
-        for _ in range(count)
-    ]
-    events_store(tenant=team.tenant, events=events, received_at=now + timedelta(seconds=1))
-
-
-def compute(segment: Segment, **kwargs: Any) -> Segment:
-    segment_compute_run(segment_id=segment.pk, **kwargs)
-    segment.refresh_from_db()
-    return segment
+    orders_send(team, **counts)
 
 
 def webhook_make(team: Team, url: str, **fields: Any) -> Webhook:
