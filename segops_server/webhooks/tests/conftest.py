@@ -11,6 +11,7 @@ from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment
 from segops_server.testing.factories import Team
 from segops_server.testing.orders import bought_rule, orders_send
+from segops_server.testing.orders import compute as compute  # the tests import it from here
 from segops_server.testing.receiver import Receiver
 from segops_server.webhooks.models import WEBHOOK_EVENTS, Delivery, Webhook
 from segops_server.webhooks.signing import secret_generate
