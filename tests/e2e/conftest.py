@@ -106,9 +106,13 @@ def page(context: BrowserContext) -> Iterator[Page]:
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Saved as artifacts/screenshots/<name>.png. The SQLite and PostgreSQL passes run side by side
+    (scripts/test) and take the same screenshots: each is written whole, then renamed into place."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    partial = SCREENSHOTS / f".{name}.{os.getpid()}.png"
+    partial.write_bytes(page.screenshot(full_page=full_page))
+    partial.replace(path)
     return path
 
 
