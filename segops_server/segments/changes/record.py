@@ -10,7 +10,8 @@ column). Then:
 Only the difference is written: a compute that replaces 10 % of a million members writes 200,000
 rows, not a million. Exits come first, so a change's id orders them as before.
 
-PostgreSQL does each side in one statement (a data-modifying CTE) inside the swap's transaction.
+PostgreSQL does each side in one statement (a data-modifying CTE) inside the swap's transaction,
+and deletes the stays that ended outright.
 SQLite does them in short transactions over ranges of CHUNK user ids (found by a read, which takes
 no write lock), before the swap; readers of the current generation do not see them until the swap
 (segments/members.py), and a compute that fails undoes them (compute/materialise.py).
@@ -55,15 +56,17 @@ def _no_open_stay(alias: str) -> str:
 def difference_apply(
     *, cursor: CursorWrapper, tenant_id: int, segment_id: int, generation: int, now: datetime
 ) -> None:
-    """PostgreSQL: end the stays of those who left and open stays for those who came, recording
-    both, in two statements of the caller's transaction."""
+    """PostgreSQL: delete the stays of those who left and open stays for those who came, recording
+    both, in two statements of the caller's (the swap's) transaction."""
     at = connection.ops.adapt_datetimefield_value(now)
     exited, entered = ChangeKind.EXITED.value, ChangeKind.ENTERED.value
+    # Those who left: their stays are deleted at once, not ended (nobody sees this transaction
+    # before the swap commits, and a deletion costs less than a new row version).
     cursor.execute(
-        f"WITH gone AS (UPDATE {_members()} o SET until_generation = %s "  # noqa: S608
+        f"WITH gone AS (DELETE FROM {_members()} o "  # noqa: S608
         f"WHERE o.segment_id = %s AND o.until_generation IS NULL AND {_not_in_set('o')} "
         "RETURNING o.user_id) " + _changes_insert(exited) + "FROM gone ORDER BY user_id",
-        [generation, segment_id, tenant_id, segment_id, generation, at],
+        [segment_id, tenant_id, segment_id, generation, at],
     )
     cursor.execute(
         f"WITH came AS (INSERT INTO {_members()} "  # noqa: S608

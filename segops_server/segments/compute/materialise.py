@@ -28,6 +28,7 @@ from segops_server.core.rawsql import statement_timeout
 from segops_server.segments.changes.record import SET_TABLE, difference_apply, difference_apply_chunked
 from segops_server.segments.models import SegmentChange, SegmentMember
 
+COMPUTE_WORK_MEM = "128MB"  # PostgreSQL's work_mem for a compute's difference (a million ids ~ 60 MB)
 CHUNK = 5_000  # rows per write transaction on SQLite: a few milliseconds of write lock each
 
 Swap = Callable[[int], None]  # given the member count, moves the segment to the new generation
@@ -93,6 +94,9 @@ def _in_one_transaction(
             connection.cursor() as cursor,
             statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS),
         ):
+            # The difference is two hash anti-joins of the old and the new set: room for them in
+            # memory rather than in batches on disk (this transaction only).
+            cursor.execute(f"SET LOCAL work_mem = '{COMPUTE_WORK_MEM}'")
             # Dropped at commit, and here: an enclosing transaction (a test's) may run two computes.
             cursor.execute(f"DROP TABLE IF EXISTS {SET_TABLE}")
             cursor.execute(
