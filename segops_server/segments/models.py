@@ -95,15 +95,21 @@ class SegmentMember(models.Model):
     segment = models.ForeignKey(
         Segment, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
+    # A row is a user's stay in the set: a member of every generation from `generation` (the
+    # compute that brought them in) until `until_generation` (the one that took them out; null:
+    # still in). A compute writes only the difference — who came, who left — and readers of
+    # generation g see the rows with generation <= g < until_generation (members.py).
     generation = models.BigIntegerField()
+    until_generation = models.BigIntegerField(null=True, blank=True)
     user_id = models.CharField(max_length=MAX_ID_LENGTH)
-    computed_at = models.DateTimeField()
+    computed_at = models.DateTimeField()  # when the compute that brought them in ran
 
     objects = TenantScopedManager()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["segment", "generation", "user_id"], name="segment_member_unique")
+            # Also the index of a segment's members by user id (pages, lookups, differences).
+            models.UniqueConstraint(fields=["segment", "user_id", "generation"], name="segment_member_stay")
         ]
         # The delivery API: "which segments is this user in?"
         indexes = [models.Index(fields=["tenant", "user_id"], name="member_tenant_user")]

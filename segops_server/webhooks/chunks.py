@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from django.db import connection
 
+from segops_server.segments.members import stay_covers
 from segops_server.segments.models import ChangeKind, SegmentChange, SegmentMember
 
 CHUNK = 1_000  # users per delivery (spec §8, §11)
@@ -31,11 +32,17 @@ def changes_chunks(*, segment_id: int, generation: int, size: int = CHUNK) -> It
 
 def members_chunks(*, segment_id: int, generation: int, size: int = CHUNK) -> Iterator[Users]:
     """Every member of `generation` as entered, by user id, `size` a chunk."""
-    table = SegmentMember._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT user_id FROM {table} WHERE segment_id = %s AND generation = %s ORDER BY user_id",  # noqa: S608
-            [segment_id, generation],
-        )
-        while rows := cursor.fetchmany(size):
-            yield {"entered": [row[0] for row in rows], "exited": []}
+    user_ids = (
+        SegmentMember.objects.unscoped_all_tenants()  # handed a segment id by the planner
+        .filter(stay_covers(generation), segment_id=segment_id)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+    chunk: list[str] = []
+    for user_id in user_ids.iterator(chunk_size=size):
+        chunk.append(user_id)
+        if len(chunk) == size:
+            yield {"entered": chunk, "exited": []}
+            chunk = []
+    if chunk:
+        yield {"entered": chunk, "exited": []}

@@ -1,18 +1,18 @@
-"""A compute's member set: worked out, written as a new generation, then swapped in at once.
+"""A compute's member set: worked out, its difference from the current set written, then swapped
+in at once.
 
-Readers (the delivery API, member lists, exports) only see the rows whose generation is the
-segment's current one, so a new generation is invisible until the swap, one short transaction
-that moves `Segment.generation`.
+Members are stays (models.SegmentMember: from one generation until another). A compute writes the
+new set to a scratch table, then only the difference: it ends the stays of those who left and
+opens stays for those who came at the next generation, recording each as a change
+(changes/record.py). Readers (the delivery API, member lists, exports) see the set of the
+segment's current generation (segments/members.py), so the difference is invisible until the
+swap, one short transaction that moves `Segment.generation`.
 
-PostgreSQL writes the new generation with one INSERT ... SELECT in the swap's transaction: its
-writers do not block each other or any reader. SQLite has one write lock for the whole file, so
-there the member set is worked out in a read (which never takes the lock), written in short
-transactions of CHUNK rows, and the old generation deleted the same way; ingestion and the API
-wait at most one chunk for the lock, never the whole compute.
-
-Each compute also records who entered and who exited the set (changes/record.py): on PostgreSQL in
-the swap's transaction, on SQLite in chunks before the swap, in both cases while the old
-generation is still there to compare with.
+PostgreSQL does it all in the swap's transaction: its writers do not block each other or any
+reader. SQLite has one write lock for the whole file, so there the new set is written to a
+temporary table (which takes no lock on the database), the difference in short transactions of
+CHUNK users, and the swap last; ingestion and the API wait at most one chunk for the lock.
+Stays that ended are deleted after the swap.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from segops_server.core.rawsql import statement_timeout
-from segops_server.segments.changes.record import changes_record, changes_record_chunked
+from segops_server.segments.changes.record import SET_TABLE, difference_apply, difference_apply_chunked
 from segops_server.segments.models import SegmentChange, SegmentMember
 
+COMPUTE_WORK_MEM = "128MB"  # PostgreSQL's work_mem for a compute's difference (a million ids ~ 60 MB)
 CHUNK = 5_000  # rows per write transaction on SQLite: a few milliseconds of write lock each
 
 Swap = Callable[[int], None]  # given the member count, moves the segment to the new generation
@@ -51,24 +52,35 @@ def members_materialise(
     params: Sequence[Any],
     swap: Swap,
 ) -> int:
-    """Write the rows of `sql` (one user_id column) as `generation`, then `swap(count)`; returns
-    the count. Rows of older generations are deleted after the swap."""
+    """Make the rows of `sql` (one user_id column) the set of `generation`, then `swap(count)`;
+    returns the count. Stays that ended are deleted after the swap."""
     if connection.vendor == "postgresql":
-        count = _insert_select_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
+        count = _in_one_transaction(tenant_id, segment_id, generation, now, sql, params, swap)
     else:
         count = _chunked_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
-    _delete_chunked(_table(), segment_id, "generation < %s", generation)
+    stays_ended_delete(segment_id=segment_id, generation=generation)
     return count
 
 
+def stays_ended_delete(*, segment_id: int, generation: int) -> None:
+    """Delete the stays that ended at or before `generation`, the segment's current one: no
+    reader of it or of a later one sees them."""
+    _delete_chunked(_table(), segment_id, "until_generation <= %s", generation)
+
+
 def members_discard_unswapped(*, segment_id: int, generation: int) -> None:
-    """Delete rows of a generation that was never swapped in (a failed or interrupted compute),
-    and the changes recorded for it: a failed compute leaves no changes."""
+    """Undo what a compute of `generation` that was never swapped in (failed or interrupted)
+    wrote: its changes, the stays it opened, the ends it gave to open stays."""
     _delete_chunked(_changes(), segment_id, "generation >= %s", generation)
     _delete_chunked(_table(), segment_id, "generation >= %s", generation)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table()} SET until_generation = NULL WHERE segment_id = %s AND until_generation >= %s",  # noqa: S608
+            [segment_id, generation],
+        )
 
 
-def _insert_select_and_swap(
+def _in_one_transaction(
     tenant_id: int,
     segment_id: int,
     generation: int,
@@ -77,21 +89,27 @@ def _insert_select_and_swap(
     params: Sequence[Any],
     swap: Swap,
 ) -> int:
-    insert = (
-        f"INSERT INTO {_table()} (tenant_id, segment_id, generation, user_id, computed_at) "  # noqa: S608
-        f"SELECT %s, %s, %s, q.user_id, %s FROM ({sql}) q"
-    )
     with transaction.atomic():
         with (
             connection.cursor() as cursor,
             statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS),
         ):
-            at = connection.ops.adapt_datetimefield_value(now)
-            cursor.execute(insert, [tenant_id, segment_id, generation, at, *params])
-            count = int(cursor.rowcount)
-            changes_record(
+            # The difference is two hash anti-joins of the old and the new set: room for them in
+            # memory rather than in batches on disk (this transaction only).
+            cursor.execute(f"SET LOCAL work_mem = '{COMPUTE_WORK_MEM}'")
+            # Dropped at commit, and here: an enclosing transaction (a test's) may run two computes.
+            cursor.execute(f"DROP TABLE IF EXISTS {SET_TABLE}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {SET_TABLE} ON COMMIT DROP AS SELECT q.user_id FROM ({sql}) q",  # noqa: S608
+                list(params),
+            )
+            cursor.execute(f"ANALYZE {SET_TABLE}")
+            cursor.execute(f"SELECT COUNT(*) FROM {SET_TABLE}")  # noqa: S608
+            count = int(cursor.fetchone()[0])
+            difference_apply(
                 cursor=cursor, tenant_id=tenant_id, segment_id=segment_id, generation=generation, now=now
             )
+            cursor.execute(f"DROP TABLE {SET_TABLE}")
         swap(count)
     return count
 
@@ -105,27 +123,30 @@ def _chunked_and_swap(
     params: Sequence[Any],
     swap: Swap,
 ) -> int:
-    # Leftovers of an earlier attempt at this generation would collide with the unique constraint.
+    # What an earlier attempt at this generation wrote would be taken for the current set's.
     members_discard_unswapped(segment_id=segment_id, generation=generation)
-    # A plain read in autocommit: in WAL mode it sees one snapshot and takes no write lock.
-    with connection.cursor() as cursor, statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS):
-        cursor.execute(sql, list(params))
-        user_ids = [row[0] for row in cursor.fetchall()]
-    insert = (
-        f"INSERT INTO {_table()} (tenant_id, segment_id, generation, user_id, computed_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s)"
-    )
-    at = connection.ops.adapt_datetimefield_value(now)
-    for start in range(0, len(user_ids), CHUNK):
-        rows = [(tenant_id, segment_id, generation, uid, at) for uid in user_ids[start : start + CHUNK]]
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(insert, rows)
-    changes_record_chunked(
-        tenant_id=tenant_id, segment_id=segment_id, generation=generation, now=now, chunk=CHUNK
-    )
-    with transaction.atomic():
-        swap(len(user_ids))
-    return len(user_ids)
+    with connection.cursor() as cursor:
+        # Autocommit statements that write only the connection's temporary table: they read the
+        # database in one snapshot (WAL) and take no write lock on it.
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{SET_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {SET_TABLE} (user_id TEXT NOT NULL PRIMARY KEY)")
+        with statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS):
+            cursor.execute(
+                f"INSERT OR IGNORE INTO temp.{SET_TABLE} (user_id) SELECT q.user_id FROM ({sql}) q",  # noqa: S608
+                list(params),
+            )
+        cursor.execute(f"SELECT COUNT(*) FROM temp.{SET_TABLE}")  # noqa: S608
+        count = int(cursor.fetchone()[0])
+    try:
+        difference_apply_chunked(
+            tenant_id=tenant_id, segment_id=segment_id, generation=generation, now=now, chunk=CHUNK
+        )
+        with transaction.atomic():
+            swap(count)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{SET_TABLE}")
+    return count
 
 
 def _delete_chunked(table: str, segment_id: int, condition: str, generation: int) -> None:

@@ -8,10 +8,9 @@ from rest_framework import serializers
 
 from segops_server.core.cursors import CursorQuerySerializer
 from segops_server.core.ids import UserIdField
-from segops_server.segments.models import SegmentMember
 
 
-class MemberSerializer(serializers.Serializer[SegmentMember]):
+class MemberSerializer(serializers.Serializer[dict[str, Any]]):
     user_id = serializers.CharField()
     computed_at = serializers.DateTimeField()
 

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from segops_server.core.epochs import Epoch
+from segops_server.segments.members import stay_covers_sql
 from segops_server.segments.models import Segment, SegmentMember
 
 _EPOCH = Epoch("membership")
@@ -113,8 +114,8 @@ def wait_for_builders(timeout: float = 30) -> None:
 
 
 _ROWS_SQL = (
-    "SELECT m.user_id, s.id, s.name, m.computed_at FROM {members} m "
-    "JOIN {segments} s ON s.id = m.segment_id AND s.generation = m.generation "
+    "SELECT m.user_id, s.id, s.name, s.last_computed_at FROM {members} m "
+    "JOIN {segments} s ON s.id = m.segment_id AND {covers} "
     "WHERE s.tenant_id = %s AND m.tenant_id = %s ORDER BY s.id LIMIT %s"
 )
 
@@ -123,15 +124,19 @@ def _build(tenant_id: int, epoch: int | str) -> Snapshot:
     """Read with the epoch taken *before* the read: a change committed meanwhile leaves the
     snapshot already stale rather than wrongly current."""
     limit = settings.SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS
-    field = SegmentMember._meta.get_field("computed_at")
-    converters = connection.ops.get_db_converters(field.get_col(SegmentMember._meta.db_table))
+    field = Segment._meta.get_field("last_computed_at")
+    converters = connection.ops.get_db_converters(field.get_col(Segment._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {Segment._meta.db_table} WHERE tenant_id = %s",  # noqa: S608
             [tenant_id],
         )
         segment_ids = frozenset(row[0] for row in cursor.fetchall())
-        sql = _ROWS_SQL.format(members=SegmentMember._meta.db_table, segments=Segment._meta.db_table)
+        sql = _ROWS_SQL.format(
+            members=SegmentMember._meta.db_table,
+            segments=Segment._meta.db_table,
+            covers=stay_covers_sql("m", "s.generation"),
+        )
         cursor.execute(sql, [tenant_id, tenant_id, limit + 1])
         rows = cursor.fetchall()
     if len(rows) > limit:

@@ -1,8 +1,9 @@
 """Writing an export's file: its member set, a page at a time, to CSV or Parquet in a scratch directory.
 
 The worker writes whichever member set is current when it starts and records which generation
-that was. A set is whole when its rows number its member_count; a compute that swaps in a newer
-set midway (deleting the one being read) makes the writer start over on the new set, so a file is
+that was. A set is whole when its rows number its member_count: a compute that swaps in a newer
+set midway leaves the stays of the one being read until it deletes those that ended (members who
+left); then the set read comes short and the writer starts over on the new set, so a file is
 never half of one. The file is written in a scratch directory named after the export under the
 data directory, so the leftovers of a killed worker are found and removed (at worker start, by the
 scheduler, and by the export's next run), then saved to the "exports" storage.
@@ -24,6 +25,7 @@ from django.core.files.storage import Storage, storages
 from django.utils import timezone
 from rest_framework import serializers
 
+from segops_server.segments.members import stay_covers
 from segops_server.segments.models import ExportFormat, ExportStatus, Segment, SegmentExport, SegmentMember
 
 _BATCH_ROWS = 50_000  # rows read, written and reported as progress at a time
@@ -43,15 +45,18 @@ class ExportFailed(Exception):
     """An export failure whose message is fit to show the tenant (others get exports.FAILED_MESSAGE)."""
 
 
-def _member_pages(export: SegmentExport, generation: int) -> Iterator[list[tuple[str, datetime]]]:
+def _member_pages(
+    export: SegmentExport, generation: int, computed_at: datetime
+) -> Iterator[list[tuple[str, datetime]]]:
     """One member set by user id, a page at a time (keyset: each page is a short indexed read)."""
     members = SegmentMember.objects.for_tenant(export.tenant).filter(
-        segment_id=export.segment_id, generation=generation
+        stay_covers(generation), segment_id=export.segment_id
     )
     after: str | None = None
     while True:
         page = members.filter(user_id__gt=after) if after is not None else members
-        rows = list(page.order_by("user_id").values_list("user_id", "computed_at")[:_BATCH_ROWS])
+        user_ids = list(page.order_by("user_id").values_list("user_id", flat=True)[:_BATCH_ROWS])
+        rows = [(user_id, computed_at) for user_id in user_ids]
         if rows:
             yield rows
         if len(rows) < _BATCH_ROWS:
@@ -104,17 +109,18 @@ def _progress(export: SegmentExport, **fields: Any) -> None:
 def _write(export: SegmentExport, path: Path) -> tuple[int, int]:
     """Write the current member set to `path`; (generation, rows). A set is complete when its
     rows number its member_count, which the compute wrote in the same transaction as the rows."""
-    generation, total = (
+    generation, total, computed_at = (
         Segment.objects.for_tenant(export.tenant)
         .filter(pk=export.segment_id)
-        .values_list("generation", "member_count")
+        .values_list("generation", "member_count", "last_computed_at")
         .get()
     )
+    assert computed_at is not None, "a computed set has the time of its compute"
     _progress(export, total_rows=total, row_count=0)
     written = 0
     with path.open("wb") as out:
         writer = _CsvWriter(out) if export.format == ExportFormat.CSV else _ParquetWriter(out)
-        for page in _member_pages(export, generation):
+        for page in _member_pages(export, generation, computed_at):
             writer.write(page)
             written += len(page)
             _progress(export, row_count=written)

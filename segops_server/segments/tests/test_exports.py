@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from segops_server.audit.models import Action, AuditEvent
 from segops_server.keys.services import api_key_create
+from segops_server.segments.compute.services import segment_compute_run
+from segops_server.segments.definitions.services import segment_update
 from segops_server.segments.exports import files as export_files
 from segops_server.segments.exports import services as exports
-from segops_server.segments.models import SegmentExport
-from segops_server.segments.tests.test_segments_api import _create, _history, _send
+from segops_server.segments.models import Segment, SegmentExport
+from segops_server.segments.tests.test_segments_api import BUYERS, _create, _history, _send
 from segops_server.testing.factories import Team, client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exports_dir")]
@@ -102,39 +104,67 @@ def test_it_writes_large_sets_page_by_page_in_user_id_order(
         assert ids == [f"user-{n:02d}" for n in range(25)]
 
 
-def test_it_writes_the_set_a_compute_swapped_in_midway(
-    team: Team, computed: int, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _export_with_a_compute_midway(
+    team: Team, computed: int, capture: Any, monkeypatch: pytest.MonkeyPatch, compute: Any
+) -> dict[str, Any]:
+    """Export the segment while `compute()` swaps in a new set as the first page is read."""
     pages = export_files._member_pages
     swaps = []
 
-    def swap_first(export: SegmentExport, generation: int) -> Any:
-        if not swaps:  # carol qualifies, then a compute replaces (and deletes) the set being read
+    def swap_first(export: SegmentExport, generation: int, computed_at: Any) -> Any:
+        if not swaps:
             swaps.append(generation)
-            _send(team, ("carol", "order_placed", 1), ("carol", "order_placed", 2))
-            from segops_server.segments.compute.services import segment_compute_run
-
-            segment_compute_run(segment_id=computed)
-        return pages(export, generation)
+            compute()
+        return pages(export, generation, computed_at)
 
     monkeypatch.setattr(export_files, "_member_pages", swap_first)
-    body = _export(team, computed, django_capture_on_commit_callbacks).json()
-
-    state = (
+    body = _export(team, computed, capture).json()
+    assert swaps == [1]
+    state: dict[str, Any] = (
         team.client("viewer").get(f"/api/segments/{computed}/export/?export_id={body['export_id']}").json()
     )
-    assert swaps == [1]
     assert state["status"] == "done"
-    assert state["generation"] == 2
     raw = b"".join(_download(team, state["download_url"]).streaming_content).decode()
-    assert [row[0] for row in csv.reader(io.StringIO(raw))][1:] == ["alice", "bob", "carol"]
+    state["user_ids"] = [row[0] for row in csv.reader(io.StringIO(raw))][1:]
+    return state
+
+
+def test_a_set_swapped_in_midway_that_only_adds_members_leaves_the_one_read_whole(
+    team: Team, computed: int, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def carol_joins() -> None:
+        _send(team, ("carol", "order_placed", 1), ("carol", "order_placed", 2))
+        segment_compute_run(segment_id=computed)
+
+    state = _export_with_a_compute_midway(
+        team, computed, django_capture_on_commit_callbacks, monkeypatch, carol_joins
+    )
+    # Generation 1's stays are all still there: the file is that set, whole.
+    assert (state["generation"], state["user_ids"]) == (1, ["alice", "bob"])
+
+
+def test_it_starts_over_on_the_new_set_when_a_compute_midway_removes_members(
+    team: Team, computed: int, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def bob_leaves() -> None:  # three orders now needed: alice has them, bob does not
+        _send(team, ("alice", "order_placed", 3))
+        segment = Segment.objects.for_tenant(team.tenant).get(pk=computed)
+        three = {**BUYERS, "conditions": [{**BUYERS["conditions"][0], "value": 3}]}
+        segment_update(segment=segment, actor=team.owner, definition=three)
+        segment_compute_run(segment_id=computed)
+
+    state = _export_with_a_compute_midway(
+        team, computed, django_capture_on_commit_callbacks, monkeypatch, bob_leaves
+    )
+    # Bob's ended stay was deleted under the reader: the set read came short, so it started over.
+    assert (state["generation"], state["user_ids"]) == (2, ["alice"])
 
 
 def test_it_fails_clearly_when_the_set_keeps_changing(
     team: Team, computed: int, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # never the whole set
-    monkeypatch.setattr(export_files, "_member_pages", lambda export, generation: iter([]))
+    monkeypatch.setattr(export_files, "_member_pages", lambda export, generation, computed_at: iter([]))
 
     body = _export(team, computed, django_capture_on_commit_callbacks).json()
 

@@ -166,9 +166,7 @@ def test_it_records_a_large_change_exactly_in_short_transactions_on_sqlite(
     entered = set(changes.filter(change="entered").values_list("user_id", flat=True))
     assert exited == {f"u{i:05d}" for i in range(2_000)}
     assert entered == {f"u{i:05d}" for i in range(20_000, 22_000)}
-    inserts = [
-        (sql, atomic) for sql, atomic in statements if sql.startswith("INSERT INTO segments_segmentchange")
-    ]
+    inserts = [(sql, atomic) for sql, atomic in statements if "INSERT INTO segments_segmentchange" in sql]
     assert all(atomic for _, atomic in inserts)
     if connection.vendor == "sqlite":
         # One transaction per CHUNK user ids of a generation: 4 over the old set, 4 over the new.
@@ -184,7 +182,7 @@ def test_it_bounds_each_chunk_by_a_range_of_user_ids(
     _materialise(segment, 0, 9)
     statements.clear()
     _materialise(segment, 5, 14)
-    inserts = [sql for sql, _ in statements if sql.startswith("INSERT INTO segments_segmentchange")]
+    inserts = [sql for sql, _ in statements if "INSERT INTO segments_segmentchange" in sql]
     assert len(inserts) == (8 if connection.vendor == "sqlite" else 2)  # ceil(10 / 3) ranges each way
     rows = _changes(segment)[10:]
     assert rows == [(2, "exited", f"u0000{i}") for i in range(5)] + [
