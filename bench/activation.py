@@ -2,8 +2,8 @@
 
     uv run --frozen python bench/activation.py [--members 1000000] [--replaced 0.10]
 
-Reports (1) the time to compute and record the difference: the new generation written, the
-entered and exited users recorded in SQL, and the swap with its outbox (the webhook deliveries
+Reports (1) the time to compute and record the difference: the new set written to a scratch
+table, the exits and entries applied to the members and recorded in SQL, and the swap with its outbox (the webhook deliveries
 of the changes in chunks of 1,000, written in the swap's transaction) — goal <= 3 s; (2) the
 user changes delivered per second to a local receiver (an HTTP server on 127.0.0.1 answering
 200) by the delivery sender, every delivery signed, its attempt recorded — goal >= 50,000/s.
