@@ -77,8 +77,28 @@ class SampleEventSerializer(serializers.Serializer[None]):
 
 class InferInSerializer(serializers.Serializer[None]):
     events = serializers.ListField(
-        child=SampleEventSerializer(), max_length=MAX_BATCH_EVENTS, allow_empty=False
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=MAX_BATCH_EVENTS,
+        help_text="Sample events: {event_type, payload?} each (other fields are ignored).",
     )
+
+    def validate_events(self, value: list[Any]) -> list[dict[str, Any]]:
+        """Each sample checked, its errors named by index in one flat list (the field-error shape)."""
+        samples = []
+        for index, raw in enumerate(value):
+            sample = SampleEventSerializer(data=raw)
+            if not sample.is_valid():
+                problems = sample.errors
+                if isinstance(problems, dict):
+                    described = "; ".join(
+                        f"{field}: {' '.join(map(str, m))}" for field, m in problems.items()
+                    )
+                else:
+                    described = " ".join(map(str, problems))
+                raise serializers.ValidationError(f"Event {index}: {described}")
+            samples.append(dict(sample.validated_data))
+        return samples
 
 
 class InferredSchemaSerializer(serializers.Serializer[None]):

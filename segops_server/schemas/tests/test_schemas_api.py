@@ -203,7 +203,16 @@ def test_it_infers_integers_when_every_value_is_whole(team: Team) -> None:
 def test_it_refuses_bad_samples(team: Team, body: dict[str, Any]) -> None:
     answer = team.client("viewer").post("/api/schemas/infer/", body, format="json")
     assert answer.status_code == 400, answer.content
-    assert "events" in answer.json()
+    assert isinstance(answer.json()["events"], list)
+    assert all(isinstance(m, str) for m in answer.json()["events"])
+
+
+def test_it_names_the_bad_sample_by_index(team: Team) -> None:
+    events = [{"event_type": "a"}, {"event_type": "a"}, {"event_type": "Bad Type"}]
+    answer = team.client("viewer").post("/api/schemas/infer/", {"events": events}, format="json")
+    assert answer.json() == {
+        "events": ["Event 2: event_type: Use snake_case (e.g. order_placed), as events do."]
+    }
 
 
 def test_it_validates_a_payload_against_its_types_schema(team: Team) -> None:
