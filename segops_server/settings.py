@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "segops_server.segments",
     "segops_server.activations",
     "segops_server.webhooks",
+    "segops_server.schemas",
     "segops_server.console",
     "segops_server.observability",
 ]
@@ -214,6 +215,11 @@ SEGOPS_DEFAULT_PLAN = env_choice(
 # epoch: in the Redis of SEGOPS_CACHE_URL, else in a memory-mapped file (see keys/cache.py).
 # Off in the test suite, whose transactions never commit (the tests that need it turn it on).
 SEGOPS_KEY_CACHE = env_bool("SEGOPS_KEY_CACHE", not TESTING)
+
+# Per-process cache of each tenant's compiled event schemas (ingestion checks events against
+# them), dropped everywhere on any schema change through the same kind of shared epoch (see
+# schemas/enforcement.py). Off in the test suite for the same reason as the key cache.
+SEGOPS_SCHEMA_CACHE = env_bool("SEGOPS_SCHEMA_CACHE", not TESTING)
 
 # Per-process memory of live token families (logins), dropped everywhere when any family is
 # revoked (logout, refresh-token reuse, password change), through the same kind of shared epoch

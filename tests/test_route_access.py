@@ -40,6 +40,8 @@ from segops_server.accounts.tokens import token_pair_issue
 from segops_server.activations.models import Activation, ActivationSync
 from segops_server.ingestion.models import Event
 from segops_server.keys.models import ApiKey
+from segops_server.schemas.models import EventSchema
+from segops_server.schemas.services import schema_create
 from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment, SegmentExport
 from segops_server.testing.factories import Team, client_for
@@ -167,6 +169,17 @@ ROUTES: dict[str, Rule] = {
     "activation-detail": Rule(TENANT, body={"status": "active", "config": {"url": "https://8.8.8.8/p"}}),
     "activation-sync": tenant(),
     "activation-syncs": tenant(),
+    # --- API: event schemas (docs/api.md, "Event schemas": Viewer reads, infers and validates)
+    "schema-list": Rule(
+        TENANT, body={"event_type": "pwned_event", "properties": {}, "enforcement": "reject"}
+    ),
+    "schema-detail": Rule(TENANT, body={"enforcement": "off", "properties": {}}),
+    "schema-infer": Rule(
+        TENANT, roles={"POST": Role.VIEWER}, body={"events": [{"event_type": "probe", "payload": {"a": 1}}]}
+    ),
+    "schema-validate": Rule(
+        TENANT, roles={"POST": Role.VIEWER}, body={"event_type": "zebra_purchase", "payload": {}}
+    ),
     # --- API: schema and probes (docs/api.md: no auth)
     "schema": Rule(OPEN),
     "docs": Rule(OPEN),
@@ -255,6 +268,7 @@ OBJECT_PARAMS = (
     "webhook_id",
     "delivery_id",
     "activation_id",
+    "schema_id",
 )
 
 
@@ -359,6 +373,12 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         status="active",
     )
     activation.save()
+    schema = schema_create(
+        tenant=team.tenant,
+        event_type="zebra_purchase",
+        properties={"zebra_schema_field": {"type": "string", "required": True}},
+        enforcement="warn",
+    )
     values = {
         "tenant_slug": team.tenant.slug,
         "segment_id": str(segment.pk),
@@ -372,6 +392,7 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "webhook_id": str(webhook.pk),
         "delivery_id": str(delivery.pk),
         "activation_id": str(activation.pk),
+        "schema_id": str(schema.pk),
         "member_id": str(team.member.pk),
         "event_user": EVENT_USER,
         "seq": str(segment.pk),
@@ -398,6 +419,7 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         delivery.message_id,
         "zebra-receiver.example",
         "zebra-activation-secret",
+        "zebra_schema_field",
     ]
     return Victim(team=team, values=values, markers=markers, scopeless_key=scopeless.key)
 
@@ -428,6 +450,11 @@ def _fingerprint(victim: Victim) -> Any:
         ),
         sorted(Activation.objects.for_tenant(tenant).values_list("id", "status", "config")),
         ActivationSync.objects.for_tenant(tenant).count(),
+        sorted(
+            EventSchema.objects.for_tenant(tenant).values_list(
+                "id", "event_type", "properties", "enforcement", "violation_count", "rejection_count"
+            )
+        ),
     )
 
 
@@ -605,6 +632,7 @@ def _made_up(victim: Victim, *, named_tenant: bool) -> dict[str, str]:
         "webhook_id": "999999999",
         "delivery_id": "999999999",
         "activation_id": "999999999",
+        "schema_id": "999999999",
     }
     if named_tenant:
         nothing["tenant_slug"] = "no-such-tenant"

@@ -72,3 +72,10 @@ ACTIVATIONS = Policy(
         "DELETE": Scope.WEBHOOKS_WRITE,
     },
 )
+# Event schemas: Viewers and segments:read keys read, and infer or validate (they store nothing);
+# Members and segments:write keys create, change and delete (enforcement decides which events
+# ingestion refuses, so it is a write like a segment's definition).
+SCHEMAS = Policy(credentials=PEOPLE_AND_KEYS, scopes=_READ_WRITE_SCOPES)
+SCHEMA_TOOLS = Policy(
+    credentials=PEOPLE_AND_KEYS, scopes={"POST": Scope.SEGMENTS_READ}, roles={"POST": Role.VIEWER}
+)

@@ -28,6 +28,9 @@ class EventOutSerializer(serializers.Serializer[Event]):
     received_at = serializers.DateTimeField()
     payload = serializers.JSONField()
     anonymous_id = serializers.CharField(allow_null=True)
+    schema_violations = serializers.JSONField(
+        allow_null=True, help_text="[{path, message}] when the type's schema warned on it; else null."
+    )
 
 
 class UserSearchQuerySerializer(serializers.Serializer[None]):

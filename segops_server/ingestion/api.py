@@ -25,6 +25,7 @@ from segops_server.accounts.tenancy import (
 from segops_server.core.errors import PayloadTooLarge
 from segops_server.core.fastpath import Decline, Mirrors, json_body, query_params, short_way_of
 from segops_server.core.parsers import FastJSONParser
+from segops_server.ingestion.conformance import SchemaRejected, event_conform
 from segops_server.ingestion.serializers import (
     BatchInSerializer,
     BatchQueuedSerializer,
@@ -40,6 +41,8 @@ from segops_server.keys.authentication import (
 )
 from segops_server.keys.fastpath import ShortWayGrant
 from segops_server.observability.metrics import EVENTS_SKIPPED
+from segops_server.schemas.enforcement import tenant_schemas
+from segops_server.schemas.services import schema_counts_add
 
 
 class _IngestionView(TenantScopedAPIView):
@@ -68,6 +71,10 @@ class TrackView(_IngestionView):
         now = timezone.now()
         try:
             event = event_validate(request.data, now=now, **self.forced_ids(request))
+            event = event_conform(event, tenant_schemas(self.tenant.pk))
+        except SchemaRejected as exc:
+            schema_counts_add(tenant_id=self.tenant.pk, rejections={exc.schema_id: 1})
+            raise ValidationError(exc.field_errors()) from None
         except EventError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
         self.store([event], now)
@@ -92,8 +99,8 @@ def _track_fast(request: HttpRequest, grant: ShortWayGrant) -> tuple[int, Any]:
         raise Decline  # names a tenant: the DRF view checks it is the key's own
     now = timezone.now()
     try:
-        event = event_validate(data, now=now)
-    except EventError:
+        event = event_conform(event_validate(data, now=now), tenant_schemas(grant.tenant.pk))
+    except EventError:  # a schema's refusal too: the DRF view answers it and counts it
         raise Decline from None
     grant.admit(events=1)
     events_store(tenant=grant.tenant, events=[event], received_at=now)
@@ -113,15 +120,34 @@ class TrackBatchView(_IngestionView):
             )
         now = timezone.now()
         forced = self.forced_ids(request)
+        schemas = tenant_schemas(self.tenant.pk)
         valid: list[ValidEvent] = []
         errors: list[dict[str, Any]] = []
+        rejections: dict[int, int] = {}
         for index, raw in enumerate(raw_events):
             try:
-                valid.append(event_validate(raw, now=now, **forced))
+                valid.append(event_conform(event_validate(raw, now=now, **forced), schemas))
+            except SchemaRejected as exc:
+                rejections[exc.schema_id] = rejections.get(exc.schema_id, 0) + 1
+                errors.append(
+                    {"index": index, "field": exc.field, "message": exc.message, "reason": "schema"}
+                )
             except EventError as exc:
-                errors.append({"index": index, "field": exc.field, "message": exc.message})
+                errors.append(
+                    {"index": index, "field": exc.field, "message": exc.message, "reason": "invalid"}
+                )
         self.store(valid, now)
-        if errors:
-            EVENTS_SKIPPED.labels(reason="invalid").inc(len(errors))
-        body = {"queued": len(valid), "skipped": len(errors), "errors": errors[:50]}
+        rejected = sum(rejections.values())
+        if rejections:
+            schema_counts_add(tenant_id=self.tenant.pk, rejections=rejections)
+            EVENTS_SKIPPED.labels(reason="schema").inc(rejected)
+        if len(errors) > rejected:
+            EVENTS_SKIPPED.labels(reason="invalid").inc(len(errors) - rejected)
+        body = {
+            "queued": len(valid),
+            "skipped": len(errors),
+            "rejected": rejected,
+            "violations": sum(1 for e in valid if e.violations_json is not None),
+            "errors": errors[:50],
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -26,6 +26,8 @@ class Event(models.Model):
     payload = models.JSONField(default=dict)
     # NULL, not "", when absent: bulk COPY writes it as is and "no anonymous id" stays distinct.
     anonymous_id = models.CharField(max_length=MAX_ID_LENGTH, null=True, blank=True)  # noqa: DJ001
+    # [{path, message}] when the event's schema warns and the payload does not conform; else NULL.
+    schema_violations = models.JSONField(null=True, blank=True)
 
     objects = TenantScopedManager()
 

@@ -42,6 +42,13 @@ BatchQueuedSerializer = inline_serializer(
     fields={
         "queued": serializers.IntegerField(),
         "skipped": serializers.IntegerField(),
-        "errors": serializers.ListField(child=serializers.DictField(), help_text="The first 50 skipped."),
+        "rejected": serializers.IntegerField(help_text="Of the skipped, those refused by a reject schema."),
+        "violations": serializers.IntegerField(
+            help_text="Of the queued, those stored with a warn schema's violations."
+        ),
+        "errors": serializers.ListField(
+            child=serializers.DictField(),
+            help_text='The first 50 skipped: {index, field, message, reason: "invalid"|"schema"}.',
+        ),
     },
 )

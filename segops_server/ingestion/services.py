@@ -10,8 +10,10 @@ from django.db import connection, transaction
 
 from segops_server.accounts.models import Tenant
 from segops_server.ingestion import storage
+from segops_server.ingestion.conformance import violations_by_schema
 from segops_server.ingestion.validation import ValidEvent
 from segops_server.observability.metrics import EVENTS_INGESTED, EVENTS_SKIPPED
+from segops_server.schemas.services import schema_counts_add
 
 # Up to this many events go in one statement (PostgreSQL); larger batches use COPY.
 ONE_STATEMENT_MAX = 50
@@ -21,7 +23,8 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
     """Store events (retries with a known message_id are acknowledged, not stored twice).
 
     Returns how many were new. The transaction commits before the caller answers, so a 202
-    means the events are on disk.
+    means the events are on disk. Events stored with schema violations (warn) add to their
+    schemas' counts in the same transaction.
     """
     if not events:
         return 0
@@ -29,7 +32,7 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
         len(events) <= ONE_STATEMENT_MAX
         and connection.vendor == "postgresql"
         and not connection.in_atomic_block
-        and all(e.message_id is None for e in events)
+        and all(e.message_id is None and e.schema_id is None for e in events)
     ):
         storage.events_store_one_statement(tenant_id=tenant.pk, events=events, received_at=received_at)
         EVENTS_INGESTED.inc(len(events))
@@ -54,6 +57,8 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
             else:
                 storage.profiles_upsert(tenant_id=tenant.pk, events=events)
             storage.aliases_insert(tenant_id=tenant.pk, events=events, now=received_at)
+            if violations := violations_by_schema(events):
+                schema_counts_add(tenant_id=tenant.pk, violations=violations)
     EVENTS_INGESTED.inc(len(events))
     if duplicates := received - len(events):
         EVENTS_SKIPPED.labels(reason="duplicate").inc(duplicates)

@@ -27,7 +27,11 @@ EVENT_COLUMNS = (
     "received_at",
     "payload",
     "anonymous_id",
+    "schema_violations",
 )
+
+
+_PLACEHOLDERS = ", ".join(["%s"] * len(EVENT_COLUMNS))
 
 
 def _postgres() -> bool:
@@ -59,7 +63,16 @@ def messages_claim(*, tenant_id: int, message_ids: Sequence[str]) -> set[str]:
 def _event_row(tenant_id: int, e: ValidEvent, received_at: Any, occurred_at: Any = None) -> tuple[Any, ...]:
     """One event's values in EVENT_COLUMNS order."""
     occurred = e.occurred_at if occurred_at is None else occurred_at
-    return (tenant_id, e.user_id, e.event_type, occurred, received_at, e.payload_json, e.anonymous_id)
+    return (
+        tenant_id,
+        e.user_id,
+        e.event_type,
+        occurred,
+        received_at,
+        e.payload_json,
+        e.anonymous_id,
+        e.violations_json,
+    )
 
 
 def events_insert(*, tenant_id: int, events: Sequence[ValidEvent], received_at: datetime) -> None:
@@ -75,7 +88,7 @@ def events_insert(*, tenant_id: int, events: Sequence[ValidEvent], received_at: 
     rows = [_event_row(tenant_id, e, received, occurred_at=_db_time(e.occurred_at)) for e in events]
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['%s'] * 7)})",  # noqa: S608
+            f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)}) VALUES ({_PLACEHOLDERS})",  # noqa: S608
             rows,
         )
 
@@ -241,7 +254,7 @@ def events_store_one_statement(
     params: list[Any] = []
     event_values = []
     for e in events:
-        event_values.append("(%s, %s, %s, %s, %s, %s::jsonb, %s)")
+        event_values.append("(%s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb)")
         params += _event_row(tenant_id, e, received_at)
     columns = ", ".join(EVENT_COLUMNS)
     sql = f"WITH ev AS (INSERT INTO {Event._meta.db_table} ({columns}) VALUES {', '.join(event_values)})"  # noqa: S608

@@ -53,6 +53,10 @@ class ValidEvent(msgspec.Struct, frozen=True):
     payload_json: str
     anonymous_id: str | None
     message_id: str | None
+    # Set by ingestion/conformance.py when the type's schema warns: the violations as JSON text,
+    # and the schema whose count they add to.
+    violations_json: str | None = None
+    schema_id: int | None = None
 
 
 class EventError(Exception):

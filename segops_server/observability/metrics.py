@@ -31,7 +31,8 @@ REQUEST_SECONDS = Histogram(
 EVENTS_INGESTED = Counter("segops_events_ingested", "Events stored.")
 EVENTS_SKIPPED = Counter(
     "segops_events_skipped",
-    "Events acknowledged but not stored: invalid (in a batch) or duplicate (a known message_id).",
+    "Events acknowledged but not stored: invalid or refused by a schema (in a batch), or duplicate"
+    " (a known message_id).",
     ["reason"],
 )
 QUOTA_REFUSALS = Counter(

@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
+
 from segops_server.console.tests.conftest import ConsoleFor
 from segops_server.console.tests.events import send, shop
+from segops_server.ingestion.conformance import event_conform
+from segops_server.ingestion.services import events_store
+from segops_server.ingestion.validation import event_validate
+from segops_server.schemas.enforcement import tenant_schemas
+from segops_server.schemas.services import schema_create
 from segops_server.segments.compute.services import segment_compute_request
 from segops_server.segments.definitions.services import segment_create
 from segops_server.testing.factories import Team
@@ -71,3 +78,23 @@ def test_an_unknown_or_foreign_user_is_not_found(team: Team, console: ConsoleFor
     send(team.other_tenant, ("globex-user", "order_placed", 1, {}))
     assert console("viewer").get("/t/acme/explorer/user/", {"user_id": "nobody"}).status_code == 404
     assert console("viewer").get("/t/acme/explorer/user/", {"user_id": "globex-user"}).status_code == 404
+
+
+def test_it_shows_an_events_schema_warning(team: Team, console: ConsoleFor) -> None:
+    schema_create(
+        tenant=team.tenant,
+        event_type="order_placed",
+        properties={"amount": {"type": "string", "required": True}},
+        enforcement="warn",
+    )
+    warned = event_conform(
+        event_validate(
+            {"user_id": "alice", "event_type": "order_placed", "payload": {"amount": 3}}, now=timezone.now()
+        ),
+        tenant_schemas(team.tenant.pk),
+    )
+    events_store(tenant=team.tenant, events=[warned], received_at=timezone.now())
+    send(team.tenant, ("alice", "page_viewed", 1, {}))
+    html = console("viewer").get("/t/acme/explorer/user/", {"user_id": "alice"}).content.decode()
+    assert html.count("Schema warning:") == 1
+    assert "<code>payload.amount</code> Must be of type string, not integer." in html

@@ -50,6 +50,7 @@ from segops_server.keys import cache as key_cache
 from segops_server.keys.models import KeyType
 from segops_server.keys.services import api_key_revoke
 from segops_server.keys.sessions import session_token_mint
+from segops_server.schemas.services import schema_create
 from segops_server.segments.tests.test_segments_api import _create, _history
 from segops_server.testing.factories import Team
 from segops_server.testing.keys import make_api_key
@@ -59,8 +60,8 @@ TRACK = "/api/ingestion/track/"
 MEMBERSHIP = "/api/segments/membership/"
 
 # The apps whose rows a request to these routes may write (events and what follows them, quota
-# counters, idempotency records, audit entries, the key's last use).
-_WATCHED_APPS = ("ingestion", "core", "audit", "keys", "segments", "accounts")
+# counters, idempotency records, audit entries, the key's last use, event schemas' counts).
+_WATCHED_APPS = ("ingestion", "core", "audit", "keys", "segments", "accounts", "schemas")
 
 
 # A quota counter's key ends in its window ("calls:7:m29412345", "events:7:202611"): two sends of
@@ -315,11 +316,24 @@ _VALID_MEMBERSHIP = {"method": "GET", "path": f"{MEMBERSHIP}?user_id=alice", "bo
 
 @pytest.fixture
 def world(team: Team, django_capture_on_commit_callbacks: Any) -> tuple[Credentials, int, Tenant]:
-    """Acme with its credentials and a computed "Buyers" segment (alice and bob, not carol)."""
+    """Acme with its credentials, a computed "Buyers" segment (alice and bob, not carol), and event
+    schemas the generated events meet or not: order_placed's rejects, page_viewed's warns."""
     _history(team)
     segment_id = int(_create(team).json()["id"])
     with django_capture_on_commit_callbacks(execute=True):
         team.client("member").post(f"/api/segments/{segment_id}/compute/")
+    schema_create(
+        tenant=team.tenant,
+        event_type="order_placed",
+        properties={"amount": {"type": "integer", "required": True}},
+        enforcement="reject",
+    )
+    schema_create(
+        tenant=team.tenant,
+        event_type="page_viewed",
+        properties={"plan": {"type": "string", "required": True}},
+        enforcement="warn",
+    )
     return Credentials(team), segment_id, team.tenant
 
 
@@ -375,6 +389,23 @@ def world(team: Team, django_capture_on_commit_callbacks: Any) -> tuple[Credenti
     quota="free plan",
 )
 @example(request=_VALID_TRACK, credential=_FULL, headers={"Cookie": "csrftoken=def"}, quota="free plan")
+# Event schemas: a rejected event (a 400 naming the property, counted) and a warned one (stored
+# with its violations, counted), both ways.
+@example(
+    request={**_VALID_TRACK, "body": json.dumps({"user_id": "u-1", "event_type": "order_placed"})},
+    credential=_FULL,
+    headers={},
+    quota="free plan",
+)
+@example(
+    request={
+        **_VALID_TRACK,
+        "body": json.dumps({"user_id": "u-1", "event_type": "page_viewed", "payload": {"plan": 3}}),
+    },
+    credential=_FULL,
+    headers={},
+    quota="free plan",
+)
 def test_it_answers_and_stores_alike_with_and_without_the_short_way(
     world: tuple[Credentials, int, Tenant],
     request: dict[str, Any],

@@ -103,6 +103,7 @@ def test_it_answers_the_event_fields(
         "occurred_at": iso(base),
         "payload": {"total": 9.5},
         "anonymous_id": "anon-1",
+        "schema_violations": None,
     }
 
 

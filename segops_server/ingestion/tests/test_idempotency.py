@@ -42,7 +42,7 @@ def test_it_stores_a_message_id_repeated_within_one_batch_once(team: Team, inges
     response = ingest.post(BATCH, {"events": events}, format="json")
 
     assert response.status_code == 202
-    assert response.json() == {"queued": 4, "skipped": 0, "errors": []}
+    assert response.json() == {"queued": 4, "skipped": 0, "rejected": 0, "violations": 0, "errors": []}
     assert sorted(e.payload["seq"] for e in stored_events(team.tenant)) == [0, 2]
 
 

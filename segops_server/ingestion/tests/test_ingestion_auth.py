@@ -167,7 +167,7 @@ def test_it_replaces_every_user_id_with_the_sessions_uid(autocommit: bool, team:
 
     assert single.status_code == 202
     assert batch.status_code == 202
-    assert batch.json() == {"queued": 4, "skipped": 0, "errors": []}
+    assert batch.json() == {"queued": 4, "skipped": 0, "rejected": 0, "violations": 0, "errors": []}
     stored = stored_events(team.tenant)
     assert sorted(e.payload["seq"] for e in stored) == [0, 1, 2, 3, 4]
     assert {e.user_id for e in stored} == {"u-session"}

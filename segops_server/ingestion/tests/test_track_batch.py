@@ -19,7 +19,7 @@ def test_it_stores_every_event_of_a_batch(autocommit: bool, team: Team, ingest: 
     response = ingest.post(BATCH, {"events": events}, format="json")
 
     assert response.status_code == 202
-    assert response.json() == {"queued": 10, "skipped": 0, "errors": []}
+    assert response.json() == {"queued": 10, "skipped": 0, "rejected": 0, "violations": 0, "errors": []}
     stored = stored_events(team.tenant)
     assert sorted(e.payload["seq"] for e in stored) == list(range(10))
     assert {e.payload["seq"]: e.user_id for e in stored} == {i: f"u-{i % 3}" for i in range(10)}
@@ -78,7 +78,7 @@ def test_it_accepts_an_empty_batch(team: Team, ingest: APIClient) -> None:
     response = ingest.post(BATCH, {"events": []}, format="json")
 
     assert response.status_code == 202
-    assert response.json() == {"queued": 0, "skipped": 0, "errors": []}
+    assert response.json() == {"queued": 0, "skipped": 0, "rejected": 0, "violations": 0, "errors": []}
 
 
 def test_it_accepts_exactly_500_events(team: Team, ingest: APIClient) -> None:
