@@ -46,7 +46,7 @@ def test_it_exports_members_as_csv(
     state = (
         team.client("viewer").get(f"/api/segments/{computed}/export/?export_id={body['export_id']}").json()
     )
-    assert state["status"] == "done"
+    assert state["status"] == "complete"
     assert state["row_count"] == state["total_rows"] == 2
     assert state["generation"] == 1
     assert state["download_url"] == f"http://testserver/api/segments/exports/{body['export_id']}/download/"
@@ -124,7 +124,7 @@ def test_it_writes_the_set_a_compute_swapped_in_midway(
         team.client("viewer").get(f"/api/segments/{computed}/export/?export_id={body['export_id']}").json()
     )
     assert swaps == [1]
-    assert state["status"] == "done"
+    assert state["status"] == "complete"
     assert state["generation"] == 2
     raw = b"".join(_download(team, state["download_url"]).streaming_content).decode()
     assert [row[0] for row in csv.reader(io.StringIO(raw))][1:] == ["alice", "bob", "carol"]
