@@ -158,7 +158,9 @@ ROUTES: dict[str, Rule] = {
     "segment-export-download": tenant(),
     # --- API: issue 14 (docs/api.md, "Sandbox, estimate and analytics")
     # The sandbox stores nothing but is a Member's tool; keys with segments:read.
-    "explorer-sandbox-publish": Rule(TENANT, body={"user_id": "{event_user}", "event_type": "zebra_purchase"}),
+    "explorer-sandbox-publish": Rule(
+        TENANT, body={"user_id": "{event_user}", "event_type": "zebra_purchase"}
+    ),
     "segment-estimate": Rule(TENANT, roles={"POST": Role.VIEWER}),  # a count, as a preview
     "analytics-overview": tenant(),
     "analytics-segments": tenant(),

@@ -11,7 +11,6 @@ from rest_framework import serializers
 
 from segops_server.segments.models import ExportFormat, ExportStatus, SegmentExport
 
-
 # The hosted API calls a finished export "complete"; it is stored as "done". The word is mapped
 # here, at the API's edge, rather than by rewriting stored rows (a migration of the segments app).
 PUBLIC_STATUS = {ExportStatus.DONE.value: "complete"}
