@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "segops_server.activations",
     "segops_server.webhooks",
     "segops_server.schemas",
+    "segops_server.analytics",
     "segops_server.console",
     "segops_server.observability",
 ]

@@ -1,6 +1,6 @@
 """Root routes: the API under /api/, health probes, OpenAPI docs and the console."""
 
-from django.urls import URLPattern, URLResolver, include, path, register_converter
+from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from segops_server.core import views as core_views
@@ -19,6 +19,13 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.webhooks.urls")),
     path("", include("segops_server.activations.urls")),
     path("", include("segops_server.schemas.urls")),
+    path("", include("segops_server.analytics.urls")),
+    # Out of scope (spec §10): one catch-all for all of their routes, every method a 404 saying so.
+    re_path(
+        rf"^(?P<feature>{core_views.NOT_INSTALLED_PATTERN})(?:/.*)?$",
+        core_views.not_installed,
+        name="not-installed",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start script as a file (/api/docs/?script=): no inline script, so
     # the page runs under the console's Content-Security-Policy. GET only: its HTML renderer has

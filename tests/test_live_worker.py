@@ -219,7 +219,9 @@ def test_an_export_whose_worker_was_killed_midway_finishes_on_the_next_worker(li
     old = _kill_worker(live)  # in the middle of the export (its first read sleeps)
 
     _restarted(live, old)
-    done = _wait("the export done", lambda: (s := live.call("GET", status))["status"] == "done" and s, live)
+    done = _wait(
+        "the export complete", lambda: (s := live.call("GET", status))["status"] == "complete" and s, live
+    )
     assert done["row_count"] == 2
     response = requests.get(
         f"{live.server.url}/api/segments/exports/{export}/download/",

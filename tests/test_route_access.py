@@ -158,6 +158,19 @@ ROUTES: dict[str, Rule] = {
         TENANT, roles={"POST": Role.VIEWER}, body={"format": "csv"}, query={"export_id": "{export}"}
     ),
     "segment-export-download": tenant(),
+    # --- API: issue 14 (docs/api.md, "Sandbox, estimate and analytics")
+    # The sandbox stores nothing but is a Member's tool; keys with segments:read.
+    "explorer-sandbox-publish": Rule(
+        TENANT, body={"user_id": "{event_user}", "event_type": "zebra_purchase"}
+    ),
+    "segment-estimate": Rule(TENANT, roles={"POST": Role.VIEWER}),  # a count, as a preview
+    "analytics-overview": tenant(),
+    "analytics-segments": tenant(),
+    "analytics-overlap": tenant(),
+    "analytics-activations": tenant(),
+    "analytics-usage": tenant(),
+    # Features not part of this installation: a 404 saying so, to anyone (docs/api.md).
+    "not-installed": Rule(OPEN),
     # --- API: webhooks (docs/api.md, "Webhooks": Member and up for every method, keys webhooks:write)
     "webhook-list": Rule(TENANT, roles=MEMBER_READS, body={"url": "https://93.184.216.34/pwned"}),
     "webhook-detail": Rule(TENANT, roles=MEMBER_READS, body={"description": "Pwned"}),
@@ -395,6 +408,7 @@ def victim(team: Team, settings: Any, tmp_path: Any) -> Victim:
         "schema_id": str(schema.pk),
         "member_id": str(team.member.pk),
         "event_user": EVENT_USER,
+        "feature": "pim",
         "seq": str(segment.pk),
     }
     markers = [

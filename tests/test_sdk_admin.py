@@ -253,7 +253,7 @@ def test_export_writes_the_members_to_a_file_the_key_downloads(
     assert export["export_id"]
 
     state = _export_finished(world, export)
-    assert state["status"] == "done", f"{state}\n{world.server.output()[-4000:]}"
+    assert state["status"] == "complete", f"{state}\n{world.server.output()[-4000:]}"
     assert state["row_count"] == len(BUYERS)
     download = requests.get(
         state["download_url"], headers={"Authorization": f"ApiKey {world.key}"}, timeout=10
@@ -388,7 +388,7 @@ def test_cli_exports_a_segment(world: World, computed: dict[str, Any]) -> None:
     assert done.returncode == 0, done.stderr
     export = json.loads(done.stdout)
     assert export["format"] == "parquet"
-    assert _export_finished(world, export)["status"] == "done"
+    assert _export_finished(world, export)["status"] == "complete"
 
 
 def test_cli_membership_and_errors(world: World, computed: dict[str, Any]) -> None:

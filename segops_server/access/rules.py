@@ -79,3 +79,12 @@ SCHEMAS = Policy(credentials=PEOPLE_AND_KEYS, scopes=_READ_WRITE_SCOPES)
 SCHEMA_TOOLS = Policy(
     credentials=PEOPLE_AND_KEYS, scopes={"POST": Scope.SEGMENTS_READ}, roles={"POST": Role.VIEWER}
 )
+
+# --- Issue 14: sandbox, estimate, analytics
+# The sandbox evaluates a made-up event against every segment and stores nothing, but it is a
+# write-shaped question about how segments behave: Members and up; keys with segments:read.
+SANDBOX = Policy(credentials=PEOPLE_AND_KEYS, scopes={"POST": Scope.SEGMENTS_READ})
+# An estimate counts what a saved rule matches now, materialising nothing: as a preview.
+SEGMENT_ESTIMATE = SEGMENT_PREVIEW
+# Analytics are read-only figures of segments and activations: Viewers and segments:read keys.
+ANALYTICS = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})

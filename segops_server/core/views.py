@@ -6,6 +6,7 @@ import sys
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from segops_server.core.outage import database_unavailable_response, is_database_unavailable
 from segops_server.core.workers import workers_seen
@@ -42,6 +43,25 @@ def readyz(request: HttpRequest) -> HttpResponse:
             return JsonResponse({"status": "unavailable", "detail": detail, "worker": worker}, status=503)
         return JsonResponse({"status": "ok", "detail": detail, "worker": worker})
     return JsonResponse({"status": "ok", "worker": worker})
+
+
+# The hosted service's features this installation does not have (spec §10), by the first segment
+# of their API paths: the official SDK calls them, and gets a clear 404 rather than "Not found.".
+NOT_INSTALLED = {
+    "pim": "The product catalog (PIM)",
+    "product-segments": "Product segments",
+    "ai-reach": "AI visibility",
+    "ai-pages": "AI landing pages",
+    "ai": "The AI segment builder and copilot",
+}
+NOT_INSTALLED_PATTERN = "|".join(sorted(NOT_INSTALLED, key=len, reverse=True))
+
+
+@csrf_exempt  # no cookie-authenticated state to protect: every method answers the same 404
+def not_installed(request: HttpRequest, feature: str) -> HttpResponse:
+    """Every route of a feature that is not part of this installation, for anyone: the features
+    this installation lacks are public (the docs say so), so the answer tells nobody anything."""
+    return JsonResponse({"detail": f"{NOT_INSTALLED[feature]} is not part of this installation."}, status=404)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

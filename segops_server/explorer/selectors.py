@@ -46,13 +46,23 @@ def user_aliases(*, tenant: Tenant, user_id: str) -> list[str]:
 
 
 def user_events_page(
-    *, tenant: Tenant, user_id: str, event_type: str | None, limit: int, cursor: str | None
-) -> tuple[list[Event], str | None]:
-    """Newest first; events sent under an anonymous id aliased to this user are included."""
+    *,
+    tenant: Tenant,
+    user_id: str,
+    event_type: str | None,
+    limit: int,
+    cursor: str | None,
+    since: datetime | None = None,
+) -> tuple[list[Event], str | None, int]:
+    """Newest first, and how many match in all; events sent under an anonymous id aliased to this
+    user are included. `since`: only events that occurred at or after it."""
     ids = [user_id, *user_aliases(tenant=tenant, user_id=user_id)]
     events = Event.objects.for_tenant(tenant).filter(user_id__in=ids)
     if event_type:
         events = events.filter(event_type=event_type)
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    count = events.count()
     position = cursor_decode(cursor, 2)
     if position is not None:
         try:
@@ -68,7 +78,7 @@ def user_events_page(
         page = page[:limit]
         last = page[-1]
         next_cursor = cursor_encode([_iso(last.occurred_at), last.id])
-    return page, next_cursor
+    return page, next_cursor, count
 
 
 def _iso(value: datetime) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from segops_server.core.ids import MAX_ID_LENGTH
@@ -40,5 +42,33 @@ class UserSearchQuerySerializer(serializers.Serializer[None]):
 
 class UserEventsQuerySerializer(serializers.Serializer[None]):
     event_type = serializers.CharField(required=False, max_length=100)
+    since = serializers.DateTimeField(
+        required=False, help_text="Only events that occurred at or after this time (ISO 8601)."
+    )
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
     cursor = serializers.CharField(required=False, max_length=500)
+
+
+class SandboxEventSerializer(serializers.Serializer[None]):
+    """The sandbox's body, for the schema: it is validated as ingestion validates one event."""
+
+    user_id = serializers.CharField()
+    event_type = serializers.CharField()
+    occurred_at = serializers.DateTimeField(required=False)
+    payload = serializers.JSONField(required=False)
+    anonymous_id = serializers.CharField(required=False)
+
+
+class SandboxSegmentSerializer(serializers.Serializer[dict[str, Any]]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class SandboxResultSerializer(serializers.Serializer[dict[str, Any]]):
+    published = serializers.BooleanField(help_text="Always true; nothing was stored.")
+    entered = SandboxSegmentSerializer(many=True)
+    exited = SandboxSegmentSerializer(many=True)
+    unchanged_count = serializers.IntegerField()
+    skipped = SandboxSegmentSerializer(
+        many=True, help_text="Segments whose saved rule cannot be evaluated (it names a deleted segment)."
+    )

@@ -16,6 +16,7 @@ from segops_server.segments.delivery import api as delivery
 
 urlpatterns: list[URLPattern] = [
     path("explorer/users/", api.UserListView.as_view(), name="explorer-users"),
+    path("explorer/sandbox/publish/", api.SandboxView.as_view(), name="explorer-sandbox-publish"),
     re_path(
         rf"^explorer/users/(?P<user_id>.+)/segments/(?P<segment_id>{IdConverter.regex})/explain/$",
         delivery.ExplainView.as_view(),

@@ -18,6 +18,7 @@ urlpatterns = [
         definitions.SegmentVersionsView.as_view(),
         name="segment-versions",
     ),
+    path("segments/<id:segment_id>/estimate/", definitions.EstimateView.as_view(), name="segment-estimate"),
     path("segments/<id:segment_id>/compute/", compute.ComputeView.as_view(), name="segment-compute"),
     path("segments/<id:segment_id>/members/", delivery.MembersView.as_view(), name="segment-members"),
     path("segments/<id:segment_id>/changes/", changes.ChangesView.as_view(), name="segment-changes"),

@@ -63,7 +63,7 @@ def test_a_viewer_exports_watches_the_progress_and_downloads(
     for callback in queued:  # the worker writes the file
         callback()
     done = htmx(viewer, "get", f"/t/acme/segments/{segment.pk}/export/status/").content.decode()
-    assert 'data-export-status="done"' in done
+    assert 'data-export-status="complete"' in done
     assert "every 1s" not in done
     assert "2 members" in done
 

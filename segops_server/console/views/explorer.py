@@ -37,7 +37,7 @@ def user_detail(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     user_id = request.GET.get("user_id", "")
     profile = users.user_get(tenant=ctx.tenant, user_id=user_id)  # unknown: the console's 404 page
     event_type = request.GET.get("event_type", "").strip() or None
-    events, _ = users.user_events_page(
+    events, _, _ = users.user_events_page(
         tenant=ctx.tenant, user_id=user_id, event_type=event_type, limit=EVENTS_LIMIT, cursor=None
     )
     member_of = membership.user_segments(tenant=ctx.tenant, user_id=user_id)

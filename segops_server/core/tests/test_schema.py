@@ -12,6 +12,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from segops_server.core import views as core_views
+
 SCHEMA_VIEWS = (SpectacularAPIView, SpectacularSwaggerSplitView)
 
 
@@ -29,6 +31,8 @@ def _api_paths() -> set[str]:
     paths = set()
     for route, callback in _routes(get_resolver().url_patterns):
         if not route.startswith("/api/") or getattr(callback, "cls", None) in SCHEMA_VIEWS:
+            continue
+        if callback is core_views.not_installed:  # features this installation lacks: no API to document
             continue
         paths.add(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", simplify_regex(route.replace("^", ""))))
     return paths
@@ -106,7 +110,7 @@ def test_it_documents_the_error_shape_as_every_operations_default(schema: dict[s
         ("/api/audit-log/", {"count", "next", "previous", "results"}),
         ("/api/explorer/users/", {"count", "results"}),
         ("/api/segments/{segment_id}/members/", {"results", "next_cursor"}),
-        ("/api/explorer/users/{user_id}/events/", {"results", "next_cursor"}),
+        ("/api/explorer/users/{user_id}/events/", {"count", "results", "next_cursor"}),
     ],
 )
 def test_it_documents_lists_in_the_envelope_they_are_answered_in(

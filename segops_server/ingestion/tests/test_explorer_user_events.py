@@ -46,7 +46,7 @@ def _walk(viewer: APIClient, url: str, **params: Any) -> tuple[list[dict[str, An
         response = viewer.get(url, query)
         assert response.status_code == 200, response.json()
         body = response.json()
-        assert set(body) == {"results", "next_cursor"}
+        assert set(body) == {"count", "results", "next_cursor"}
         results += body["results"]
         pages += 1
         cursor = body["next_cursor"]
@@ -117,6 +117,7 @@ def test_it_filters_by_event_type_across_pages(
     assert pages == 3
     assert [r["payload"]["seq"] for r in results] == [24, 21, 18, 15, 12, 9, 6, 3, 0]
     assert viewer.get(user_url("u/1", "events/"), {"event_type": "nothing"}).json() == {
+        "count": 0,
         "results": [],
         "next_cursor": None,
     }
@@ -242,3 +243,46 @@ def test_it_answers_400_to_bad_parameters(
 
     assert response.status_code == 400
     assert set(response.json()) == set(params)
+
+
+def test_it_counts_every_matching_event_on_every_page(
+    team: Team, ingest: APIClient, viewer: APIClient, base: datetime
+) -> None:
+    _send_25(ingest, base)
+
+    first = viewer.get(user_url("u/1", "events/"), {"limit": 7}).json()
+    second = viewer.get(user_url("u/1", "events/"), {"limit": 7, "cursor": first["next_cursor"]}).json()
+    orders = viewer.get(user_url("u/1", "events/"), {"event_type": "order_placed", "limit": 2}).json()
+
+    assert first["count"] == second["count"] == 25  # all pages, not this page
+    assert orders["count"] == 9
+    assert len(orders["results"]) == 2
+
+
+def test_it_filters_by_since_across_pages(
+    team: Team, ingest: APIClient, viewer: APIClient, base: datetime
+) -> None:
+    _send_25(ingest, base)  # seq s occurred at base + s // 2 minutes
+
+    results, pages = _walk(
+        viewer, user_url("u/1", "events/"), limit=4, since=iso(base + timedelta(minutes=10))
+    )
+    counted = viewer.get(user_url("u/1", "events/"), {"since": iso(base + timedelta(minutes=10))}).json()
+
+    assert sorted(r["payload"]["seq"] for r in results) == list(range(20, 25))  # at or after the time
+    assert pages == 2
+    assert counted["count"] == 5
+    later = viewer.get(user_url("u/1", "events/"), {"since": iso(base + timedelta(days=1))}).json()
+    assert later == {"count": 0, "results": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-13-01T00:00:00Z", "1700000000"])
+def test_it_refuses_a_malformed_since_with_a_400_naming_it(
+    team: Team, ingest: APIClient, viewer: APIClient, since: str
+) -> None:
+    ingest.post(TRACK, event("u-1"), format="json")
+
+    response = viewer.get(user_url("u-1", "events/"), {"since": since})
+
+    assert response.status_code == 400
+    assert "since" in response.json()

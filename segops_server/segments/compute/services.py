@@ -12,6 +12,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from segops_server.analytics.services import segment_size_record
 from segops_server.core.errors import Invalid
 from segops_server.core.outage import is_database_unavailable
 from segops_server.core.rawsql import StatementTimeout
@@ -166,6 +167,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
                 tenant=tenant, segment=segment, generation=generation, member_count=count, now=now
             )
             snapshots.changed()  # the new generation is what every process answers from now on
+            segment_size_record(segment_id=segment.pk, tenant_id=tenant.pk, day=now.date(), count=count)
 
         members_materialise(
             tenant_id=tenant.pk,

@@ -8,15 +8,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from segops_server.access import rules
+from segops_server.core.errors import Conflict
 from segops_server.core.pagination import PageNumberPagination, paginated_response
 from segops_server.segments.api_base import SegmentsView
 from segops_server.segments.definitions import selectors, services
 from segops_server.segments.definitions.serializers import (
+    EstimateSerializer,
     PreviewOutSerializer,
     PreviewSerializer,
     SegmentSerializer,
     SegmentVersionSerializer,
 )
+from segops_server.segments.rules.dsl import DefinitionError
 
 
 class SegmentListView(SegmentsView):
@@ -83,3 +86,20 @@ class PreviewView(SegmentsView):
         return Response(
             selectors.preview(tenant=self.tenant, definition=definition, limit=data.validated_data["limit"])
         )
+
+
+class EstimateView(SegmentsView):
+    # Counting what a saved rule matches is reading: a POST a Viewer and a segments:read key may send.
+    policy = rules.SEGMENT_ESTIMATE
+
+    @extend_schema(request=None, responses=EstimateSerializer)
+    def post(self, request: Request, segment_id: int) -> Response:
+        segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
+        try:
+            estimated = selectors.estimate(segment=segment)
+        except DefinitionError as exc:
+            # As for explain: the saved rule refers to a deleted segment; the segment needs an edit.
+            raise Conflict(
+                f"This segment's rule cannot be evaluated as saved ({exc.message}); edit the rule."
+            ) from None
+        return Response(EstimateSerializer(estimated).data)

@@ -80,3 +80,40 @@ def rule_refused(exc: StatementTimeout | DataError) -> Invalid:
     if "invalid regular expression" not in str(exc):
         raise exc
     return Invalid({"detail": f"The database refused a regular expression of this rule: {exc}"})
+
+
+def estimate(*, segment: Segment, now: datetime | None = None) -> dict[str, Any]:
+    """The saved definition's size now, counted and not materialised (spec §15), bounded like a
+    preview. Past the bound the answer is the last computed size, marked `exact: false` (with the
+    time of that compute; null if never computed): an estimate is the cheap question, so it never
+    fails for a slow rule. A rule that no longer compiles raises DefinitionError (the caller's 409)."""
+    tenant = segment.tenant
+    if segment.definition is None:
+        raise Invalid({"detail": "Save a definition before estimating this segment."})
+    now = now or timezone.now()
+    profiles_refresh(tenant=tenant)
+    sql, params = definition_compile(
+        segment.definition,
+        tenant_id=tenant.pk,
+        vendor=connection.vendor,
+        now=now,
+        lookup_definition=definition_lookup(tenant),
+    )
+    try:
+        with (
+            bounded_read(connection),
+            connection.cursor() as cursor,
+            statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
+        ):
+            cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608 (compiled, parameterised)
+            counted = int(cursor.fetchone()[0])
+    except StatementTimeout:
+        return {
+            "segment_id": segment.pk,
+            "estimated_members": segment.member_count,
+            "exact": False,
+            "computed_at": segment.last_computed_at,
+        }
+    except DataError as exc:
+        raise rule_refused(exc) from None
+    return {"segment_id": segment.pk, "estimated_members": counted, "exact": True, "computed_at": now}

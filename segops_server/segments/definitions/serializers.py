@@ -57,3 +57,14 @@ class PreviewOutSerializer(serializers.Serializer[dict[str, Any]]):
     sample_user_ids = serializers.ListField(child=serializers.CharField())
     sql = serializers.CharField()
     params = serializers.ListField(child=serializers.CharField())
+
+
+class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
+    segment_id = serializers.IntegerField()
+    estimated_members = serializers.IntegerField()
+    exact = serializers.BooleanField(
+        help_text="true: counted now; false: the count took too long, this is the last computed size."
+    )
+    computed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the count was made (the last compute's time when not exact)."
+    )

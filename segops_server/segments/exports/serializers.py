@@ -6,9 +6,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from segops_server.segments.models import ExportFormat, ExportStatus, SegmentExport
+
+# The hosted API calls a finished export "complete"; it is stored as "done". The word is mapped
+# here, at the API's edge, rather than by rewriting stored rows (a migration of the segments app).
+PUBLIC_STATUS = {ExportStatus.DONE.value: "complete"}
+PUBLIC_STATUS_CHOICES = [PUBLIC_STATUS.get(value, value) for value in ExportStatus.values]
+
+
+def export_status_public(status: str) -> str:
+    return PUBLIC_STATUS.get(status, status)
 
 
 class ExportRequestSerializer(serializers.Serializer[None]):
@@ -23,7 +33,7 @@ class ExportSerializer(serializers.Serializer[SegmentExport]):
     export_id = serializers.UUIDField(source="pk")
     segment_id = serializers.IntegerField()
     format = serializers.CharField()
-    status = serializers.ChoiceField(choices=ExportStatus.choices)
+    status = serializers.SerializerMethodField()
     generation = serializers.IntegerField(
         allow_null=True, help_text="The member set written (set once the file is done)."
     )
@@ -35,6 +45,10 @@ class ExportSerializer(serializers.Serializer[SegmentExport]):
     finished_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=PUBLIC_STATUS_CHOICES))
+    def get_status(self, obj: SegmentExport) -> str:
+        return export_status_public(obj.status)
 
     def get_expires_at(self, obj: SegmentExport) -> str | None:
         if obj.status == ExportStatus.EXPIRED:

@@ -57,7 +57,7 @@ def test_it_writes_again_an_export_whose_worker_died(
 
     assert again["export_id"] == first["export_id"]
     state = _state(team, computed, first["export_id"])
-    assert state["status"] == "done"
+    assert state["status"] == "complete"
     assert state["row_count"] == 2
     assert not leftover.exists()
     download = team.client("viewer").get(f"/api/segments/exports/{first['export_id']}/download/")
@@ -85,7 +85,7 @@ def test_the_rescue_queues_again_only_exports_whose_lease_expired(
     _left_running(team, alive["export_id"], seconds=30)
     with django_capture_on_commit_callbacks(execute=True):
         assert exports.exports_rescue() == 1
-    assert _state(team, computed, dead["export_id"])["status"] == "done"
+    assert _state(team, computed, dead["export_id"])["status"] == "complete"
     assert _state(team, computed, alive["export_id"])["status"] == "running"
 
 

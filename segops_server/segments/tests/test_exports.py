@@ -48,7 +48,7 @@ def test_it_exports_members_as_csv(
     state = (
         team.client("viewer").get(f"/api/segments/{computed}/export/?export_id={body['export_id']}").json()
     )
-    assert state["status"] == "done"
+    assert state["status"] == "complete"
     assert state["row_count"] == state["total_rows"] == 2
     assert state["generation"] == 1
     assert state["download_url"] == f"http://testserver/api/segments/exports/{body['export_id']}/download/"
@@ -123,7 +123,7 @@ def _export_with_a_compute_midway(
     state: dict[str, Any] = (
         team.client("viewer").get(f"/api/segments/{computed}/export/?export_id={body['export_id']}").json()
     )
-    assert state["status"] == "done"
+    assert state["status"] == "complete"
     raw = b"".join(_download(team, state["download_url"]).streaming_content).decode()
     state["user_ids"] = [row[0] for row in csv.reader(io.StringIO(raw))][1:]
     return state
