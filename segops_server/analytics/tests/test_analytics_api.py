@@ -168,6 +168,17 @@ def test_overlap_reads_only_the_current_member_sets(team: Team) -> None:
     assert _get(team, "overlap") == []
 
 
+def test_overlap_counts_members_whatever_compute_brought_them_in(team: Team) -> None:
+    _send(team.tenant, ["a", "b"], "order_placed")
+    _send(team.tenant, ["a", "b", "c"], "page_viewed")
+    buyers = _segment(team, "Buyers", "order_placed")  # a b, in since its first compute
+    _segment(team, "Readers", "page_viewed")
+    _send(team.tenant, ["c"], "order_placed")
+    segment_compute_run(segment_id=buyers.pk)  # c comes in with the second; a and b stay
+
+    assert _get(team, "overlap")[0]["overlap"] == 3
+
+
 def test_overlap_is_empty_with_fewer_than_two_segments(team: Team) -> None:
     _send(team.tenant, ["a"], "order_placed")
     _segment(team, "Buyers", "order_placed")
