@@ -184,7 +184,9 @@ def scheduler_round() -> None:
 
 def rescue_round() -> None:
     """Queue again the work of workers that are gone: task rows still marked running, computes
-    and exports whose lease expired or whose task was lost (every few seconds, every worker)."""
+    and exports whose lease expired or whose task was lost, full syncs whose batches were never
+    queued (every few seconds, every worker)."""
+    from segops_server.activations.plan import syncs_rescue
     from segops_server.core.workers import tasks_rescue
     from segops_server.segments.compute.services import segments_rescue
     from segops_server.segments.exports.services import exports_rescue
@@ -192,6 +194,7 @@ def rescue_round() -> None:
     tasks_rescue()
     segments_rescue()
     exports_rescue()
+    syncs_rescue()
 
 
 def _scheduler_loop() -> None:

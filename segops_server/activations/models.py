@@ -85,6 +85,9 @@ class ActivationSync(models.Model):
     batches = models.PositiveIntegerField(default=0)  # deliveries of at most 1,000 users
     batches_done = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField()
+    # When its batches were queued. Null: not yet — a full sync's members are read by the task
+    # worker (activations/tasks.py), never in the request or the compute's swap that asked for it.
+    queued_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 

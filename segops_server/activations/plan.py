@@ -1,13 +1,19 @@
 """Planning syncs: after a compute, each active activation of the segment gets its sync.
 
 A sync is a log row (ActivationSync) and one delivery per batch of at most 1,000 users; the
-users are copied into the deliveries when they are queued, so a later compute (which deletes the
-older member sets) never changes what a queued batch carries.
+users are copied into the deliveries when they are queued, so a later compute never changes what
+a queued batch carries. A compute's changes are queued in its swap's transaction; every member (a
+full sync) is read by the task worker, from the segment's set when it runs.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from segops_server.activations.models import (
     Activation,
@@ -16,7 +22,9 @@ from segops_server.activations.models import (
     SyncKind,
     SyncStatus,
 )
-from segops_server.webhooks.chunks import changes_chunks, members_chunks
+from segops_server.core.workers import tasks_waiting
+from segops_server.segments.models import Segment
+from segops_server.webhooks.chunks import Users, changes_chunks, members_chunks
 from segops_server.webhooks.deliveries import delivery_queue
 from segops_server.webhooks.models import DeliveryEvent
 
@@ -44,7 +52,13 @@ def activations_plan(*, tenant_id: int, segment_id: int, generation: int, now: d
 
 def sync_queue(*, activation: Activation, kind: str, generation: int, now: datetime) -> ActivationSync:
     """Log one sync of `activation` to `generation` and queue its batches; call it in a transaction
-    that holds the segment (its swap, or a lock on its row) so `generation`'s members stay put."""
+    that holds the segment (its swap, or a lock on its row) so `generation`'s changes stay put.
+
+    A compute's changes are queued here, in the swap's transaction. Every member (a full sync, as
+    many batches as the segment has thousands of members) is read by the task worker: the task is
+    queued in this transaction, so it exists exactly when the sync does."""
+    from segops_server.activations.tasks import sync_fill
+
     sync = ActivationSync(
         tenant_id=activation.tenant_id,
         activation=activation,
@@ -53,11 +67,76 @@ def sync_queue(*, activation: Activation, kind: str, generation: int, now: datet
         started_at=now,
     )
     sync.save()
-    segment_id = activation.segment_id
+    activation.synced_generation = generation
+    activation.save(update_fields=["synced_generation", "updated_at"])
     if kind == SyncKind.CHANGES:
-        chunks = changes_chunks(segment_id=segment_id, generation=generation)
+        _batches_queue(
+            sync, activation, changes_chunks(segment_id=activation.segment_id, generation=generation), now
+        )
     else:
-        chunks = members_chunks(segment_id=segment_id, generation=generation)
+        sync_fill.enqueue(sync.pk)
+        sync.refresh_from_db()  # as queued so far (a worker that runs tasks at once has filled it)
+    return sync
+
+
+def sync_fill_run(*, sync_id: int, now: datetime | None = None) -> None:
+    """Queue a full sync's batches: every member of the segment's current generation (the task
+    worker). Runs once per sync: a second run finds it queued and does nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The worker is handed an id: the sync names its tenant.
+        sync = (
+            ActivationSync.objects.unscoped_all_tenants()
+            .select_for_update()
+            .filter(pk=sync_id, status=SyncStatus.RUNNING, queued_at__isnull=True)
+            .first()
+        )
+        if sync is None:
+            return
+        activation = Activation.objects.for_tenant(sync.tenant_id).filter(pk=sync.activation_id).first()
+        if activation is None:
+            return  # deleted meanwhile, the sync with it
+        # Held until this commits: a compute's swap waits, so the generation read stays put.
+        segment = (
+            Segment.objects.for_tenant(sync.tenant_id)
+            .select_for_update()
+            .filter(pk=activation.segment_id)
+            .first()
+        )
+        if segment is None:
+            return
+        sync.generation = segment.generation
+        sync.save(update_fields=["generation"])
+        chunks = members_chunks(segment_id=segment.pk, generation=segment.generation)
+        _batches_queue(sync, activation, chunks, now)
+
+
+def syncs_rescue(*, now: datetime | None = None) -> int:
+    """Queue again the full syncs whose batches were never queued and whose task is neither
+    waiting nor running (it failed, the database away): the scheduler's rescue round."""
+    from segops_server.activations.tasks import sync_fill
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SEGOPS_TASK_LEASE_SECONDS)
+    stalled = (
+        ActivationSync.objects.unscoped_all_tenants()  # the rescue spans tenants
+        .filter(status=SyncStatus.RUNNING, queued_at__isnull=True, started_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+    waiting = {str(arg) for arg in tasks_waiting(sync_fill)}
+    rescued = 0
+    for pk in stalled:
+        if str(pk) not in waiting:
+            sync_fill.enqueue(pk)
+            rescued += 1
+    return rescued
+
+
+def _batches_queue(
+    sync: ActivationSync, activation: Activation, chunks: Iterable[Users], now: datetime
+) -> None:
+    """One delivery per chunk of users; a sync with nobody to send succeeds at once."""
+    segment_id = activation.segment_id
     payload = {
         "event": DeliveryEvent.ACTIVATION_SYNC.value,
         "activation_id": activation.pk,
@@ -77,16 +156,13 @@ def sync_queue(*, activation: Activation, kind: str, generation: int, now: datet
         sync.batches += 1
         sync.entered += len(users["entered"])
         sync.exited += len(users["exited"])
-    fields = ["batches", "entered", "exited"]
-    activation.synced_generation = generation
-    activation_fields = ["synced_generation", "updated_at"]
+    sync.queued_at = now
+    fields = ["batches", "entered", "exited", "queued_at"]
     if sync.batches == 0:
         # Nothing to send: the receiver already holds this generation.
         sync.status, sync.finished_at = SyncStatus.SUCCEEDED, now
         fields += ["status", "finished_at"]
         if activation.status == ActivationStatus.ACTIVE:
             activation.last_synced_at = now
-            activation_fields.append("last_synced_at")
+            activation.save(update_fields=["last_synced_at", "updated_at"])
     sync.save(update_fields=fields)
-    activation.save(update_fields=activation_fields)
-    return sync

@@ -30,6 +30,10 @@ class ActivationSyncSerializer(serializers.Serializer[ActivationSync]):
     batches = serializers.IntegerField()
     batches_done = serializers.IntegerField()
     started_at = serializers.DateTimeField()
+    queued_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When its batches were queued; null while the worker reads a full sync's members.",
+    )
     finished_at = serializers.DateTimeField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
 

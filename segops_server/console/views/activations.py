@@ -152,9 +152,11 @@ def activation_sync(
         sync = services.activation_sync_now(activation=activation)
     except DomainError as exc:  # paused, or the segment never computed
         return _card(request, ctx, segment, error=str(exc), status=exc.http_status)
-    return _card(
-        request, ctx, segment, notice=f"Sync queued: {sync.entered} members in {sync.batches} batches."
-    )
+    if sync.queued_at is None:  # the worker reads the members and queues the batches
+        notice = "Sync queued: every member is being sent."
+    else:
+        notice = f"Sync queued: {sync.entered} members in {sync.batches} batches."
+    return _card(request, ctx, segment, notice=notice)
 
 
 @tenant_page(rules.ACTIVATIONS)
