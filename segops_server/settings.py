@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "segops_server.segments",
     "segops_server.activations",
     "segops_server.webhooks",
+    "segops_server.identity",
     "segops_server.console",
     "segops_server.observability",
 ]

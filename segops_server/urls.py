@@ -18,6 +18,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.explorer.urls")),
     path("", include("segops_server.webhooks.urls")),
     path("", include("segops_server.activations.urls")),
+    path("", include("segops_server.identity.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start script as a file (/api/docs/?script=): no inline script, so
     # the page runs under the console's Content-Security-Policy. GET only: its HTML renderer has

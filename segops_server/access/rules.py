@@ -72,3 +72,7 @@ ACTIVATIONS = Policy(
         "DELETE": Scope.WEBHOOKS_WRITE,
     },
 )
+# Identity (spec §14): an alias or a merge moves one user's events and traits to another in every
+# segment, so people need an Admin and keys the identity:write scope (no key has it by accident:
+# it is named when the key is made, or comes with the default "every scope").
+IDENTITY = Policy(credentials=PEOPLE_AND_KEYS, scopes={"POST": Scope.IDENTITY_WRITE}, write=Role.ADMIN)

@@ -23,6 +23,7 @@ from segops_server.core.workers import (
     leased_rescue,
     worker_id,
 )
+from segops_server.identity.selectors import edges_exist
 from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.observability.metrics import compute_record
 from segops_server.segments.compute.materialise import members_discard_unswapped, members_materialise
@@ -145,6 +146,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
             vendor=connection.vendor,
             now=now,
             lookup_definition=definition_lookup(tenant),
+            resolve_identities=edges_exist(tenant=tenant),
         )
 
         def swap(count: int) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from segops_server.accounts.models import Tenant
 from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.rawsql import StatementTimeout, bounded_read, statement_timeout
+from segops_server.identity.selectors import edges_exist
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.models import Segment, SegmentVersion
 from segops_server.segments.rules.compiler import definition_compile
@@ -50,6 +51,7 @@ def preview(
         vendor=connection.vendor,
         now=now or timezone.now(),
         lookup_definition=definition_lookup(tenant),
+        resolve_identities=edges_exist(tenant=tenant),
     )
     try:
         with (

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.rawsql import bounded_read, statement_timeout
-from segops_server.ingestion.models import Event, UserProfile
+from segops_server.identity.selectors import edges_exist, user_ids, user_traits
+from segops_server.ingestion.models import Event
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.models import Segment
 from segops_server.segments.rules.compiler import definition_compile
@@ -28,6 +29,7 @@ def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: date
         vendor=connection.vendor,
         now=now,
         lookup_definition=definition_lookup(tenant),
+        resolve_identities=edges_exist(tenant=tenant),
     )
     # Bounded like a preview: a Viewer chooses which segment to explain.
     with (
@@ -48,11 +50,12 @@ def segment_explain(*, tenant: Tenant, segment: Segment, user_id: str) -> dict[s
     profiles_refresh(tenant=tenant)
     now = timezone.now()
     definition = segment.definition or {"logic": "AND", "conditions": []}
+    # The user's events and traits as segments see them: with those of the ids counting for it.
+    ids = user_ids(tenant=tenant, user_id=user_id)
     events = list(
-        Event.objects.for_tenant(tenant).filter(user_id=user_id).order_by("occurred_at", "id")[:MAX_EVENTS]
+        Event.objects.for_tenant(tenant).filter(user_id__in=ids).order_by("occurred_at", "id")[:MAX_EVENTS]
     )
-    profile = UserProfile.objects.for_tenant(tenant).filter(user_id=user_id).first()
-    traits = profile.properties if profile else {}
+    traits = user_traits(tenant=tenant, user_id=user_id)
     conditions = []
     for index, condition in enumerate(definition.get("conditions", [])):
         matched = _matches(tenant, {"logic": "AND", "conditions": [condition]}, user_id, now)
