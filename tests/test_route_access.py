@@ -38,7 +38,7 @@ from segops_server.accounts.models import ROLE_RANK, Invitation, Membership, Rol
 from segops_server.accounts.services import member_invite
 from segops_server.accounts.tokens import token_pair_issue
 from segops_server.activations.models import Activation, ActivationSync
-from segops_server.ingestion.models import Event
+from segops_server.ingestion.models import Event, IdentityAlias
 from segops_server.keys.models import ApiKey
 from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment, SegmentExport
@@ -167,6 +167,13 @@ ROUTES: dict[str, Rule] = {
     "activation-detail": Rule(TENANT, body={"status": "active", "config": {"url": "https://8.8.8.8/p"}}),
     "activation-sync": tenant(),
     "activation-syncs": tenant(),
+    # --- API: identity (docs/api.md, "Identity": Admins and keys with identity:write)
+    "identity-alias": Rule(
+        TENANT, roles={"POST": Role.ADMIN}, body={"anonymous_id": "zebra-visitor", "user_id": "{event_user}"}
+    ),
+    "identity-merge": Rule(
+        TENANT, roles={"POST": Role.ADMIN}, body={"from_user_id": "{event_user}", "into_user_id": "intruder"}
+    ),
     # --- API: schema and probes (docs/api.md: no auth)
     "schema": Rule(OPEN),
     "docs": Rule(OPEN),
@@ -428,6 +435,7 @@ def _fingerprint(victim: Victim) -> Any:
         ),
         sorted(Activation.objects.for_tenant(tenant).values_list("id", "status", "config")),
         ActivationSync.objects.for_tenant(tenant).count(),
+        sorted(IdentityAlias.objects.for_tenant(tenant).values_list("anonymous_id", "user_id")),
     )
 
 
