@@ -26,7 +26,6 @@ from typing import Any
 
 from segops_server.segments.rules.conditions import condition_type
 from segops_server.segments.rules.conditions.sqltext import (
-    EDGES,
     EVENTS,
     PROFILES,
     RESOLVED_EVENTS,
@@ -37,6 +36,7 @@ from segops_server.segments.rules.conditions.sqltext import (
     sql,
 )
 from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
+from segops_server.segments.rules.identities import resolved_sources
 
 # A plain decimal number in a string, as conditions.numbers.PLAIN_DECIMAL_RE (PostgreSQL regex syntax).
 PG_PLAIN_DECIMAL = r"'^-?[0-9]+(\.[0-9]+)?$'"
@@ -70,7 +70,7 @@ def definition_compile(
     )
     query = compiler.query(definition, stack=())
     if resolve_identities:
-        query = sql("WITH {sources} {query}", sources=compiler.resolved_sources(), query=query)
+        query = sql("WITH {sources} {query}", sources=resolved_sources(tenant=compiler.tenant()), query=query)
     return query.text, list(query.params)
 
 
@@ -114,7 +114,7 @@ class Compiler:
         self.now = now
         self.lookup = lookup
         self._aliases = itertools.count(1)
-        # What the conditions read: the tables, or the same rows with ids resolved (resolved_sources).
+        # What the conditions read: the tables, or the same rows with ids resolved (identities.py).
         self.events = RESOLVED_EVENTS if resolve_identities else EVENTS
         self.profiles = RESOLVED_PROFILES if resolve_identities else PROFILES
 
@@ -175,37 +175,6 @@ class Compiler:
             times=times,
             v=Sql("%s", (json.dumps(values),)),
         )
-
-    def resolved_sources(self) -> Sql:
-        """The tenant's events and profiles with each id resolved through its identity edge (one
-        hop: edges point at final ids). A user's traits are the latest identify's among the ids
-        counting for it, as for one id. Not materialised: each reader's filters reach the tables."""
-
-        def edge(t: str) -> Sql:
-            return sql(
-                "LEFT JOIN {edges} k ON k.tenant_id = {t}.tenant_id AND k.anonymous_id = {t}.user_id",
-                edges=EDGES,
-                t=t,
-            )
-
-        events = sql(
-            "{name} AS NOT MATERIALIZED (SELECT e.id, e.tenant_id, "
-            "COALESCE(k.user_id, e.user_id) AS user_id, e.event_type, e.occurred_at, e.payload "
-            "FROM {events} e {edge} WHERE e.tenant_id = {tenant})",
-            name=RESOLVED_EVENTS,
-            edge=edge("e"),
-            tenant=self.tenant(),
-        )
-        profiles = sql(
-            "{name} AS NOT MATERIALIZED (SELECT tenant_id, user_id, properties FROM ("
-            "SELECT p.tenant_id, COALESCE(k.user_id, p.user_id) AS user_id, p.properties, ROW_NUMBER() OVER ("
-            "PARTITION BY COALESCE(k.user_id, p.user_id) ORDER BY p.properties_at DESC NULLS LAST, p.user_id"
-            ") AS rn FROM {profiles} p {edge} WHERE p.tenant_id = {tenant}) r WHERE rn = 1)",
-            name=RESOLVED_PROFILES,
-            edge=edge("p"),
-            tenant=self.tenant(),
-        )
-        return joined(", ", [events, profiles])
 
     def window_start(self, window_days: int | None) -> datetime | None:
         return None if window_days is None else self.now - timedelta(days=window_days)
