@@ -16,9 +16,6 @@ from segops_server.core.ids import anonymous_uid
 from segops_server.identity import selectors
 from segops_server.ingestion.models import EdgeKind, IdentityAlias
 
-# pg_advisory_xact_lock's first key: this lock's class; the second is the tenant.
-_LOCK_CLASS = 0x1D_E7
-
 
 @dataclass(frozen=True)
 class AliasOutcome:
@@ -26,12 +23,21 @@ class AliasOutcome:
     user_id: str  # what the anonymous id resolves to now
 
 
-def _lock(tenant: Tenant) -> None:
-    """One identity write per tenant at a time: a merge reads the edges it then re-points, and two
-    merges crossing each other (a into b, b into a) must not both pass the cycle check."""
+def _lock() -> None:
+    """Until this transaction ends, no other edge is written: neither another identity call nor
+    an alias recorded by ingestion.
+
+    A merge reads the edges it then re-points, and every edge must stay one hop. An identify
+    stored at the same moment could otherwise record `anon_x -> from_user_id` after the merge
+    re-pointed the edges into `from_user_id` (or, resolved against the edges as they were, before
+    the merge committed): a second hop that reads would not follow. SHARE ROW EXCLUSIVE conflicts
+    with every INSERT and UPDATE of the table and with itself, not with reads; an INSERT that
+    waited takes its snapshot after the wait, so it sees the merge. Merges are rare and short, so
+    holding up other tenants' identifies for that long is the cheaper side.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, tenant.pk])
+            cursor.execute(f"LOCK TABLE {IdentityAlias._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
     # SQLite: a write transaction already holds the whole database.
 
 
@@ -61,7 +67,7 @@ def identity_alias(
     are only ever joined by a merge)."""
     source = anonymous_uid(anonymous_id)
     with transaction.atomic():
-        _lock(tenant)
+        _lock()
         edges = IdentityAlias.objects.for_tenant(tenant)
         existing = edges.filter(anonymous_id=source).values_list("user_id", flat=True).first()
         if existing is not None:
@@ -103,7 +109,7 @@ def identity_merge(
     if from_user_id == into_user_id:
         raise Invalid({"into_user_id": ["A user cannot be merged into itself."]})
     with transaction.atomic():
-        _lock(tenant)
+        _lock()
         target = selectors.user_resolve(tenant=tenant, user_id=into_user_id)
         if target == from_user_id:
             raise Invalid(
