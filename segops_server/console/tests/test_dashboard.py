@@ -63,17 +63,22 @@ def test_it_draws_each_segments_size_over_the_days_recorded(team: Team, console:
     send(team.tenant, ("alice", "order_placed", 1, {}), ("bob", "order_placed", 1, {}))
     buyers = _segment(team, "Buyers", _rule("order_placed"))
     today = timezone.now().date()
-    segment_size_record(segment_id=buyers.pk, tenant_id=team.tenant.pk, day=today - timedelta(days=3), count=7)
+    segment_size_record(
+        segment_id=buyers.pk, tenant_id=team.tenant.pk, day=today - timedelta(days=3), count=7
+    )
     html = console("viewer").get("/t/acme/").content.decode()
     chart = html[html.index('aria-labelledby="trend-svg-title') : html.index("</svg>")]
     assert '<polyline class="line series-0"' in chart
     assert "Buyers: 7 members on" in chart  # the text alternative
     # One point per day from the first recorded day to today.
     points = re.search(r'points="([^"]+)"', chart)
-    assert points is not None and len(points.group(1).split()) == 4
+    assert points is not None
+    assert len(points.group(1).split()) == 4
     table = html[html.index("Segment sizes by day") :]
-    assert f"<td data-label=\"Day\">{today:%Y-%m-%d}</td><td data-label=\"Members\">2</td>" in table
-    assert '<svg class="chart" viewBox="0 0 600 220" width="100%" role="img" aria-labelledby="trend-svg' in html
+    assert f'<td data-label="Day">{today:%Y-%m-%d}</td><td data-label="Members">2</td>' in table
+    assert (
+        '<svg class="chart" viewBox="0 0 600 220" width="100%" role="img" aria-labelledby="trend-svg' in html
+    )
 
 
 def test_it_draws_events_per_day_for_30_days(team: Team, console: ConsoleFor) -> None:
@@ -104,7 +109,7 @@ def test_it_lists_the_overlap_of_the_largest_segments(team: Team, console: Conso
 
 def test_it_says_so_when_there_is_nothing_yet(team: Team, console: ConsoleFor) -> None:
     html = console("member").get("/t/acme/").content.decode()
-    assert "<svg class=\"chart\"" not in html
+    assert '<svg class="chart"' not in html
     assert 'No segments yet. <a href="/t/acme/segments/new/">Create one</a>.' in html
     assert "No events in the last 30 days." in html
     assert "No two segments share members yet." in html
