@@ -271,6 +271,8 @@ ROUTES: dict[str, Rule] = {
         TENANT,
         roles={"GET": Role.MEMBER},  # the form only leads to the Member's call
         body={"user_id": "{event_user}", "event_type": "zebra_purchase"},
+        # At home the form and its answer repeat what the caller typed (acme's event type as text).
+        shows_victim=(("outsider-at-home", "POST"),),
     ),
     "console:schema-list": tenant(),
     "console:schema-new": Rule(
