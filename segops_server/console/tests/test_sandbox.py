@@ -57,7 +57,7 @@ def test_it_shows_which_segments_the_user_would_enter(team: Team, console: Conso
     assert Event.objects.for_tenant(team.tenant).count() == before  # nothing stored
 
 
-def test_a_time_outside_the_window_changes_nothing(team: Team, console: ConsoleFor) -> None:
+def test_the_event_is_evaluated_at_the_time_given(team: Team, console: ConsoleFor) -> None:
     _segments(team)
     html = (
         console("member")
