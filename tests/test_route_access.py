@@ -273,6 +273,22 @@ ROUTES: dict[str, Rule] = {
     "console:webhook-active": Rule(TENANT, body={"is_active": "false"}),
     "console:webhook-delete": tenant(GET=Role.MEMBER),
     "console:webhook-redeliver": tenant(),
+    # --- Console: issue 14 (docs/console.md: dashboard, schemas, sandbox)
+    "console:explorer-sandbox": Rule(
+        TENANT,
+        roles={"GET": Role.MEMBER},  # the form only leads to the Member's call
+        body={"user_id": "{event_user}", "event_type": "zebra_purchase"},
+        # At home the form and its answer repeat what the caller typed (acme's event type as text).
+        shows_victim=(("outsider-at-home", "POST"),),
+    ),
+    "console:schema-list": tenant(),
+    "console:schema-new": Rule(
+        TENANT,
+        roles={"GET": Role.MEMBER},
+        body={"action": "save", "event_type": "pwned_event", "enforcement": "reject"},
+    ),
+    "console:schema-detail": Rule(TENANT, body={"enforcement": "off"}),
+    "console:schema-delete": tenant(GET=Role.MEMBER),
 }
 
 CALLERS = ("outsider", "outsider-at-home", "viewer", "scopeless-key", "anonymous")

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
@@ -196,3 +197,23 @@ def usage(*, tenant: Tenant, now: datetime | None = None) -> dict[str, Any]:
         "segments": _segments(tenant).count(),
         "members": _members_total(tenant),
     }
+
+
+def events_per_day(*, tenant: Tenant, today: date | None = None) -> list[dict[str, Any]]:
+    """The tenant's events by the UTC day they occurred, for the last 30 days (today included);
+    a day without events counts 0."""
+    today = today or timezone.now().astimezone(UTC).date()
+    start = today - timedelta(days=TREND_DAYS - 1)
+    since = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    rows = (
+        Event.objects.for_tenant(tenant)
+        .filter(occurred_at__gte=since, occurred_at__lt=since + timedelta(days=TREND_DAYS))
+        .annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+        .values("day")
+        .annotate(count=Count("id"))
+    )
+    counts = {row["day"]: row["count"] for row in rows}
+    return [
+        {"day": start + timedelta(days=n), "count": counts.get(start + timedelta(days=n), 0)}
+        for n in range(TREND_DAYS)
+    ]

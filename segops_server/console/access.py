@@ -62,6 +62,7 @@ def page(
             "see_keys": rules.KEYS.permits(ctx, "GET"),
             "see_audit": rules.AUDIT.permits(ctx, "GET"),
             "manage_webhooks": rules.WEBHOOKS.permits(ctx, "GET"),
+            "use_sandbox": rules.SANDBOX.permits(ctx, "POST"),
         }
     full.update(context or {})
     return render(request, template, full, status=status)

@@ -137,13 +137,15 @@ def sign_up(page: Page, *, email: str, slug: str | None) -> None:
         page.get_by_label("Workspace name").fill(slug.replace("-", " ").title())
         page.get_by_label("Workspace slug").fill(slug)
     page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Segments")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def sign_up_owner(page: Page, prefix: str) -> Account:
     slug = new_slug(prefix)
     account = Account(email=f"owner@{slug}.test", slug=slug)
     sign_up(page, email=account.email, slug=slug)
+    expect(page).to_have_url(re.compile(rf"/t/{slug}/$"))  # the dashboard
+    page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Segments").click()
     expect(page).to_have_url(re.compile(rf"/t/{slug}/segments/$"))
     return account
 

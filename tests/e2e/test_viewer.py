@@ -42,7 +42,7 @@ def test_a_viewer_sees_no_controls_and_is_refused(page: Page, browser: Browser, 
         viewer.get_by_role("button", name="Sign up").click()
         expect(viewer.get_by_role("heading", name=re.compile("^Join "))).to_be_visible()
         viewer.get_by_role("button", name=re.compile("^Join ")).click()  # joining takes consent
-        expect(viewer).to_have_url(re.compile(rf"{base}/segments/$"))
+        expect(viewer).to_have_url(re.compile(rf"{base}/$"))  # the dashboard
         expect(viewer.locator(".switcher summary")).to_contain_text("(Viewer)")
         expect(viewer.get_by_role("link", name="+ New Segment")).to_have_count(0)
 

@@ -11,6 +11,7 @@ from segops_server.accounts.services import member_invite
 from segops_server.activations.models import Activation
 from segops_server.console.tests.conftest import ConsoleFor
 from segops_server.keys.models import ApiKey
+from segops_server.schemas.services import schema_create
 from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.models import Segment, SegmentExport
 from segops_server.testing.factories import Team
@@ -34,6 +35,7 @@ def acme_urls(team: Team) -> list[str]:
     export.save()
     activation = Activation(tenant=team.tenant, segment=segment, connector_type="webhook", config={})
     activation.save()
+    schema = schema_create(tenant=team.tenant, event_type="order_placed", properties={})
     base = "/t/acme"
     return [
         f"{base}/",
@@ -54,6 +56,11 @@ def acme_urls(team: Team) -> list[str]:
         f"{base}/segments/exports/{export.pk}/download/",
         f"{base}/explorer/?q=u",
         f"{base}/explorer/user/?user_id=u1",
+        f"{base}/explorer/sandbox/",
+        f"{base}/schemas/",
+        f"{base}/schemas/new/",
+        f"{base}/schemas/{schema.pk}/",
+        f"{base}/schemas/{schema.pk}/delete/",
         f"{base}/settings/",
         f"{base}/settings/general/",
         f"{base}/settings/delete/",

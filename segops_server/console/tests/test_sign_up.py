@@ -24,7 +24,7 @@ def test_it_creates_the_owner_and_workspace_and_signs_in(db: None) -> None:
     user = User.objects.get(email="new@example.com")
     (membership,) = Membership.objects.for_user(user)
     assert (membership.tenant.slug, membership.role) == ("initech", Role.OWNER)
-    assert client.get("/", follow=True).redirect_chain[-1][0] == "/t/initech/segments/"
+    assert client.get("/", follow=True).redirect_chain[-1][0] == "/t/initech/"  # the dashboard
 
 
 def test_it_derives_the_slug_from_the_name(db: None) -> None:

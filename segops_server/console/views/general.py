@@ -18,13 +18,6 @@ from segops_server.core.errors import Invalid
 
 @tenant_page(rules.TENANT)
 @require_http_methods(["GET"])
-def tenant_home(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
-    """/t/<slug>/ opens the workspace's segments."""
-    return redirect("console:segment-list", tenant_slug=ctx.tenant.slug)
-
-
-@tenant_page(rules.TENANT)
-@require_http_methods(["GET"])
 def settings_home(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
     return redirect("console:settings-general", tenant_slug=ctx.tenant.slug)
 
