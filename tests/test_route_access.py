@@ -274,6 +274,11 @@ ROUTES: dict[str, Rule] = {
     "console:webhook-delete": tenant(GET=Role.MEMBER),
     "console:webhook-redeliver": tenant(),
     # --- Console: issue 14 (docs/console.md: dashboard, schemas, sandbox)
+    "console:explorer-merge": Rule(
+        TENANT,
+        roles={"GET": Role.ADMIN, "POST": Role.ADMIN},  # the form only leads to the Admin's call
+        body={"from_user_id": "{event_user}", "into_user_id": "intruder", "confirmed": "on"},
+    ),
     "console:explorer-sandbox": Rule(
         TENANT,
         roles={"GET": Role.MEMBER},  # the form only leads to the Member's call

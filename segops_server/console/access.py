@@ -63,6 +63,7 @@ def page(
             "see_audit": rules.AUDIT.permits(ctx, "GET"),
             "manage_webhooks": rules.WEBHOOKS.permits(ctx, "GET"),
             "use_sandbox": rules.SANDBOX.permits(ctx, "POST"),
+            "merge_users": rules.IDENTITY.permits(ctx, "POST"),
         }
     full.update(context or {})
     return render(request, template, full, status=status)

@@ -165,3 +165,19 @@ def test_the_sandbox_shows_what_an_event_would_change(page: Page, server: LiveSe
     page.get_by_role("button", name="Try the event").click()
     expect(page.locator("#entered")).to_have_text("Repeat buyers")
     assert account.slug in page.url
+
+
+def test_an_owner_merges_two_users_after_being_asked(page: Page, server: LiveServer) -> None:
+    _workspace_with_data(page, server, "merge")
+    page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Explorer").click()
+    page.get_by_role("link", name="Merge users").click()
+    page.get_by_label("Merge this user").fill("carol")
+    page.get_by_label("into this user").fill("alice")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#merge-confirm")).to_contain_text("Merge carol into alice?")
+    screenshot(page, "merge-confirm")
+    page.get_by_role("button", name="Merge users").click()
+    expect(page.locator("#merge-result")).to_contain_text("carol now counts for alice")
+    screenshot(page, "merge-result")
+    page.locator("#merge-result").get_by_role("link", name="alice").click()
+    expect(page.get_by_text("carol").first).to_be_visible()  # the surviving user lists the merged id

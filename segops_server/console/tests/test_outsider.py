@@ -57,6 +57,7 @@ def acme_urls(team: Team) -> list[str]:
         f"{base}/explorer/?q=u",
         f"{base}/explorer/user/?user_id=u1",
         f"{base}/explorer/sandbox/",
+        f"{base}/explorer/merge/",
         f"{base}/schemas/",
         f"{base}/schemas/new/",
         f"{base}/schemas/{schema.pk}/",
