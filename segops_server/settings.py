@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "segops_server.webhooks",
     "segops_server.schemas",
     "segops_server.analytics",
+    "segops_server.identity",
     "segops_server.console",
     "segops_server.observability",
 ]

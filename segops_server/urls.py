@@ -20,6 +20,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("segops_server.activations.urls")),
     path("", include("segops_server.schemas.urls")),
     path("", include("segops_server.analytics.urls")),
+    path("", include("segops_server.identity.urls")),
     # Out of scope (spec §10): one catch-all for all of their routes, every method a 404 saying so.
     re_path(
         rf"^(?P<feature>{core_views.NOT_INSTALLED_PATTERN})(?:/.*)?$",

@@ -40,7 +40,7 @@ FAST_RESCUE = {
     "SEGOPS_SQLITE_BUSY_TIMEOUT_SECONDS": "2",  # a held write lock is an outage within seconds
     "PYTHONPATH": os.pathsep.join(filter(None, [str(HOOKS), os.environ.get("PYTHONPATH", "")])),
     "SEGOPS_TEST_SLOW": (
-        f"segops_server.segments.compute.services:definition_compile:{SLOW_SECONDS},"
+        f"segops_server.segments.compute.services:tenant_definition_compile:{SLOW_SECONDS},"
         f"segops_server.segments.exports.files:_member_pages:{SLOW_SECONDS}"
     ),
 }

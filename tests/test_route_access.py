@@ -38,7 +38,7 @@ from segops_server.accounts.models import ROLE_RANK, Invitation, Membership, Rol
 from segops_server.accounts.services import member_invite
 from segops_server.accounts.tokens import token_pair_issue
 from segops_server.activations.models import Activation, ActivationSync
-from segops_server.ingestion.models import Event
+from segops_server.ingestion.models import Event, IdentityAlias
 from segops_server.keys.models import ApiKey
 from segops_server.schemas.models import EventSchema
 from segops_server.schemas.services import schema_create
@@ -192,6 +192,13 @@ ROUTES: dict[str, Rule] = {
     ),
     "schema-validate": Rule(
         TENANT, roles={"POST": Role.VIEWER}, body={"event_type": "zebra_purchase", "payload": {}}
+    ),
+    # --- API: identity (docs/api.md, "Identity": Admins and keys with identity:write)
+    "identity-alias": Rule(
+        TENANT, roles={"POST": Role.ADMIN}, body={"anonymous_id": "zebra-visitor", "user_id": "{event_user}"}
+    ),
+    "identity-merge": Rule(
+        TENANT, roles={"POST": Role.ADMIN}, body={"from_user_id": "{event_user}", "into_user_id": "intruder"}
     ),
     # --- API: schema and probes (docs/api.md: no auth)
     "schema": Rule(OPEN),
@@ -469,6 +476,7 @@ def _fingerprint(victim: Victim) -> Any:
                 "id", "event_type", "properties", "enforcement", "violation_count", "rejection_count"
             )
         ),
+        sorted(IdentityAlias.objects.for_tenant(tenant).values_list("anonymous_id", "user_id")),
     )
 
 

@@ -88,3 +88,7 @@ SANDBOX = Policy(credentials=PEOPLE_AND_KEYS, scopes={"POST": Scope.SEGMENTS_REA
 SEGMENT_ESTIMATE = SEGMENT_PREVIEW
 # Analytics are read-only figures of segments and activations: Viewers and segments:read keys.
 ANALYTICS = Policy(credentials=PEOPLE_AND_KEYS, scopes={"GET": Scope.SEGMENTS_READ})
+# Identity (spec §14): an alias or a merge moves one user's events and traits to another in every
+# segment, so people need an Admin and keys the identity:write scope (no key has it by accident:
+# it is named when the key is made, or comes with the default "every scope").
+IDENTITY = Policy(credentials=PEOPLE_AND_KEYS, scopes={"POST": Scope.IDENTITY_WRITE}, write=Role.ADMIN)

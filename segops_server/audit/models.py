@@ -35,6 +35,8 @@ class Action(models.TextChoices):
     ACTIVATION_CREATED = "activation.created", "Activation created"
     ACTIVATION_CHANGED = "activation.changed", "Activation changed"
     ACTIVATION_DELETED = "activation.deleted", "Activation deleted"
+    IDENTITY_ALIASED = "identity.aliased", "Anonymous id aliased to a user"
+    IDENTITY_MERGED = "identity.merged", "User merged into another"
 
 
 class AuditEvent(models.Model):

@@ -51,8 +51,8 @@ class UserDetailView(_ExplorerView):
     @extend_schema(responses=UserProfileSerializer)
     def get(self, request: Request, user_id: str) -> Response:
         profile = selectors.user_get(tenant=self.tenant, user_id=user_id)
-        aliases = selectors.user_aliases(tenant=self.tenant, user_id=user_id)
-        return Response({**UserProfileSerializer(profile).data, "anonymous_ids": aliases})
+        identity = selectors.user_identity(tenant=self.tenant, user_id=user_id)
+        return Response({**UserProfileSerializer(profile).data, **identity})
 
 
 class UserEventsView(_ExplorerView):

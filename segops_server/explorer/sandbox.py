@@ -24,9 +24,9 @@ from segops_server.ingestion.validation import ValidEvent
 from segops_server.segments.definitions.selectors import rule_refused
 from segops_server.segments.delivery.selectors import user_segments
 from segops_server.segments.models import Segment
-from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.rules.lookup import definition_lookup
+from segops_server.segments.rules.tenant_compile import tenant_definition_compile
 
 # Segments per statement: SQLite allows at most 500 terms in one compound SELECT.
 CHUNK = 100
@@ -97,12 +97,11 @@ def sandbox_publish(*, tenant: Tenant, event: ValidEvent) -> dict[str, Any]:
     for segment in segments:
         assert segment.definition is not None
         try:
-            sql, params = definition_compile(
+            sql, params = tenant_definition_compile(
                 segment.definition,
-                tenant_id=tenant.pk,
-                vendor=connection.vendor,
+                tenant=tenant,
                 now=now,
-                lookup_definition=lookup,
+                lookup=lookup,
             )
         except DefinitionError:
             skipped.append(segment)  # its rule refers to a deleted segment: it cannot be evaluated

@@ -12,7 +12,8 @@ from segops_server.accounts.models import Tenant
 from segops_server.core.cursors import cursor_decode, cursor_encode
 from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.ids import InvalidId, user_id_parse
-from segops_server.ingestion.models import Event, IdentityAlias, UserProfile
+from segops_server.identity import selectors as identity
+from segops_server.ingestion.models import EdgeKind, Event, UserProfile
 from segops_server.ingestion.services import profiles_refresh
 
 
@@ -25,24 +26,44 @@ def users_search(*, tenant: Tenant, q: str) -> QuerySet[UserProfile]:
 
 
 def user_get(*, tenant: Tenant, user_id: str) -> UserProfile:
+    """The user's profile as segments see it: with the ids that count for it (its anonymous ids,
+    the users merged into it) folded in: first and last seen, event count, the latest traits."""
     try:
         user_id_parse(user_id)  # none is stored that breaks the rule (a NUL would even be a 500)
     except InvalidId:
         raise NotFound("User not found.") from None
     profiles_refresh(tenant=tenant)
-    profile = UserProfile.objects.for_tenant(tenant).filter(user_id=user_id).first()
-    if profile is None:
+    ids = identity.user_ids(tenant=tenant, user_id=user_id)
+    profiles = list(UserProfile.objects.for_tenant(tenant).filter(user_id__in=ids))
+    if not profiles:
         raise NotFound("User not found.")
-    return profile
+    if len(profiles) == 1 and profiles[0].user_id == user_id:
+        return profiles[0]
+    identified = [p for p in profiles if p.properties_at is not None]
+    latest = max(identified, key=lambda p: (p.properties_at, p.user_id)) if identified else None
+    return UserProfile(
+        tenant=tenant,
+        user_id=user_id,
+        first_seen=min(p.first_seen for p in profiles),
+        last_seen=max(p.last_seen for p in profiles),
+        event_count=sum(p.event_count for p in profiles),
+        properties=latest.properties if latest else {},
+        properties_at=latest.properties_at if latest else None,
+    )
 
 
 def user_aliases(*, tenant: Tenant, user_id: str) -> list[str]:
-    return list(
-        IdentityAlias.objects.for_tenant(tenant)
-        .filter(user_id=user_id)
-        .order_by("created_at")
-        .values_list("anonymous_id", flat=True)
-    )
+    """The anonymous ids aliased to the user."""
+    return identity.user_sources(tenant=tenant, user_id=user_id, kind=EdgeKind.ALIAS)
+
+
+def user_identity(*, tenant: Tenant, user_id: str) -> dict[str, Any]:
+    """Who counts for the user, and whom it counts for (a merged user's page says so)."""
+    return {
+        "anonymous_ids": user_aliases(tenant=tenant, user_id=user_id),
+        "merged_user_ids": identity.user_sources(tenant=tenant, user_id=user_id, kind=EdgeKind.MERGE),
+        "merged_into": identity.user_merged_into(tenant=tenant, user_id=user_id),
+    }
 
 
 def user_events_page(
@@ -54,9 +75,10 @@ def user_events_page(
     cursor: str | None,
     since: datetime | None = None,
 ) -> tuple[list[Event], str | None, int]:
-    """Newest first, and how many match in all; events sent under an anonymous id aliased to this
-    user are included. `since`: only events that occurred at or after it."""
-    ids = [user_id, *user_aliases(tenant=tenant, user_id=user_id)]
+    """Newest first, and how many match in all; events sent under the ids that count for this user
+    (its anonymous ids, the users merged into it) are included. `since`: only events that occurred
+    at or after it."""
+    ids = identity.user_ids(tenant=tenant, user_id=user_id)
     events = Event.objects.for_tenant(tenant).filter(user_id__in=ids)
     if event_type:
         events = events.filter(event_type=event_type)

@@ -88,8 +88,19 @@ class ProfilePending(models.Model):
         return self.user_id
 
 
+class EdgeKind(models.TextChoices):
+    ALIAS = "alias", "Alias"  # an anonymous visitor identified as a user (first identify wins)
+    MERGE = "merge", "Merge"  # a user merged into another by hand (identity/services.py)
+
+
 class IdentityAlias(models.Model):
-    """anonymous_id -> user_id; the first identify wins and is never rewritten."""
+    """One identity edge, anonymous_id -> user_id, resolved at read time.
+
+    An alias (`anon_<anonymous_id> -> user`) is recorded by the first identify and never
+    rewritten. A merge (`from_user_id -> into_user_id`, kept in the same columns) is
+    authoritative and overrides an edge. Every edge points at a final id (one hop), so reads
+    resolve with one join whatever the history of merges.
+    """
 
     tenant = models.ForeignKey(
         "accounts.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -97,6 +108,9 @@ class IdentityAlias(models.Model):
     anonymous_id = models.CharField(max_length=MAX_ID_LENGTH)
     user_id = models.CharField(max_length=MAX_ID_LENGTH)
     created_at = models.DateTimeField()
+    kind = models.CharField(
+        max_length=10, choices=EdgeKind.choices, default=EdgeKind.ALIAS, db_default="alias"
+    )
 
     objects = TenantScopedManager()
 

@@ -179,7 +179,8 @@ def aliases_insert(*, tenant_id: int, events: Sequence[ValidEvent], now: datetim
         cursor.execute(
             f"WITH v(t, a, u, c) AS (VALUES {values}) "  # noqa: S608 (names are ours)
             f"INSERT INTO {IdentityAlias._meta.db_table} (tenant_id, anonymous_id, user_id, created_at) "
-            f"SELECT t, a, u, c FROM v WHERE NOT EXISTS ({_KNOWN_USER.format(anonymous='v.a')}) "
+            f"SELECT t, a, {_RESOLVED.format(user='v.u', tenant='v.t')}, c FROM v "
+            f"WHERE NOT EXISTS ({_KNOWN_USER.format(anonymous='v.a')}) "
             "ON CONFLICT (tenant_id, anonymous_id) DO NOTHING",
             [*params, tenant_id, tenant_id],
         )
@@ -191,6 +192,14 @@ _KNOWN_USER = (
     "SELECT 1 FROM " + IdentityAlias._meta.db_table + " k WHERE k.tenant_id = %s AND k.user_id = {anonymous} "  # noqa: S608
     "UNION ALL SELECT 1 FROM " + Event._meta.db_table + " e WHERE e.tenant_id = %s "
     "AND e.event_type = '" + IDENTIFY_EVENT + "' AND e.user_id = {anonymous}"
+)
+
+
+# The id a new alias points at: the user's own edge's target if it was merged (identity/services.py),
+# so that every edge stays one hop and reads resolve with a single join.
+_RESOLVED = (
+    "COALESCE((SELECT r.user_id FROM " + IdentityAlias._meta.db_table + " r "  # noqa: S608
+    "WHERE r.tenant_id = {tenant} AND r.anonymous_id = {user}), {user})"
 )
 
 
@@ -265,7 +274,8 @@ def events_store_one_statement(
         alias_table = IdentityAlias._meta.db_table
         sql += (
             f", al AS (INSERT INTO {alias_table} (tenant_id, anonymous_id, user_id, created_at) "  # noqa: S608
-            f"SELECT t, a, u, c FROM (VALUES {alias_values}) AS y(a, u, t, c) "
+            f"SELECT t, a, {_RESOLVED.format(user='y.u', tenant='y.t')}, c "
+            f"FROM (VALUES {alias_values}) AS y(a, u, t, c) "
             f"WHERE NOT EXISTS ({_KNOWN_USER.format(anonymous='y.a')}) "
             "ON CONFLICT (tenant_id, anonymous_id) DO NOTHING)"
         )

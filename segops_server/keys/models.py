@@ -34,6 +34,7 @@ class Scope(models.TextChoices):
     SEGMENTS_READ = "segments:read", "Read segments and membership"
     SEGMENTS_WRITE = "segments:write", "Create, change and compute segments"
     WEBHOOKS_WRITE = "webhooks:write", "Manage webhooks and activations (they send members out)"
+    IDENTITY_WRITE = "identity:write", "Alias and merge user identities"
 
 
 ALL_SCOPES = [scope.value for scope in Scope]

@@ -51,7 +51,7 @@ def user_detail(request: HttpRequest, ctx: TenantContext) -> HttpResponse:
         "console/explorer/user.html",
         {
             "profile": profile,
-            "aliases": users.user_aliases(tenant=ctx.tenant, user_id=user_id),
+            "identity": users.user_identity(tenant=ctx.tenant, user_id=user_id),
             "events": events,
             "event_type": event_type or "",
             "member_of": [{**s, "member_count": counts.get(s["id"], 0)} for s in member_of],

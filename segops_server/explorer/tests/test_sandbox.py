@@ -244,7 +244,8 @@ def test_it_answers_a_slow_rule_with_a_clear_400_in_time_and_stores_nothing(
     team: Team, shop: dict[str, Segment], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "segops_server.explorer.sandbox.definition_compile", lambda *a, **k: (SLOW_SQL[connection.vendor], [])
+        "segops_server.explorer.sandbox.tenant_definition_compile",
+        lambda *a, **k: (SLOW_SQL[connection.vendor], []),
     )
     before = _stored(team)
     started = time.monotonic()

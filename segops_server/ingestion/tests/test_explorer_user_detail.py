@@ -63,6 +63,8 @@ def test_it_answers_the_profile_with_properties_and_anonymous_ids(
         "properties": {"plan": "pro"},
         "properties_updated_at": iso(identified_at),
         "anonymous_ids": ["anon_anon-1"],
+        "merged_user_ids": [],
+        "merged_into": None,
     }
 
 

@@ -48,7 +48,7 @@ def test_it_accepts_the_key_in_either_header(team: Team, secret_key: IssuedKey, 
         "authenticated": True,
         "kind": "api_key",
         "tenant": "acme",
-        "scopes": ["events:write", "segments:read", "segments:write", "webhooks:write"],
+        "scopes": ["events:write", "identity:write", "segments:read", "segments:write", "webhooks:write"],
     }
 
 

@@ -17,7 +17,7 @@ from segops_server.testing.keys import key_client
 
 URL = "/api/auth/api-keys/"
 WHOAMI = "/api/auth/whoami/"
-EVERY_SCOPE = ["events:write", "segments:read", "segments:write", "webhooks:write"]
+EVERY_SCOPE = ["events:write", "identity:write", "segments:read", "segments:write", "webhooks:write"]
 
 
 def _keys_of(tenant: Any) -> list[ApiKey]:
@@ -63,7 +63,7 @@ def test_it_creates_a_working_key_in_the_named_tenant(team: Team) -> None:
     assert key_client(created["key"]).get(WHOAMI).json()["tenant"] == "acme"
 
 
-def test_it_grants_all_three_scopes_by_default(team: Team) -> None:
+def test_it_grants_every_scope_by_default(team: Team) -> None:
     created = team.client("admin").post(URL, {"name": "Everything"}, format="json").json()
     assert created["scopes"] == EVERY_SCOPE
     assert key_client(created["key"]).get(WHOAMI).json()["scopes"] == EVERY_SCOPE

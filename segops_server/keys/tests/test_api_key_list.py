@@ -57,7 +57,13 @@ def test_it_shows_a_display_prefix_of_type_environment_and_four_characters(
     assert item["name"] == "Production Ingestor"
     assert item["created_by"] == "admin@acme.test"
     assert item["status"] == "active"
-    assert item["scopes"] == ["events:write", "segments:read", "segments:write", "webhooks:write"]
+    assert item["scopes"] == [
+        "events:write",
+        "identity:write",
+        "segments:read",
+        "segments:write",
+        "webhooks:write",
+    ]
 
 
 def test_it_lists_newest_first_in_the_page_envelope(team: Team) -> None:

@@ -137,7 +137,7 @@ def test_it_counts_computes_and_their_duration_by_outcome(team: Team) -> None:
     timed = value("segops_segment_compute_duration_seconds_count", outcome="computed")
     segment_compute_run(segment_id=segment_id)
     with mock.patch(
-        "segops_server.segments.compute.services.definition_compile", side_effect=RuntimeError("boom")
+        "segops_server.segments.compute.services.tenant_definition_compile", side_effect=RuntimeError("boom")
     ):
         segment_compute_run(segment_id=segment_id)
     assert value("segops_segment_computes_total", outcome="computed") == computed + 1

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,9 +29,8 @@ from segops_server.observability.metrics import compute_record
 from segops_server.segments.compute.materialise import members_discard_unswapped, members_materialise
 from segops_server.segments.delivery import snapshots
 from segops_server.segments.models import ComputeState, Segment, SegmentVersion, Status
-from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.dsl import DefinitionError
-from segops_server.segments.rules.lookup import definition_lookup
+from segops_server.segments.rules.tenant_compile import tenant_definition_compile
 from segops_server.webhooks.outbox import compute_outbox_write
 
 logger = logging.getLogger(__name__)
@@ -141,12 +140,10 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         version = (
             SegmentVersion.objects.for_tenant(tenant).filter(segment=segment).order_by("-number").first()
         )
-        sql, params = definition_compile(
+        sql, params = tenant_definition_compile(
             segment.definition,
-            tenant_id=tenant.pk,
-            vendor=connection.vendor,
+            tenant=tenant,
             now=now,
-            lookup_definition=definition_lookup(tenant),
         )
 
         def swap(count: int) -> None:

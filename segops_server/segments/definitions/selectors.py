@@ -15,8 +15,7 @@ from segops_server.core.errors import Invalid, NotFound
 from segops_server.core.rawsql import StatementTimeout, bounded_read, statement_timeout
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.models import Segment, SegmentVersion
-from segops_server.segments.rules.compiler import definition_compile
-from segops_server.segments.rules.lookup import definition_lookup
+from segops_server.segments.rules.tenant_compile import tenant_definition_compile
 
 
 def segments_of_tenant(*, tenant: Tenant) -> QuerySet[Segment]:
@@ -44,12 +43,10 @@ def preview(
 ) -> dict[str, Any]:
     """How many users match right now, a deterministic sample (lowest ids) and the compiled SQL."""
     profiles_refresh(tenant=tenant)
-    sql, params = definition_compile(
+    sql, params = tenant_definition_compile(
         definition,
-        tenant_id=tenant.pk,
-        vendor=connection.vendor,
+        tenant=tenant,
         now=now or timezone.now(),
-        lookup_definition=definition_lookup(tenant),
     )
     try:
         with (
@@ -92,12 +89,10 @@ def estimate(*, segment: Segment, now: datetime | None = None) -> dict[str, Any]
         raise Invalid({"detail": "Save a definition before estimating this segment."})
     now = now or timezone.now()
     profiles_refresh(tenant=tenant)
-    sql, params = definition_compile(
+    sql, params = tenant_definition_compile(
         segment.definition,
-        tenant_id=tenant.pk,
-        vendor=connection.vendor,
+        tenant=tenant,
         now=now,
-        lookup_definition=definition_lookup(tenant),
     )
     try:
         with (

@@ -25,8 +25,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from segops_server.segments.rules.conditions import condition_type
-from segops_server.segments.rules.conditions.sqltext import Sql, exact, joined, sql
+from segops_server.segments.rules.conditions.sqltext import (
+    EVENTS,
+    PROFILES,
+    RESOLVED_EVENTS,
+    RESOLVED_PROFILES,
+    Sql,
+    exact,
+    joined,
+    sql,
+)
 from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
+from segops_server.segments.rules.identities import resolved_sources
 
 # A plain decimal number in a string, as conditions.numbers.PLAIN_DECIMAL_RE (PostgreSQL regex syntax).
 PG_PLAIN_DECIMAL = r"'^-?[0-9]+(\.[0-9]+)?$'"
@@ -39,15 +49,28 @@ def definition_compile(
     vendor: str,
     now: datetime,
     lookup_definition: LookupDefinition,
+    resolve_identities: bool = False,
 ) -> tuple[str, list[Any]]:
-    """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`."""
+    """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`.
+
+    With `resolve_identities` (the tenant has identity edges: identity/selectors.py), events and
+    traits count for the id they resolve to, and the users are the resolved ids.
+    """
     if vendor not in ("postgresql", "sqlite"):
         raise ValueError(f"unsupported database vendor {vendor!r}")
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     definition = definition_validate(definition, lookup_definition=lookup_definition)
-    compiler = Compiler(vendor=vendor, tenant_id=tenant_id, now=now.astimezone(UTC), lookup=lookup_definition)
+    compiler = Compiler(
+        vendor=vendor,
+        tenant_id=tenant_id,
+        now=now.astimezone(UTC),
+        lookup=lookup_definition,
+        resolve_identities=resolve_identities,
+    )
     query = compiler.query(definition, stack=())
+    if resolve_identities:
+        query = sql("WITH {sources} {query}", sources=resolved_sources(tenant=compiler.tenant()), query=query)
     return query.text, list(query.params)
 
 
@@ -77,12 +100,23 @@ class Scope:
 class Compiler:
     """Builds one query: the parameters of either dialect, the joins, the dispatch to each type."""
 
-    def __init__(self, *, vendor: str, tenant_id: int, now: datetime, lookup: LookupDefinition) -> None:
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        tenant_id: int,
+        now: datetime,
+        lookup: LookupDefinition,
+        resolve_identities: bool = False,
+    ) -> None:
         self.pg = vendor == "postgresql"
         self.tenant_id = tenant_id
         self.now = now
         self.lookup = lookup
         self._aliases = itertools.count(1)
+        # What the conditions read: the tables, or the same rows with ids resolved (identities.py).
+        self.events = RESOLVED_EVENTS if resolve_identities else EVENTS
+        self.profiles = RESOLVED_PROFILES if resolve_identities else PROFILES
 
     # ---- parameters: a placeholder per value; PostgreSQL gets explicit types, so the query
     # ---- also runs with untyped (text) parameters, as psycopg sends them from other clients.
@@ -109,6 +143,7 @@ class Compiler:
         """The FROM and WHERE of one tenant's events of one type (the index's leading columns)."""
         return sql(
             "FROM {events} WHERE tenant_id = {tenant} AND event_type = {type}",
+            events=self.events,
             tenant=self.tenant(),
             type=self.text(event_type),
         )
@@ -165,6 +200,7 @@ class Compiler:
         if scope.driver is None:
             return sql(
                 "SELECT {u}.user_id FROM {profiles} {u}{joins} WHERE {u}.tenant_id = {tenant} AND {where}",
+                profiles=self.profiles,
                 u=scope.users,
                 joins=joined("", joins),
                 tenant=self.tenant(),
@@ -174,6 +210,7 @@ class Compiler:
             joins.append(
                 sql(
                     " LEFT JOIN {profiles} {p} ON {p}.tenant_id = {tenant} AND {p}.user_id = {u}.user_id",
+                    profiles=self.profiles,
                     p=scope.profiles,
                     tenant=self.tenant(),
                     u=scope.users,

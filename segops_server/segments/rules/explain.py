@@ -11,23 +11,21 @@ from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
 from segops_server.core.rawsql import bounded_read, statement_timeout
-from segops_server.ingestion.models import Event, UserProfile
+from segops_server.identity.selectors import user_ids, user_traits
+from segops_server.ingestion.models import Event
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.models import Segment
-from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.conditions import condition_type
-from segops_server.segments.rules.lookup import definition_lookup
+from segops_server.segments.rules.tenant_compile import tenant_definition_compile
 
 MAX_EVENTS = 10_000
 
 
 def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: datetime) -> bool:
-    sql, params = definition_compile(
+    sql, params = tenant_definition_compile(
         definition,
-        tenant_id=tenant.pk,
-        vendor=connection.vendor,
+        tenant=tenant,
         now=now,
-        lookup_definition=definition_lookup(tenant),
     )
     # Bounded like a preview: a Viewer chooses which segment to explain.
     with (
@@ -48,11 +46,12 @@ def segment_explain(*, tenant: Tenant, segment: Segment, user_id: str) -> dict[s
     profiles_refresh(tenant=tenant)
     now = timezone.now()
     definition = segment.definition or {"logic": "AND", "conditions": []}
+    # The user's events and traits as segments see them: with those of the ids counting for it.
+    ids = user_ids(tenant=tenant, user_id=user_id)
     events = list(
-        Event.objects.for_tenant(tenant).filter(user_id=user_id).order_by("occurred_at", "id")[:MAX_EVENTS]
+        Event.objects.for_tenant(tenant).filter(user_id__in=ids).order_by("occurred_at", "id")[:MAX_EVENTS]
     )
-    profile = UserProfile.objects.for_tenant(tenant).filter(user_id=user_id).first()
-    traits = profile.properties if profile else {}
+    traits = user_traits(tenant=tenant, user_id=user_id)
     conditions = []
     for index, condition in enumerate(definition.get("conditions", [])):
         matched = _matches(tenant, {"logic": "AND", "conditions": [condition]}, user_id, now)

@@ -104,7 +104,7 @@ def test_it_answers_the_last_computed_size_as_inexact_past_the_time_bound(
     segment_compute_run(segment_id=segment_id)
     computed = Segment.objects.for_tenant(team.tenant).get(pk=segment_id)
     monkeypatch.setattr(
-        "segops_server.segments.definitions.selectors.definition_compile",
+        "segops_server.segments.definitions.selectors.tenant_definition_compile",
         lambda *a, **k: (SLOW_SQL[connection.vendor], []),
     )
     started = time.monotonic()

@@ -37,9 +37,11 @@ def slow_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     def compile_slow(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
         return SLOW_SQL[connection.vendor], []
 
-    monkeypatch.setattr("segops_server.segments.definitions.selectors.definition_compile", compile_slow)
-    monkeypatch.setattr("segops_server.segments.compute.services.definition_compile", compile_slow)
-    monkeypatch.setattr("segops_server.segments.rules.explain.definition_compile", compile_slow)
+    monkeypatch.setattr(
+        "segops_server.segments.definitions.selectors.tenant_definition_compile", compile_slow
+    )
+    monkeypatch.setattr("segops_server.segments.compute.services.tenant_definition_compile", compile_slow)
+    monkeypatch.setattr("segops_server.segments.rules.explain.tenant_definition_compile", compile_slow)
 
 
 def test_it_bounds_statements_on_postgresql() -> None:
@@ -136,7 +138,7 @@ def test_it_previews_on_sqlite_without_taking_the_write_lock(
     connection.ensure_connection()
     connection.connection.create_function("probe", 0, probe)
     monkeypatch.setattr(
-        "segops_server.segments.definitions.selectors.definition_compile",
+        "segops_server.segments.definitions.selectors.tenant_definition_compile",
         lambda *a, **k: ("SELECT 'u' AS user_id WHERE probe() = 1", []),
     )
     response = team.client("viewer").post("/api/segments/preview/", {"definition": DEFINITION}, format="json")

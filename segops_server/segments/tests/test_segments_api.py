@@ -167,7 +167,7 @@ def test_it_marks_a_failed_compute_with_a_public_message_and_logs_the_detail(
     raw = 'no such column: "segops_secret_table"."pii"'
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "segops_server.segments.compute.services.definition_compile",
+            "segops_server.segments.compute.services.tenant_definition_compile",
             lambda *a, **k: (_ for _ in ()).throw(OperationalError(raw)),
         )
         with django_capture_on_commit_callbacks(execute=True):
@@ -208,7 +208,7 @@ def test_it_tells_a_timed_out_compute_apart(team: Team, django_capture_on_commit
     segment_id = _create(team).json()["id"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "segops_server.segments.compute.services.definition_compile",
+            "segops_server.segments.compute.services.tenant_definition_compile",
             lambda *a, **k: (_ for _ in ()).throw(OperationalError("interrupted")),
         )
         with django_capture_on_commit_callbacks(execute=True):

@@ -178,6 +178,7 @@ def _strict(compiler: Compiler, steps: list[str], window: int | None) -> Sql:
     return sql(
         "SELECT user_id FROM (SELECT user_id, {leads} FROM {events} WHERE tenant_id = {tenant} "
         "WINDOW w AS (PARTITION BY user_id ORDER BY occurred_at, id)) {x} WHERE {matches}{within}",
+        events=compiler.events,
         leads=joined(", ", leads),
         tenant=compiler.tenant(),
         x=compiler.alias("x"),

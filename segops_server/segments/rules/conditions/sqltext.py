@@ -8,10 +8,14 @@ from decimal import Decimal
 from string import Formatter
 from typing import Any
 
-from segops_server.ingestion.models import Event, UserProfile
+from segops_server.ingestion.models import Event, IdentityAlias, UserProfile
 
 EVENTS = Event._meta.db_table
 PROFILES = UserProfile._meta.db_table
+EDGES = IdentityAlias._meta.db_table
+# The same rows with ids resolved through the identity edges (Compiler.resolved_sources).
+RESOLVED_EVENTS = "resolved_events"
+RESOLVED_PROFILES = "resolved_profiles"
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ def sql(template: str, **parts: Sql | str) -> Sql:
 
     Plain strings are inserted as text, so they must be ours (aliases, table names); values
     from a definition always arrive as Sql pieces holding a placeholder. `{events}` and
-    `{profiles}` are the tables.
+    `{profiles}` are the tables unless given (the compiler gives its own: Compiler.events).
     """
     parts = {"events": EVENTS, "profiles": PROFILES, **parts}
     text: list[str] = []
