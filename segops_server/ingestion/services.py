@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from segops_server.accounts.models import Tenant
 from segops_server.ingestion import storage
 from segops_server.ingestion.validation import ValidEvent
+from segops_server.segments.live import queue as live_queue
 from segops_server.observability.metrics import EVENTS_INGESTED, EVENTS_SKIPPED
 
 # Up to this many events go in one statement (PostgreSQL); larger batches use COPY.
@@ -54,6 +55,10 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
             else:
                 storage.profiles_upsert(tenant_id=tenant.pk, events=events)
             storage.aliases_insert(tenant_id=tenant.pk, events=events, now=received_at)
+            # Their users' real-time evaluation, durable with the events (segments/live/).
+            live_queue.users_enqueue(
+                tenant_id=tenant.pk, user_ids=(e.user_id for e in events), due_at=received_at
+            )
     EVENTS_INGESTED.inc(len(events))
     if duplicates := received - len(events):
         EVENTS_SKIPPED.labels(reason="duplicate").inc(duplicates)

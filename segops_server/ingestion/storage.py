@@ -18,6 +18,7 @@ from segops_server.ingestion.models import (
     UserProfile,
 )
 from segops_server.ingestion.validation import ValidEvent
+from segops_server.segments.live import queue as live_queue
 
 EVENT_COLUMNS = (
     "tenant_id",
@@ -260,6 +261,12 @@ def events_store_one_statement(
     pending_values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(rows))
     for user_id, first, last, count, props, props_at in rows:
         params += [tenant_id, user_id, first, last, count, props, props_at]
+    # The users to evaluate in real time, in the same statement: durable with their events.
+    count, live_params = live_queue.upsert_params(
+        tenant_id=tenant_id, user_ids=(e.user_id for e in events), due_at=received_at
+    )
+    sql += f", lq AS ({live_queue.upsert_sql(count)})"
+    params += live_params
     sql += f" INSERT INTO {ProfilePending._meta.db_table} {_PENDING_COLUMNS} VALUES {pending_values}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -39,14 +39,25 @@ def definition_compile(
     vendor: str,
     now: datetime,
     lookup_definition: LookupDefinition,
+    only_users: list[str] | None = None,
 ) -> tuple[str, list[Any]]:
-    """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`."""
+    """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`.
+
+    With `only_users`, every scan of events and profiles (of this definition and of the segments
+    it references) reads only those users: the answer is the matching users among them, at the
+    cost of their rows only (real-time evaluation, segments/live/)."""
     if vendor not in ("postgresql", "sqlite"):
         raise ValueError(f"unsupported database vendor {vendor!r}")
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     definition = definition_validate(definition, lookup_definition=lookup_definition)
-    compiler = Compiler(vendor=vendor, tenant_id=tenant_id, now=now.astimezone(UTC), lookup=lookup_definition)
+    compiler = Compiler(
+        vendor=vendor,
+        tenant_id=tenant_id,
+        now=now.astimezone(UTC),
+        lookup=lookup_definition,
+        only_users=only_users,
+    )
     query = compiler.query(definition, stack=())
     return query.text, list(query.params)
 
@@ -77,8 +88,17 @@ class Scope:
 class Compiler:
     """Builds one query: the parameters of either dialect, the joins, the dispatch to each type."""
 
-    def __init__(self, *, vendor: str, tenant_id: int, now: datetime, lookup: LookupDefinition) -> None:
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        tenant_id: int,
+        now: datetime,
+        lookup: LookupDefinition,
+        only_users: list[str] | None = None,
+    ) -> None:
         self.pg = vendor == "postgresql"
+        self.only_users = only_users
         self.tenant_id = tenant_id
         self.now = now
         self.lookup = lookup
@@ -96,6 +116,19 @@ class Compiler:
     def tenant(self) -> Sql:
         return self.param(self.tenant_id, "bigint")
 
+    def scan(self, alias: str = "") -> Sql:
+        """The WHERE of every scan of events or profiles: the tenant and, when the compile is
+        restricted to some users, those users (the one place that restriction is applied)."""
+        column = f"{alias}." if alias else ""
+        where = sql(f"{column}tenant_id = {{tenant}}", tenant=self.tenant())
+        if self.only_users is None:
+            return where
+        return sql(
+            "{w} AND {users}",
+            w=where,
+            users=self.one_of(Sql(f"{column}user_id"), self.only_users, "text"),
+        )
+
     def text(self, value: str) -> Sql:
         return self.param(value, "text")
 
@@ -108,8 +141,8 @@ class Compiler:
     def of_type(self, event_type: str) -> Sql:
         """The FROM and WHERE of one tenant's events of one type (the index's leading columns)."""
         return sql(
-            "FROM {events} WHERE tenant_id = {tenant} AND event_type = {type}",
-            tenant=self.tenant(),
+            "FROM {events} WHERE {scan} AND event_type = {type}",
+            scan=self.scan(),
             type=self.text(event_type),
         )
 
@@ -164,10 +197,10 @@ class Compiler:
         joins += [left_join(self.latest_sql(event_type), alias) for event_type, alias in scope.latest.items()]
         if scope.driver is None:
             return sql(
-                "SELECT {u}.user_id FROM {profiles} {u}{joins} WHERE {u}.tenant_id = {tenant} AND {where}",
+                "SELECT {u}.user_id FROM {profiles} {u}{joins} WHERE {scan} AND {where}",
                 u=scope.users,
                 joins=joined("", joins),
-                tenant=self.tenant(),
+                scan=self.scan(scope.users),
                 where=where,
             )
         if scope.needs_profiles:
