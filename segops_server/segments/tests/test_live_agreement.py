@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from segops_server.ingestion.models import IDENTIFY_EVENT
@@ -27,7 +27,18 @@ from segops_server.segments.live.evaluate import live_round
 from segops_server.segments.models import Segment, SegmentChange, SegmentMember
 from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.lookup import definition_lookup
-from segops_server.segments.tests.test_compiler_agreement import PROPERTIES, USERS, definitions, json_values
+from segops_server.segments.tests.test_compiler_agreement import (
+    PROPERTIES,
+    USERS,
+    compared,
+    definitions,
+    group,
+    json_values,
+    leaf,
+    merged,
+    numeric_ops,
+    with_type,
+)
 from segops_server.testing.factories import make_tenant
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -45,8 +56,24 @@ requests = st.lists(
 )
 # A step: a request of events, or the clock moving on (half days, or a few seconds).
 clock_moves = st.one_of(
-    st.integers(1, 30).map(lambda h: timedelta(hours=12 * h)),
+    st.integers(1, 12).map(lambda h: timedelta(hours=12 * h)),
     st.integers(1, 90).map(lambda s: timedelta(seconds=s)),
+)
+# Rules that time moves (short windows, days since last), mixed with every other kind.
+short_days = st.integers(0, 10)
+timed = st.one_of(
+    merged(
+        with_type("event_count", event_type=st.sampled_from(TYPES[:3]), window_days=short_days),
+        compared(numeric_ops, "value", st.integers(0, 3)),
+    ),
+    merged(
+        with_type("recency", event_type=st.sampled_from(TYPES[:3])),
+        compared(numeric_ops, "window_days", short_days),
+    ),
+)
+timed_rules = st.one_of(
+    timed.map(lambda c: {"logic": "AND", "conditions": [c]}),
+    group(st.one_of(timed, timed, leaf, group(st.one_of(timed, leaf)))),
 )
 steps = st.lists(st.one_of(requests, clock_moves), min_size=1, max_size=8)
 
@@ -113,7 +140,7 @@ def _pointing(definition: dict[str, Any], segment_id: int) -> dict[str, Any]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(first=definitions([], depth=2), second=definitions([1], depth=2), history=requests, stream=steps)
+@given(first=timed_rules, second=definitions([1], depth=2), history=requests, stream=steps)
 def test_the_live_set_is_what_a_full_compute_gives(
     db: None, first: dict[str, Any], second: dict[str, Any], history: list[Any], stream: list[Any]
 ) -> None:
@@ -127,7 +154,10 @@ def test_the_live_set_is_what_a_full_compute_gives(
     _drain(now)
     for step in stream:
         if isinstance(step, timedelta):
+            before = [_full(segment, now) for segment in (a, b)]
             now += step
+            if before != [_full(segment, now) for segment in (a, b)]:
+                event("time alone moved a member")
         else:
             _store(tenant, step, now)
         _drain(now)
