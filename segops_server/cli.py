@@ -224,18 +224,20 @@ def _scheduler_loop() -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Work the task queue (django-tasks, database backend) and run the scheduler."""
+    """Work the task queue (django-tasks, database backend), run the scheduler and send webhooks."""
     _setup_django(metrics_clean=False)  # counts beside the server's (computes), never wiping them
     from django.conf import settings
 
     from segops_server.core.runner import worker_main
     from segops_server.segments.exports.files import exports_scratch_purge
+    from segops_server.webhooks.worker import deliveries_loop
 
     exports_scratch_purge()  # the temporaries of exports cut short by a crash
     return worker_main(
         parent=args.parent_pid,
         heartbeat_seconds=settings.SEGOPS_WORKER_HEARTBEAT_SECONDS,
         scheduler=_scheduler_loop,
+        sender=deliveries_loop,
     )
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from segops_server.conf.env import (
     env_bool,
     env_choice,
+    env_durations,
     env_int,
     env_list,
     env_rate,
@@ -234,6 +235,16 @@ SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
 # Webhook URLs may be http and resolve to loopback, private or link-local addresses (never to a
 # cloud metadata address): for local development and tests only (see webhooks/ssrf.py).
 SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS", False)
+# The waits between a failed webhook delivery's attempts: one retry per entry, then the delivery
+# fails for good. The first retry comes within 10 s; the whole must cover at least 24 hours.
+SEGOPS_WEBHOOK_RETRY_SCHEDULE = env_durations(
+    "SEGOPS_WEBHOOK_RETRY_SCHEDULE",
+    "5s,30s,2m,10m,30m,1h,2h,4h,8h,8h,8h",
+    first_at_most=10,
+    total_at_least=24 * 3600,
+)
+# How many receivers the worker's sender sends to at once (each on its own database connection).
+SEGOPS_WEBHOOK_SENDER_THREADS = env_int("SEGOPS_WEBHOOK_SENDER_THREADS", 4, minimum=1)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)

@@ -110,3 +110,33 @@ def _generated_secret(path: Path) -> str:
     finally:
         tmp.unlink()
     return path.read_text().strip()
+
+
+_DURATION = re.compile(r"^([1-9][0-9]*)(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_durations(
+    name: str, default: str, *, first_at_most: int | None = None, total_at_least: int | None = None
+) -> tuple[int, ...]:
+    """A comma list of durations (`5s,30s,2m,1h,1d`) as seconds, at least one. `first_at_most`
+    and `total_at_least` (seconds) bound the first entry and the sum."""
+    raw = os.environ.get(name, default)
+    seconds: list[int] = []
+    for item in raw.split(","):
+        match = _DURATION.match(item.strip().lower())
+        if match is None:
+            raise ImproperlyConfigured(
+                f"{name} must be a comma list of durations such as 5s,30s,2m,1h "
+                f"(a whole number and s, m, h or d), got {item.strip()!r} in {raw!r}"
+            )
+        seconds.append(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if first_at_most is not None and seconds[0] > first_at_most:
+        raise ImproperlyConfigured(
+            f"{name}: the first entry must be at most {first_at_most} s, got {seconds[0]} s in {raw!r}"
+        )
+    if total_at_least is not None and sum(seconds) < total_at_least:
+        raise ImproperlyConfigured(
+            f"{name} must add up to at least {total_at_least} s, got {sum(seconds)} s in {raw!r}"
+        )
+    return tuple(seconds)

@@ -183,9 +183,15 @@ def _parent_watch(parent: int) -> None:
     os._exit(0)
 
 
-def worker_main(*, parent: int | None, heartbeat_seconds: float, scheduler: Callable[[], None]) -> int:
-    """The worker process: check the parent, start the watch, heartbeat and scheduler threads, then
-    work the queue until a signal stops it."""
+def worker_main(
+    *,
+    parent: int | None,
+    heartbeat_seconds: float,
+    scheduler: Callable[[], None],
+    sender: Callable[[], None] | None = None,
+) -> int:
+    """The worker process: check the parent, start the watch, heartbeat, scheduler and (webhook)
+    sender threads, then work the queue until a signal stops it."""
     if parent is not None:
         if not parent_alive(parent):  # started by a server that was already gone
             logger.warning("Task worker: its server (pid %s) is gone; not starting", parent)
@@ -197,6 +203,8 @@ def worker_main(*, parent: int | None, heartbeat_seconds: float, scheduler: Call
         target=_heartbeat_loop, args=(me, heartbeat_seconds, stop), daemon=True, name="heartbeat"
     ).start()
     threading.Thread(target=scheduler, daemon=True, name="scheduler").start()
+    if sender is not None:
+        threading.Thread(target=sender, daemon=True, name="sender").start()
     worker = TaskWorker(
         queue_names=["default"],
         interval=1,

@@ -33,6 +33,7 @@ class Outcome:
     body_head: str = ""
     error: str | None = None
     address: str | None = None  # the address connected to, when one was
+    retry_after: str | None = None  # the answer's Retry-After header, as sent
 
     @property
     def succeeded(self) -> bool:
@@ -101,10 +102,23 @@ class _Clock:
         return self.deadline - time.monotonic()
 
     def outcome(
-        self, status: int | None, *, body_head: str = "", error: str | None = None, address: str | None = None
+        self,
+        status: int | None,
+        *,
+        body_head: str = "",
+        error: str | None = None,
+        address: str | None = None,
+        retry_after: str | None = None,
     ) -> Outcome:
         elapsed = int((time.monotonic() - self.started) * 1000)
-        return Outcome(status=status, duration_ms=elapsed, body_head=body_head, error=error, address=address)
+        return Outcome(
+            status=status,
+            duration_ms=elapsed,
+            body_head=body_head,
+            error=error,
+            address=address,
+            retry_after=retry_after,
+        )
 
     def timed_out(self) -> str:
         return f"timed out after {self.timeout:g} s"
@@ -184,7 +198,12 @@ def _exchange(
     finally:
         watchdog.cancel()
         conn.close()
-    return clock.outcome(response.status, body_head=head.decode("utf-8", errors="replace"), address=address)
+    return clock.outcome(
+        response.status,
+        body_head=head.decode("utf-8", errors="replace"),
+        address=address,
+        retry_after=response.getheader("Retry-After"),
+    )
 
 
 def _shut(conn: http.client.HTTPConnection) -> None:

@@ -32,6 +32,7 @@ from segops_server.segments.models import ComputeState, Segment, SegmentVersion,
 from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.rules.lookup import definition_lookup
+from segops_server.webhooks.outbox import compute_outbox_write
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,11 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
                 compute_state=ComputeState.IDLE,
                 lease_owner="",
                 lease_expires_at=None,
+            )
+            # The webhooks' deliveries and the activations' syncs of this compute: in the swap's
+            # transaction, so they exist exactly when the new generation does.
+            compute_outbox_write(
+                tenant=tenant, segment=segment, generation=generation, member_count=count, now=now
             )
             snapshots.changed()  # the new generation is what every process answers from now on
 

@@ -4,44 +4,25 @@ new member set, nothing for an unchanged set or a failed compute, in short chunk
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from segops_server.ingestion.services import events_store
-from segops_server.ingestion.validation import event_validate
 from segops_server.segments.compute import materialise
 from segops_server.segments.compute.services import segment_compute_run
 from segops_server.segments.definitions.services import segment_create, segment_delete, segment_update
 from segops_server.segments.delivery import snapshots
 from segops_server.segments.models import Segment, SegmentChange, Status
 from segops_server.testing.factories import Team
+from segops_server.testing.orders import bought_rule, orders_send
 
 pytestmark = pytest.mark.django_db
 
 
-def _rule(times: int) -> dict[str, Any]:
-    return {
-        "logic": "AND",
-        "conditions": [
-            {"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": times}
-        ],
-    }
-
-
-def _orders(team: Team, **counts: int) -> None:
-    now = timezone.now()
-    events = [
-        event_validate(
-            {"user_id": user, "event_type": "order_placed", "occurred_at": now.isoformat()}, now=now
-        )
-        for user, count in counts.items()
-        for _ in range(count)
-    ]
-    events_store(tenant=team.tenant, events=events, received_at=now + timedelta(seconds=1))
+_rule = bought_rule
+_orders = orders_send
 
 
 def _changes(segment: Segment) -> list[tuple[int, str, str]]:
