@@ -7,6 +7,7 @@ older member sets) never changes what a queued batch carries.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from segops_server.activations.models import (
@@ -16,7 +17,7 @@ from segops_server.activations.models import (
     SyncKind,
     SyncStatus,
 )
-from segops_server.webhooks.chunks import changes_chunks, members_chunks
+from segops_server.webhooks.chunks import Users, changes_chunks, members_chunks, users_chunks
 from segops_server.webhooks.deliveries import delivery_queue
 from segops_server.webhooks.models import DeliveryEvent
 
@@ -42,9 +43,34 @@ def activations_plan(*, tenant_id: int, segment_id: int, generation: int, now: d
         sync_queue(activation=activation, kind=kind, generation=generation, now=now)
 
 
-def sync_queue(*, activation: Activation, kind: str, generation: int, now: datetime) -> ActivationSync:
-    """Log one sync of `activation` to `generation` and queue its batches; call it in a transaction
-    that holds the segment (its swap, or a lock on its row) so `generation`'s members stay put."""
+def activations_plan_changes(
+    *, tenant_id: int, segment_id: int, generation: int, users: Users, now: datetime
+) -> None:
+    """Queue a sync of the given changes (a live change of `generation`, spec §13) for each active
+    activation whose receiver holds `generation`; the others get every member at their next
+    full sync. Called in the change's transaction, which holds the segment's row."""
+    activations = (
+        Activation.objects.for_tenant(tenant_id)
+        .select_for_update()
+        .filter(segment_id=segment_id, status__in=SYNCING, synced_generation=generation)
+        .order_by("pk")
+    )
+    for activation in activations:
+        sync_queue(
+            activation=activation,
+            kind=SyncKind.CHANGES,
+            generation=generation,
+            now=now,
+            given=users_chunks(users),
+        )
+
+
+def sync_queue(
+    *, activation: Activation, kind: str, generation: int, now: datetime, given: Iterator[Users] | None = None
+) -> ActivationSync:
+    """Log one sync of `activation` to `generation` and queue its batches (the `given` users, or
+    those of `kind`); call it in a transaction that holds the segment (its swap, or a lock on its
+    row) so `generation`'s members stay put."""
     sync = ActivationSync(
         tenant_id=activation.tenant_id,
         activation=activation,
@@ -54,7 +80,10 @@ def sync_queue(*, activation: Activation, kind: str, generation: int, now: datet
     )
     sync.save()
     segment_id = activation.segment_id
-    if kind == SyncKind.CHANGES:
+    chunks: Iterator[Users]
+    if given is not None:
+        chunks = given
+    elif kind == SyncKind.CHANGES:
         chunks = changes_chunks(segment_id=segment_id, generation=generation)
     else:
         chunks = members_chunks(segment_id=segment_id, generation=generation)

@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from segops_server.accounts.models import Tenant
 from segops_server.ingestion import storage
 from segops_server.ingestion.validation import ValidEvent
-from segops_server.segments.live import queue as live_queue
 from segops_server.observability.metrics import EVENTS_INGESTED, EVENTS_SKIPPED
+from segops_server.segments.live import queue as live_queue
 
 # Up to this many events go in one statement (PostgreSQL); larger batches use COPY.
 ONE_STATEMENT_MAX = 50

@@ -32,6 +32,7 @@ from segops_server.segments.live.timers import next_moments, segments_windows
 from segops_server.segments.models import ChangeKind, ComputeState, Segment, SegmentChange, SegmentMember
 from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.lookup import definition_lookup
+from segops_server.webhooks.outbox import live_outbox_write
 
 logger = logging.getLogger("segops.live")
 
@@ -110,7 +111,9 @@ def users_evaluate(*, tenant_id: int, user_ids: list[str], now: datetime) -> Out
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             matched = {row[0] for row in cursor.fetchall()}
-        if not _apply(tenant=tenant, segment=segment, user_ids=user_ids, matched=matched, now=now, out=outcome):
+        if not _apply(
+            tenant=tenant, segment=segment, user_ids=user_ids, matched=matched, now=now, out=outcome
+        ):
             outcome.busy.add(segment.pk)
     return outcome
 
@@ -129,7 +132,9 @@ def _apply(
         )
         if not held:
             return False
-        members = SegmentMember.objects.for_tenant(tenant).filter(segment_id=segment.pk, generation=generation)
+        members = SegmentMember.objects.for_tenant(tenant).filter(
+            segment_id=segment.pk, generation=generation
+        )
         current = set(members.filter(user_id__in=user_ids).values_list("user_id", flat=True))
         entered = sorted(matched - current)
         exited = sorted(current - matched)
@@ -150,7 +155,14 @@ def _apply(
         Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
             member_count=F("member_count") + len(entered) - len(exited), last_live_change_at=now
         )
-        _deliveries_queue(tenant=tenant, segment=segment, entered=entered, exited=exited, now=now)
+        # The webhooks' deliveries and the activations' syncs of these changes, in this transaction.
+        live_outbox_write(
+            tenant=tenant,
+            segment=segment,
+            generation=generation,
+            users={"entered": entered, "exited": exited},
+            now=now,
+        )
         transaction.on_commit(snapshots.changed)
     out.entered += len(entered)
     out.exited += len(exited)
@@ -161,7 +173,3 @@ def _change(tenant: Tenant, segment: Segment, generation: int, user_id: str, kin
     return SegmentChange(
         tenant=tenant, segment_id=segment.pk, generation=generation, user_id=user_id, change=kind, at=now
     )
-
-
-def _deliveries_queue(*, tenant: Tenant, segment: Segment, entered: list[str], exited: list[str], now: datetime) -> None:
-    """The webhooks and activation syncs of these changes, in the same transaction."""

@@ -136,4 +136,3 @@ def pending_count() -> int:
 
 def batch_size() -> int:
     return int(getattr(settings, "SEGOPS_LIVE_BATCH", 200))
-

@@ -81,7 +81,9 @@ def next_moments(
         of_type = events.filter(event_type=event_type)
         if which == "first":
             # The oldest event still inside the window: it leaves it first.
-            rows = of_type.filter(occurred_at__gt=now - window).values("user_id").annotate(at=Min("occurred_at"))
+            rows = (
+                of_type.filter(occurred_at__gt=now - window).values("user_id").annotate(at=Min("occurred_at"))
+            )
         else:
             rows = of_type.values("user_id").annotate(at=Max("occurred_at"))
         for row in rows:
@@ -91,7 +93,9 @@ def next_moments(
     return due
 
 
-def timers_after_compute(*, segment: Segment, lookup: Callable[[int], dict[str, Any] | None], now: datetime) -> int:
+def timers_after_compute(
+    *, segment: Segment, lookup: Callable[[int], dict[str, Any] | None], now: datetime
+) -> int:
     """After a compute of a real-time segment with time windows: every user's next moment, so
     membership moves with time from the new set on (users without one need no row)."""
     from segops_server.segments.live.queue import users_enqueue_at
@@ -105,5 +109,7 @@ def timers_after_compute(*, segment: Segment, lookup: Callable[[int], dict[str, 
     users = sorted(due)
     for start in range(0, len(users), CHUNK):
         with transaction.atomic():
-            users_enqueue_at(tenant_id=segment.tenant_id, dues={u: due[u] for u in users[start : start + CHUNK]})
+            users_enqueue_at(
+                tenant_id=segment.tenant_id, dues={u: due[u] for u in users[start : start + CHUNK]}
+            )
     return len(users)

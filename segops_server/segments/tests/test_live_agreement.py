@@ -167,7 +167,9 @@ def test_the_live_set_is_what_a_full_compute_gives(
         live = _live(segment)
         segment_compute_run(segment_id=segment.pk, now=now)
         segment.refresh_from_db()
-        assert not SegmentChange.objects.for_tenant(tenant).filter(
-            segment=segment, generation=segment.generation
-        ).exists()
+        assert (
+            not SegmentChange.objects.for_tenant(tenant)
+            .filter(segment=segment, generation=segment.generation)
+            .exists()
+        )
         assert _live(segment) == live

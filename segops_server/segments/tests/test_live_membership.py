@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from segops_server.activations.models import ActivationStatus, ActivationSync
+from segops_server.activations.tests.helpers import activation_make
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
 from segops_server.segments.compute.services import segment_compute_run
@@ -17,14 +19,20 @@ from segops_server.segments.live import queue
 from segops_server.segments.live.evaluate import live_round
 from segops_server.segments.models import ComputeState, LivePending, Segment, SegmentChange, SegmentMember
 from segops_server.testing.factories import Team
+from segops_server.webhooks.models import Delivery, WebhookEvent
+from segops_server.webhooks.tests.conftest import webhook_make
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
-def _send(team: Team, user: str, kind: str = "order_placed", *, at: datetime, ago: timedelta = timedelta()) -> None:
-    event = event_validate({"user_id": user, "event_type": kind, "occurred_at": (at - ago).isoformat()}, now=at)
+def _send(
+    team: Team, user: str, kind: str = "order_placed", *, at: datetime, ago: timedelta = timedelta()
+) -> None:
+    event = event_validate(
+        {"user_id": user, "event_type": kind, "occurred_at": (at - ago).isoformat()}, now=at
+    )
     events_store(tenant=team.tenant, events=[event], received_at=at)
 
 
@@ -33,7 +41,12 @@ def _rule(*conditions: dict[str, Any]) -> dict[str, Any]:
 
 
 def _orders(times: int = 1, window_days: int | None = None) -> dict[str, Any]:
-    condition: dict[str, Any] = {"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": times}
+    condition: dict[str, Any] = {
+        "type": "event_count",
+        "event_type": "order_placed",
+        "operator": "gte",
+        "value": times,
+    }
     if window_days is not None:
         condition["window_days"] = window_days
     return condition
@@ -50,7 +63,9 @@ def _segment(team: Team, definition: dict[str, Any], *, at: datetime = NOW, **fi
 
 def _members(segment: Segment) -> set[str]:
     segment.refresh_from_db()
-    rows = SegmentMember.objects.for_tenant(segment.tenant).filter(segment=segment, generation=segment.generation)
+    rows = SegmentMember.objects.for_tenant(segment.tenant).filter(
+        segment=segment, generation=segment.generation
+    )
     return set(rows.values_list("user_id", flat=True))
 
 
@@ -188,3 +203,26 @@ def test_another_tenants_rows_are_untouched(team: Team) -> None:
     assert _members(mine) == {"ann"}
     assert _members(theirs) == set()
     assert not SegmentChange.objects.for_tenant(team.other_tenant).exists()
+
+
+def test_a_live_change_is_sent_to_webhooks_and_active_activations(team: Team) -> None:
+    _send(team, "ann", at=NOW)
+    _send(team, "bob", at=NOW)
+    _send(team, "bob", at=NOW)
+    segment = _segment(team, _rule(_orders(2)))
+    hook = webhook_make(team, "https://hooks.example.com/segops")
+    activation = activation_make(
+        segment, status=ActivationStatus.ACTIVE, synced_generation=segment.generation
+    )
+    stale = activation_make(segment, status=ActivationStatus.ACTIVE, synced_generation=None)
+    _send(team, "ann", at=NOW + timedelta(seconds=1))
+    _drain(NOW + timedelta(seconds=1))
+    sent = Delivery.objects.for_tenant(team.tenant).filter(webhook=hook)
+    assert [(d.event, d.users) for d in sent] == [
+        (WebhookEvent.MEMBERSHIP_CHANGED, {"entered": ["ann"], "exited": []})
+    ]
+    assert sent[0].payload["generation"] == segment.generation
+    syncs = ActivationSync.objects.for_tenant(team.tenant).filter(activation=activation)
+    assert [(s.kind, s.entered, s.exited, s.batches) for s in syncs] == [("changes", 1, 0, 1)]
+    # A receiver that does not hold the current set gets every member at its next full sync.
+    assert not ActivationSync.objects.for_tenant(team.tenant).filter(activation=stale).exists()
