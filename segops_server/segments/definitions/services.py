@@ -48,6 +48,7 @@ def segment_create(
     segment_type: str = "rule",
     definition: Any = None,
     refresh_interval_minutes: int | None = None,
+    realtime: bool = True,
 ) -> Segment:
     segment = Segment(
         tenant=tenant,
@@ -55,6 +56,7 @@ def segment_create(
         description=description,
         segment_type=segment_type,
         refresh_interval_minutes=refresh_interval_minutes,
+        realtime=realtime,
         created_by=actor,
     )
     segment.save()

@@ -226,3 +226,25 @@ def test_a_live_change_is_sent_to_webhooks_and_active_activations(team: Team) ->
     assert [(s.kind, s.entered, s.exited, s.batches) for s in syncs] == [("changes", 1, 0, 1)]
     # A receiver that does not hold the current set gets every member at its next full sync.
     assert not ActivationSync.objects.for_tenant(team.tenant).filter(activation=stale).exists()
+
+
+def test_the_api_reports_realtime_and_the_last_live_change(team: Team) -> None:
+    client = team.client("member")
+    created = client.post("/api/segments/", {"name": "B", "definition": _rule(_orders(2))}, format="json")
+    assert created.status_code == 201
+    assert created.json()["realtime"] is True
+    assert created.json()["last_live_change_at"] is None
+    segment_id = created.json()["id"]
+    _send(team, "ann", at=NOW)
+    segment_compute_run(segment_id=segment_id, now=NOW)
+    _send(team, "ann", at=NOW + timedelta(seconds=1))
+    _drain(NOW + timedelta(seconds=1))
+    body = client.get(f"/api/segments/{segment_id}/").json()
+    assert body["last_live_change_at"] == "2026-05-01T12:00:01Z"
+    assert body["member_count"] == 1
+    off = client.patch(f"/api/segments/{segment_id}/", {"realtime": False}, format="json")
+    assert off.status_code == 200
+    assert off.json()["realtime"] is False
+    bad = client.patch(f"/api/segments/{segment_id}/", {"realtime": "sometimes"}, format="json")
+    assert bad.status_code == 400
+    assert "realtime" in bad.json()
