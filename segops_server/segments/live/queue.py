@@ -87,6 +87,12 @@ def users_claim(*, owner: str, now: datetime, limit: int) -> list[Claimed]:
         f"WHERE {free} AND id IN (SELECT id FROM {_table()} WHERE {free} "
         f"ORDER BY due_at LIMIT %s{skip}) RETURNING id, tenant_id, user_id, stamp"
     )
+    with connection.cursor() as cursor:
+        # A read first: an idle evaluator polls often, and must not take SQLite's write lock to
+        # find nothing.
+        cursor.execute(f"SELECT 1 FROM {_table()} WHERE {free} LIMIT 1", [at, at])  # noqa: S608
+        if cursor.fetchone() is None:
+            return []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [owner, expires, at, at, at, at, limit])
         rows = cursor.fetchall()
