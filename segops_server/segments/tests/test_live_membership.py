@@ -248,3 +248,17 @@ def test_the_api_reports_realtime_and_the_last_live_change(team: Team) -> None:
     bad = client.patch(f"/api/segments/{segment_id}/", {"realtime": "sometimes"}, format="json")
     assert bad.status_code == 400
     assert "realtime" in bad.json()
+
+
+def test_turning_realtime_back_on_recomputes_what_was_missed(
+    team: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    _send(team, "ann", at=NOW)
+    segment = _segment(team, _rule(_orders(2)), realtime=False)
+    _send(team, "ann", at=NOW)  # while off: evaluated, but not kept in this segment
+    _drain(NOW)
+    client = team.client("member")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.patch(f"/api/segments/{segment.pk}/", {"realtime": True}, format="json")
+    assert _members(segment) == {"ann"}
+    assert segment.generation == 2
