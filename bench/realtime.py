@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import sys
 import threading
 import time
@@ -107,40 +106,51 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
+class Client:
+    """One keep-alive connection, opened again when the server closed it."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.port = port
+        self.headers = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        for _ in range(3):
+            try:
+                data = None if body is None else json.dumps(body)
+                self.conn.request(method, path, body=data, headers=self.headers)
+                response = self.conn.getresponse()
+                text = response.read()
+                return response.status, json.loads(text) if text else None
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        return 0, None
+
+
 def probe(
     port: int, key: str, segment_id: int, seconds: float, found: list[tuple[str, float, float]]
 ) -> None:
     """One new user at a time: the 202, then the delivery API polled until it answers member."""
-    headers = {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    client = Client(port, key)
     deadline = time.perf_counter() + seconds
     n = 0
     while time.perf_counter() < deadline:
         user = f"probe-{n}"
         n += 1
-        conn.request(
-            "POST",
-            "/api/ingestion/track/",
-            body=json.dumps({"user_id": user, "event_type": "probe_done"}),
-            headers=headers,
+        status, _ = client.call(
+            "POST", "/api/ingestion/track/", {"user_id": user, "event_type": "probe_done"}
         )
-        response = conn.getresponse()
-        response.read()
         accepted = time.perf_counter()
-        if response.status != 202:
+        if status != 202:
             continue
         while time.perf_counter() - accepted < 30:
-            conn.request(
-                "GET", f"/api/segments/membership/?user_id={user}&segment_id={segment_id}", headers=headers
-            )
-            answer = conn.getresponse()
-            body = json.loads(answer.read())
-            if body.get("member"):
+            _, body = client.call("GET", f"/api/segments/membership/?user_id={user}&segment_id={segment_id}")
+            if body and body.get("member"):
                 found.append((user, accepted, time.perf_counter()))
                 break
             time.sleep(0.01)
         time.sleep(0.2)
-    conn.close()
 
 
 def main() -> int:
@@ -193,10 +203,14 @@ def main() -> int:
         found: list[tuple[str, float, float]] = []
         prober = threading.Thread(target=probe, args=(server.port, key, probe_id, args.seconds, found))
         prober.start()
-        with multiprocessing.Pool(1) as pool:
-            batch_result = pool.apply_async(run_phase, ("batch", server.port, key, 2, args.seconds))
-            single = run_phase("single", server.port, key, 8, args.seconds)
-            batch = batch_result.get()
+        batches: list[dict[str, float]] = []
+        batcher = threading.Thread(
+            target=lambda: batches.append(run_phase("batch", server.port, key, 2, args.seconds))
+        )
+        batcher.start()
+        single = run_phase("single", server.port, key, 8, args.seconds)
+        batcher.join()
+        batch = batches[0]
         prober.join()
         time.sleep(3)  # the last webhooks
         with psycopg.connect(url) as conn:
