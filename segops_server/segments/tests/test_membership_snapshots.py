@@ -131,7 +131,7 @@ def test_a_tenant_changing_often_is_rebuilt_at_most_every_few_seconds(
     team: Team, buyers: int, reader: IssuedKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(snapshots.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("segops_server.segments.delivery.snapshots.time.monotonic", lambda: clock[0])
     _ask(reader.key, "user_id=alice")
     assert _ask(reader.key, "user_id=alice")[1] == 0
     snapshots._EPOCH.bump()  # live changes, many a second
