@@ -13,6 +13,7 @@ into a wrong set.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -132,16 +133,15 @@ def _apply(
         )
         if not held:
             return False
-        members = SegmentMember.objects.for_tenant(tenant).filter(
-            segment_id=segment.pk, generation=generation
-        )
-        current = set(members.filter(user_id__in=user_ids).values_list("user_id", flat=True))
+        current = _members_among(segment.pk, generation, user_ids)
         entered = sorted(matched - current)
         exited = sorted(current - matched)
         if not entered and not exited:
             return True
         if exited:
-            members.filter(user_id__in=exited).delete()
+            SegmentMember.objects.for_tenant(tenant).filter(
+                segment_id=segment.pk, generation=generation, user_id__in=exited
+            ).delete()
         SegmentMember.objects.for_tenant(tenant).bulk_create(
             SegmentMember(
                 tenant=tenant, segment_id=segment.pk, generation=generation, user_id=u, computed_at=now
@@ -167,6 +167,23 @@ def _apply(
     out.entered += len(entered)
     out.exited += len(exited)
     return True
+
+
+def _members_among(segment_id: int, generation: int, user_ids: list[str]) -> set[str]:
+    """Which of `user_ids` are in the member set: the list as one parameter (an array, or JSON on
+    SQLite), not a placeholder per user."""
+    table = SegmentMember._meta.db_table
+    value: list[str] | str
+    if connection.vendor == "postgresql":
+        among, value = "user_id = ANY(%s::text[])", user_ids
+    else:
+        among, value = "user_id IN (SELECT value FROM json_each(%s))", json.dumps(user_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT user_id FROM {table} WHERE segment_id = %s AND generation = %s AND {among}",  # noqa: S608
+            [segment_id, generation, value],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _change(tenant: Tenant, segment: Segment, generation: int, user_id: str, kind: str, now: datetime) -> Any:

@@ -103,17 +103,26 @@ def users_done(*, rows: list[Claimed], owner: str, next_due: dict[str, datetime]
     """The users were evaluated as of each row's stamp: delete each row unless a newer write came
     (then only its lease is let go: it is due again), and keep the next moment time changes
     their membership (`next_due`) as their row's due time, in the same transaction."""
+    if not rows:
+        return
+    pairs = ", ".join(["(%s, %s)"] * len(rows))
+    params: list[Any] = [owner]
+    for row in rows:
+        params += [row.id, row.stamp]
+    ids = ", ".join(["%s"] * len(rows))
     with transaction.atomic(), connection.cursor() as cursor:
-        for row in rows:
-            cursor.execute(
-                f"DELETE FROM {_table()} WHERE id = %s AND stamp = %s AND lease_owner = %s",  # noqa: S608
-                [row.id, row.stamp, owner],
-            )
-            if cursor.rowcount == 0:
-                _release(cursor, row, owner, None)
+        # One statement each, whatever the batch: a row whose stamp moved stays, its lease let go.
+        cursor.execute(
+            f"DELETE FROM {_table()} WHERE lease_owner = %s AND (id, stamp) IN (VALUES {pairs})",  # noqa: S608
+            params,
+        )
+        cursor.execute(
+            f"UPDATE {_table()} SET lease_owner = '', lease_expires_at = NULL "  # noqa: S608
+            f"WHERE lease_owner = %s AND id IN ({ids})",
+            [owner, *(row.id for row in rows)],
+        )
         if next_due:
-            tenant_id = rows[0].tenant_id
-            users_enqueue_at(tenant_id=tenant_id, dues=next_due)
+            users_enqueue_at(tenant_id=rows[0].tenant_id, dues=next_due)
 
 
 def users_later(*, rows: list[Claimed], owner: str, due_at: datetime) -> None:
@@ -141,4 +150,4 @@ def pending_count() -> int:
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "SEGOPS_LIVE_BATCH", 200))
+    return int(getattr(settings, "SEGOPS_LIVE_BATCH", 500))
