@@ -213,7 +213,9 @@ def main() -> int:
         batch = batches[0]
         prober.join()
         time.sleep(3)  # the last webhooks
-        problems = [line for line in server.live.output().splitlines() if "rror" in line or "segops.live" in line]
+        problems = [
+            line for line in server.live.output().splitlines() if "rror" in line or "segops.live" in line
+        ]
         print("\n".join(problems[-15:]))
         with psycopg.connect(url) as conn:
             backlog = conn.execute(
