@@ -227,12 +227,14 @@ def _scheduler_loop() -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Work the task queue (django-tasks, database backend), run the scheduler and send webhooks."""
+    """Work the task queue (django-tasks, database backend), run the scheduler, send webhooks and
+    keep real-time segments up to date."""
     _setup_django(metrics_clean=False)  # counts beside the server's (computes), never wiping them
     from django.conf import settings
 
     from segops_server.core.runner import worker_main
     from segops_server.segments.exports.files import exports_scratch_purge
+    from segops_server.segments.live.worker import live_loop
     from segops_server.webhooks.worker import deliveries_loop
 
     exports_scratch_purge()  # the temporaries of exports cut short by a crash
@@ -241,6 +243,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         heartbeat_seconds=settings.SEGOPS_WORKER_HEARTBEAT_SECONDS,
         scheduler=_scheduler_loop,
         sender=deliveries_loop,
+        live=live_loop,
     )
 
 

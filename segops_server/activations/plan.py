@@ -24,7 +24,7 @@ from segops_server.activations.models import (
 )
 from segops_server.core.workers import tasks_waiting
 from segops_server.segments.models import Segment
-from segops_server.webhooks.chunks import Users, changes_chunks, members_chunks
+from segops_server.webhooks.chunks import Users, changes_chunks, members_chunks, users_chunks
 from segops_server.webhooks.deliveries import delivery_queue
 from segops_server.webhooks.models import DeliveryEvent
 
@@ -50,13 +50,38 @@ def activations_plan(*, tenant_id: int, segment_id: int, generation: int, now: d
         sync_queue(activation=activation, kind=kind, generation=generation, now=now)
 
 
-def sync_queue(*, activation: Activation, kind: str, generation: int, now: datetime) -> ActivationSync:
-    """Log one sync of `activation` to `generation` and queue its batches; call it in a transaction
-    that holds the segment (its swap, or a lock on its row) so `generation`'s changes stay put.
+def activations_plan_changes(
+    *, tenant_id: int, segment_id: int, generation: int, users: Users, now: datetime
+) -> None:
+    """Queue a sync of the given changes (a live change of `generation`, spec §13) for each active
+    activation whose receiver holds `generation`; the others get every member at their next
+    full sync. Called in the change's transaction, which holds the segment's row."""
+    activations = (
+        Activation.objects.for_tenant(tenant_id)
+        .select_for_update()
+        .filter(segment_id=segment_id, status__in=SYNCING, synced_generation=generation)
+        .order_by("pk")
+    )
+    for activation in activations:
+        sync_queue(
+            activation=activation,
+            kind=SyncKind.CHANGES,
+            generation=generation,
+            now=now,
+            given=users_chunks(users),
+        )
 
-    A compute's changes are queued here, in the swap's transaction. Every member (a full sync, as
-    many batches as the segment has thousands of members) is read by the task worker: the task is
-    queued in this transaction, so it exists exactly when the sync does."""
+
+def sync_queue(
+    *, activation: Activation, kind: str, generation: int, now: datetime, given: Iterable[Users] | None = None
+) -> ActivationSync:
+    """Log one sync of `activation` to `generation` and queue its batches (the `given` users, or
+    those of `kind`); call it in a transaction that holds the segment (its swap, or a lock on its
+    row) so `generation`'s changes stay put.
+
+    Changes (a compute's, in its swap's transaction; a live change's) are queued here. Every member
+    (a full sync, as many batches as the segment has thousands of members) is read by the task
+    worker: the task is queued in this transaction, so it exists exactly when the sync does."""
     from segops_server.activations.tasks import sync_fill
 
     sync = ActivationSync(
@@ -69,7 +94,9 @@ def sync_queue(*, activation: Activation, kind: str, generation: int, now: datet
     sync.save()
     activation.synced_generation = generation
     activation.save(update_fields=["synced_generation", "updated_at"])
-    if kind == SyncKind.CHANGES:
+    if given is not None:
+        _batches_queue(sync, activation, given, now)
+    elif kind == SyncKind.CHANGES:
         _batches_queue(
             sync, activation, changes_chunks(segment_id=activation.segment_id, generation=generation), now
         )

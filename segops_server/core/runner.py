@@ -189,9 +189,10 @@ def worker_main(
     heartbeat_seconds: float,
     scheduler: Callable[[], None],
     sender: Callable[[], None] | None = None,
+    live: Callable[[], None] | None = None,
 ) -> int:
-    """The worker process: check the parent, start the watch, heartbeat, scheduler and (webhook)
-    sender threads, then work the queue until a signal stops it."""
+    """The worker process: check the parent, start the watch, heartbeat, scheduler, (webhook)
+    sender and real-time evaluator threads, then work the queue until a signal stops it."""
     if parent is not None:
         if not parent_alive(parent):  # started by a server that was already gone
             logger.warning("Task worker: its server (pid %s) is gone; not starting", parent)
@@ -205,6 +206,8 @@ def worker_main(
     threading.Thread(target=scheduler, daemon=True, name="scheduler").start()
     if sender is not None:
         threading.Thread(target=sender, daemon=True, name="sender").start()
+    if live is not None:
+        threading.Thread(target=live, daemon=True, name="live").start()
     worker = TaskWorker(
         queue_names=["default"],
         interval=1,

@@ -14,6 +14,7 @@ from segops_server.ingestion.conformance import violations_by_schema
 from segops_server.ingestion.validation import ValidEvent
 from segops_server.observability.metrics import EVENTS_INGESTED, EVENTS_SKIPPED
 from segops_server.schemas.services import schema_counts_add
+from segops_server.segments.live import queue as live_queue
 
 # Up to this many events go in one statement (PostgreSQL); larger batches use COPY.
 ONE_STATEMENT_MAX = 50
@@ -59,6 +60,10 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
             storage.aliases_insert(tenant_id=tenant.pk, events=events, now=received_at)
             if violations := violations_by_schema(events):
                 schema_counts_add(tenant_id=tenant.pk, violations=violations)
+            # Their users' real-time evaluation, durable with the events (segments/live/).
+            live_queue.users_enqueue(
+                tenant_id=tenant.pk, user_ids=(e.user_id for e in events), due_at=received_at
+            )
     EVENTS_INGESTED.inc(len(events))
     if duplicates := received - len(events):
         EVENTS_SKIPPED.labels(reason="duplicate").inc(duplicates)

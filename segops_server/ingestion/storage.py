@@ -18,6 +18,7 @@ from segops_server.ingestion.models import (
     UserProfile,
 )
 from segops_server.ingestion.validation import ValidEvent
+from segops_server.segments.live import queue as live_queue
 
 EVENT_COLUMNS = (
     "tenant_id",
@@ -280,6 +281,12 @@ def events_store_one_statement(
             "ON CONFLICT (tenant_id, anonymous_id) DO NOTHING)"
         )
         params += [tenant_id, tenant_id]
+    # The users to evaluate in real time, in the same statement: durable with their events.
+    users, live_params = live_queue.upsert_params(
+        tenant_id=tenant_id, user_ids=(e.user_id for e in events), due_at=received_at
+    )
+    sql += f", lq AS ({live_queue.upsert_sql(users)})"
+    params += live_params
     pending_values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(rows))
     for user_id, first, last, count, props, props_at in rows:
         params += [tenant_id, user_id, first, last, count, props, props_at]

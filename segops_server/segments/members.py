@@ -13,7 +13,7 @@ from django.db.models import Q
 
 def stay_covers_sql(member: str, generation: str) -> str:
     """SQL: member row alias `member` is in the set of generation `generation`, a column
-    expression such as `s.generation` (a placeholder would need its value twice)."""
+    expression such as `s.generation`, or `%s` (then the generation is passed twice)."""
     return (
         f"{member}.generation <= {generation} AND "
         f"({member}.until_generation IS NULL OR {member}.until_generation > {generation})"

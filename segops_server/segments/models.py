@@ -53,6 +53,10 @@ class Segment(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Time-window rules drift as time passes; when set, the scheduler recomputes this often.
     refresh_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Real time: events re-evaluate the users they touch in this segment's current member set
+    # (segments/live/); false keeps membership as old as the last compute.
+    realtime = models.BooleanField(default=True)
+    last_live_change_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -153,6 +157,35 @@ class SegmentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.change} {self.segment_id}"
+
+
+class LivePending(models.Model):
+    """A user to evaluate again in the tenant's real-time segments from `due_at` on.
+
+    One row per user (later events coalesce into it): written by ingestion in the events'
+    transaction, or by the evaluator for the next moment time can change a membership. A worker
+    claims rows under a lease; a row whose worker died is claimed again once its lease expires.
+    `stamp` grows with every write, so a worker deletes only the row it evaluated, never one that
+    a newer event wrote meanwhile."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    user_id = models.CharField(max_length=MAX_ID_LENGTH)
+    due_at = models.DateTimeField()
+    stamp = models.BigIntegerField(default=0)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="live_pending_user")]
+        indexes = [models.Index(fields=["due_at"], name="live_pending_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} due {self.due_at}"
 
 
 class ExportFormat(models.TextChoices):

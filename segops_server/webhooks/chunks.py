@@ -46,3 +46,14 @@ def members_chunks(*, segment_id: int, generation: int, size: int = CHUNK) -> It
             chunk = []
     if chunk:
         yield {"entered": chunk, "exited": []}
+
+
+def users_chunks(users: Users, size: int = CHUNK) -> Iterator[Users]:
+    """Given changes (a live evaluation's), `size` users a chunk: the exits first, then the entries,
+    as a compute records them."""
+    flat = [("exited", u) for u in users["exited"]] + [("entered", u) for u in users["entered"]]
+    for start in range(0, len(flat), size):
+        chunk: Users = {"entered": [], "exited": []}
+        for kind, user_id in flat[start : start + size]:
+            chunk[kind].append(user_id)
+        yield chunk

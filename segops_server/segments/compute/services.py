@@ -28,8 +28,10 @@ from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.observability.metrics import compute_record
 from segops_server.segments.compute.materialise import members_discard_unswapped, members_materialise
 from segops_server.segments.delivery import snapshots
+from segops_server.segments.live.timers import timers_after_compute
 from segops_server.segments.models import ComputeState, Segment, SegmentVersion, Status
 from segops_server.segments.rules.dsl import DefinitionError
+from segops_server.segments.rules.lookup import definition_lookup
 from segops_server.segments.rules.tenant_compile import tenant_definition_compile
 from segops_server.webhooks.outbox import compute_outbox_write
 
@@ -175,6 +177,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
             params=params,
             swap=swap,
         )
+        _timers_after_compute(segment, now)
         compute_record(outcome="computed", seconds=time.perf_counter() - started)
     except Exception as exc:
         reference = secrets.token_hex(6)
@@ -193,6 +196,16 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
         compute_record(outcome="failed", seconds=time.perf_counter() - started)
     finally:
         lease_release(Segment, segment.pk)
+
+
+def _timers_after_compute(segment: Segment, now: datetime) -> None:
+    """Time windows of a real-time segment: its users' next moments (a failure here leaves the
+    swapped set as it is; the next compute sets them again)."""
+    try:
+        segment.refresh_from_db()
+        timers_after_compute(segment=segment, lookup=definition_lookup(segment.tenant), now=now)
+    except Exception:
+        logger.exception("Segment %s: its users' time windows were not scheduled", segment.pk)
 
 
 def segments_refresh_due(*, now: datetime | None = None) -> int:

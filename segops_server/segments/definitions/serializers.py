@@ -18,6 +18,9 @@ class SegmentSerializer(serializers.Serializer[Segment]):
     refresh_interval_minutes = serializers.IntegerField(
         required=False, allow_null=True, min_value=5, max_value=7 * 24 * 60
     )
+    # Spec §13: kept up to date by events and time (true), or as old as the last compute (false).
+    realtime = serializers.BooleanField(required=False)
+    last_live_change_at = serializers.DateTimeField(read_only=True, allow_null=True)
     status = serializers.CharField(read_only=True)
     error = serializers.CharField(read_only=True)
     member_count = serializers.IntegerField(read_only=True)

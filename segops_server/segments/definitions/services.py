@@ -48,6 +48,7 @@ def segment_create(
     segment_type: str = "rule",
     definition: Any = None,
     refresh_interval_minutes: int | None = None,
+    realtime: bool = True,
 ) -> Segment:
     segment = Segment(
         tenant=tenant,
@@ -55,6 +56,7 @@ def segment_create(
         description=description,
         segment_type=segment_type,
         refresh_interval_minutes=refresh_interval_minutes,
+        realtime=realtime,
         created_by=actor,
     )
     segment.save()
@@ -80,6 +82,7 @@ def segment_update(*, segment: Segment, actor: User | None, **changes: Any) -> S
         raise NotFound("Segment not found.")
     definition = changes.pop("definition", None)
     fields = ["updated_at", *changes]
+    was_realtime = locked.realtime
     for field, value in changes.items():
         setattr(locked, field, value)
     if definition is not None:
@@ -89,7 +92,17 @@ def segment_update(*, segment: Segment, actor: User | None, **changes: Any) -> S
             fields.append("definition")
             _save_version(segment=locked, definition=cleaned, actor=actor)
     locked.save(update_fields=fields)
+    if changes.get("realtime") is True and not was_realtime and locked.generation > 0:
+        # Events that arrived while it was off were never evaluated: a compute catches the set
+        # up (live evaluation keeps it from then on).
+        transaction.on_commit(lambda: _compute_request(locked))
     return locked
+
+
+def _compute_request(segment: Segment) -> None:
+    from segops_server.segments.compute.services import segment_compute_request
+
+    segment_compute_request(segment=segment)
 
 
 @transaction.atomic

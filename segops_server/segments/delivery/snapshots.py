@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,11 @@ _snapshots: dict[int, Snapshot] = {}
 _builders: dict[int, threading.Thread] = {}
 _guard = threading.Lock()
 _ATTEMPTS = 3  # builds in a row while the epoch keeps changing under them
+# Real-time segments change membership many times a second: a tenant's snapshot is then built at
+# most this often per process, and questions meanwhile go to the database (its index answers
+# them; a build reads every member of the tenant).
+REBUILD_SECONDS = 2.0
+_built_at: dict[int, float] = {}
 
 
 def enabled() -> bool:
@@ -81,7 +87,10 @@ def snapshot_for(tenant_id: int) -> Snapshot | None:
 
 def _build_soon(tenant_id: int) -> None:
     with _guard:
-        if tenant_id in _builders:
+        if (
+            tenant_id in _builders
+            or time.monotonic() - _built_at.get(tenant_id, -REBUILD_SECONDS) < REBUILD_SECONDS
+        ):
             return
         builder = _builders[tenant_id] = threading.Thread(
             target=_builder, args=(tenant_id,), name=f"membership-snapshot-{tenant_id}", daemon=True
@@ -105,6 +114,7 @@ def _builder(tenant_id: int) -> None:
         connection.close()  # this thread's own connection
         with _guard:
             _builders.pop(tenant_id, None)
+            _built_at[tenant_id] = time.monotonic()
 
 
 def wait_for_builders(timeout: float = 30) -> None:
@@ -158,3 +168,4 @@ def _build(tenant_id: int, epoch: int | str) -> Snapshot:
 
 def clear() -> None:
     _snapshots.clear()
+    _built_at.clear()

@@ -50,12 +50,16 @@ def definition_compile(
     now: datetime,
     lookup_definition: LookupDefinition,
     resolve_identities: bool = False,
+    only_users: list[str] | None = None,
 ) -> tuple[str, list[Any]]:
     """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`.
 
     With `resolve_identities` (the tenant has identity edges: identity/selectors.py), events and
     traits count for the id they resolve to, and the users are the resolved ids.
-    """
+
+    With `only_users`, every scan of events and profiles (of this definition and of the segments
+    it references) reads only those users: the answer is the matching users among them, at the
+    cost of their rows only (real-time evaluation, segments/live/)."""
     if vendor not in ("postgresql", "sqlite"):
         raise ValueError(f"unsupported database vendor {vendor!r}")
     if now.tzinfo is None:
@@ -67,6 +71,7 @@ def definition_compile(
         now=now.astimezone(UTC),
         lookup=lookup_definition,
         resolve_identities=resolve_identities,
+        only_users=only_users,
     )
     query = compiler.query(definition, stack=())
     if resolve_identities:
@@ -108,8 +113,10 @@ class Compiler:
         now: datetime,
         lookup: LookupDefinition,
         resolve_identities: bool = False,
+        only_users: list[str] | None = None,
     ) -> None:
         self.pg = vendor == "postgresql"
+        self.only_users = only_users
         self.tenant_id = tenant_id
         self.now = now
         self.lookup = lookup
@@ -130,6 +137,19 @@ class Compiler:
     def tenant(self) -> Sql:
         return self.param(self.tenant_id, "bigint")
 
+    def scan(self, alias: str = "") -> Sql:
+        """The WHERE of every scan of events or profiles: the tenant and, when the compile is
+        restricted to some users, those users (the one place that restriction is applied)."""
+        column = f"{alias}." if alias else ""
+        where = sql(f"{column}tenant_id = {{tenant}}", tenant=self.tenant())
+        if self.only_users is None:
+            return where
+        return sql(
+            "{w} AND {users}",
+            w=where,
+            users=self.one_of(Sql(f"{column}user_id"), self.only_users, "text"),
+        )
+
     def text(self, value: str) -> Sql:
         return self.param(value, "text")
 
@@ -142,9 +162,9 @@ class Compiler:
     def of_type(self, event_type: str) -> Sql:
         """The FROM and WHERE of one tenant's events of one type (the index's leading columns)."""
         return sql(
-            "FROM {events} WHERE tenant_id = {tenant} AND event_type = {type}",
+            "FROM {events} WHERE {scan} AND event_type = {type}",
             events=self.events,
-            tenant=self.tenant(),
+            scan=self.scan(),
             type=self.text(event_type),
         )
 
@@ -199,11 +219,11 @@ class Compiler:
         joins += [left_join(self.latest_sql(event_type), alias) for event_type, alias in scope.latest.items()]
         if scope.driver is None:
             return sql(
-                "SELECT {u}.user_id FROM {profiles} {u}{joins} WHERE {u}.tenant_id = {tenant} AND {where}",
+                "SELECT {u}.user_id FROM {profiles} {u}{joins} WHERE {scan} AND {where}",
                 profiles=self.profiles,
                 u=scope.users,
                 joins=joined("", joins),
-                tenant=self.tenant(),
+                scan=self.scan(scope.users),
                 where=where,
             )
         if scope.needs_profiles:

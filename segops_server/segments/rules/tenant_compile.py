@@ -20,10 +20,16 @@ from segops_server.segments.rules.lookup import definition_lookup
 
 
 def tenant_definition_compile(
-    definition: dict[str, Any], *, tenant: Tenant, now: datetime, lookup: LookupDefinition | None = None
+    definition: dict[str, Any],
+    *,
+    tenant: Tenant,
+    now: datetime,
+    lookup: LookupDefinition | None = None,
+    only_users: list[str] | None = None,
 ) -> tuple[str, list[Any]]:
     """(sql, params) selecting the distinct user_id of `tenant`'s users matching `definition` at
-    `now`. `lookup`: the tenant's saved definitions, when the caller already has it."""
+    `now`. `lookup`: the tenant's saved definitions, when the caller already has it. `only_users`:
+    only those (resolved) users are read and can match (real-time evaluation)."""
     return definition_compile(
         definition,
         tenant_id=tenant.pk,
@@ -31,4 +37,5 @@ def tenant_definition_compile(
         now=now,
         lookup_definition=lookup or definition_lookup(tenant),
         resolve_identities=edges_exist(tenant=tenant),
+        only_users=only_users,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from django.db import connection
@@ -124,3 +125,18 @@ def test_a_tenant_over_the_row_limit_is_read_from_the_database(
 def test_off_every_question_reads_the_database(team: Team, buyers: int, reader: IssuedKey) -> None:
     with override_settings(SEGOPS_MEMBERSHIP_SNAPSHOTS=False):
         assert [_ask(reader.key, "user_id=alice")[1] for _ in range(2)] == [1, 1]
+
+
+def test_a_tenant_changing_often_is_rebuilt_at_most_every_few_seconds(
+    team: Team, buyers: int, reader: IssuedKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("segops_server.segments.delivery.snapshots.time.monotonic", lambda: clock[0])
+    _ask(reader.key, "user_id=alice")
+    assert _ask(reader.key, "user_id=alice")[1] == 0
+    snapshots._EPOCH.bump()  # live changes, many a second
+    for _ in range(3):  # the database answers; no build yet
+        assert _ask(reader.key, "user_id=alice") == ({"user_id": "alice", "segments": ANY}, 1)
+    clock[0] += snapshots.REBUILD_SECONDS
+    assert _ask(reader.key, "user_id=alice")[1] == 1  # this one starts the build
+    assert _ask(reader.key, "user_id=alice")[1] == 0

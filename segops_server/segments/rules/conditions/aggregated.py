@@ -34,6 +34,11 @@ class AggregateType(ConditionType):
     def driving_event_type(self, condition: dict[str, Any]) -> str | None:
         return None if self.absent(condition) else str(condition["event_type"])
 
+    def time_windows(self, condition: dict[str, Any]) -> list[tuple[str, str, float]]:
+        # A windowed count or sum changes when the oldest event inside the window leaves it.
+        window = condition.get("window_days")
+        return [] if window is None else [("first", str(condition["event_type"]), float(window))]
+
     def sql(self, compiler: Compiler, condition: dict[str, Any], scope: Scope, stack: tuple[int, ...]) -> Sql:
         group = compiler.group_of(scope, condition["event_type"])
         op, negate = positive(condition["operator"])

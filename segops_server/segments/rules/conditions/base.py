@@ -54,6 +54,12 @@ class ConditionType:
         """The segment this (possibly not yet validated) condition refers to, if any."""
         return None
 
+    def time_windows(self, condition: dict[str, Any]) -> list[tuple[str, str, float]]:
+        """How time alone changes the condition: (which, event_type, days) for each window, where
+        the answer can change `days` after the user's "first" event of the type still inside
+        the window, or after their "last" one (segments/live/timers.py)."""
+        return []
+
     # ---- SQL
 
     def driving_event_type(self, condition: dict[str, Any]) -> str | None:

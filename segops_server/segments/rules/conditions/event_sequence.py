@@ -176,11 +176,11 @@ def _strict(compiler: Compiler, steps: list[str], window: int | None) -> Sql:
     leads.append(Sql(f"occurred_at AS first_at, LEAD(occurred_at, {len(steps) - 1}) OVER w AS last_at"))
     matches = joined(" AND ", [sql(f"s{i} = {{t}}", t=compiler.text(t)) for i, t in enumerate(steps)])
     return sql(
-        "SELECT user_id FROM (SELECT user_id, {leads} FROM {events} WHERE tenant_id = {tenant} "
+        "SELECT user_id FROM (SELECT user_id, {leads} FROM {events} WHERE {scan} "
         "WINDOW w AS (PARTITION BY user_id ORDER BY occurred_at, id)) {x} WHERE {matches}{within}",
         events=compiler.events,
         leads=joined(", ", leads),
-        tenant=compiler.tenant(),
+        scan=compiler.scan(),
         x=compiler.alias("x"),
         matches=matches,
         within=_within(compiler, "first_at", "last_at", window),

@@ -34,6 +34,12 @@ class Recency(AggregateType):
     def absent(self, condition: dict[str, Any]) -> bool:
         return compare(math.inf, condition["operator"], condition["window_days"])
 
+    def time_windows(self, condition: dict[str, Any]) -> list[tuple[str, str, float]]:
+        # Days since the last event grow with time: each compared number is passed once.
+        value = condition["window_days"]
+        numbers = value if isinstance(value, list) else [value]
+        return [("last", str(condition["event_type"]), float(d)) for d in numbers]
+
     def predicate(self, compiler: Compiler, condition: dict[str, Any], op: str, group: Group) -> Sql:
         last = compiler.aggregate(group, Sql("MAX(occurred_at)"), None)
         return _since(compiler, last, op, condition["window_days"])

@@ -1,0 +1,193 @@
+"""Real-time evaluation: the claimed users checked against each real-time segment of their tenant,
+and the difference applied to the segment's current member set.
+
+A segment is evaluated for a batch of users with its compiled rule restricted to those users
+(definition_compile's `only_users`), a read outside any transaction. The difference with the
+current generation's rows is then applied in one short transaction per segment that first takes
+the segment's row (an UPDATE that changes nothing, unless a compute runs or the generation moved):
+a compute that claims the segment after it sees the applied rows and every event read; a compute
+that claimed it before makes the evaluation wait (the users stay pending and are evaluated
+against the new generation once it is swapped in). So live changes and computes never interleave
+into a wrong set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from segops_server.accounts.models import Tenant
+from segops_server.core.workers import worker_id
+from segops_server.identity.selectors import edges_exist, users_resolve
+from segops_server.ingestion.services import profiles_fold_pending
+from segops_server.segments.delivery import snapshots
+from segops_server.segments.live import queue
+from segops_server.segments.live.timers import next_moments, segments_windows
+from segops_server.segments.members import stay_covers, stay_covers_sql
+from segops_server.segments.models import ChangeKind, ComputeState, Segment, SegmentChange, SegmentMember
+from segops_server.segments.rules.lookup import definition_lookup
+from segops_server.segments.rules.tenant_compile import tenant_definition_compile
+from segops_server.webhooks.outbox import live_outbox_write
+
+logger = logging.getLogger("segops.live")
+
+RETRY = timedelta(seconds=1)  # a user waiting for a compute to finish is tried again this soon
+
+
+@dataclass
+class Outcome:
+    """What a batch did: changes applied, segments that were busy (their users stay pending)."""
+
+    entered: int = 0
+    exited: int = 0
+    busy: set[int] = field(default_factory=set)
+    next_due: dict[str, datetime] = field(default_factory=dict)  # when time changes them next
+
+
+def live_round(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Claim the due users (up to `limit`), evaluate them, let their rows go; returns how many."""
+    owner = worker_id()
+    now = now or timezone.now()
+    rows = queue.users_claim(owner=owner, now=now, limit=limit or queue.batch_size())
+    by_tenant: dict[int, list[queue.Claimed]] = defaultdict(list)
+    for row in rows:
+        by_tenant[row.tenant_id].append(row)
+    for tenant_id, claimed in by_tenant.items():
+        outcome = users_evaluate(tenant_id=tenant_id, user_ids=[row.user_id for row in claimed], now=now)
+        if outcome.busy:
+            queue.users_later(rows=claimed, owner=owner, due_at=now + RETRY)
+        else:
+            queue.users_done(rows=claimed, owner=owner, next_due=outcome.next_due)
+    return len(rows)
+
+
+def live_segments(tenant_id: int) -> list[Segment]:
+    """The tenant's segments kept in real time: on, with a computed member set to keep."""
+    return list(
+        Segment.objects.for_tenant(tenant_id)
+        .select_related("computed_version")
+        .filter(realtime=True, generation__gt=0, definition__isnull=False)
+        .order_by("pk")
+    )
+
+
+def users_evaluate(*, tenant_id: int, user_ids: list[str], now: datetime) -> Outcome:
+    """Evaluate `user_ids` in every real-time segment of the tenant and apply the changes."""
+    outcome = Outcome()
+    segments = live_segments(tenant_id)
+    if not segments:
+        return outcome
+    profiles_fold_pending(tenant_id=tenant_id)  # the profiles (traits) the rules read
+    tenant = Tenant.objects.get(pk=tenant_id)
+    # An event sent under an alias or a merged id counts for the user it resolves to: that user
+    # is the one whose membership can change.
+    user_ids = users_resolve(tenant=tenant, user_ids=user_ids) if edges_exist(tenant=tenant) else user_ids
+    lookup = definition_lookup(tenant)
+    windows = segments_windows(segments, lookup)
+    if windows:
+        outcome.next_due = next_moments(tenant_id=tenant_id, user_ids=user_ids, windows=windows, now=now)
+    for segment in segments:
+        if segment.compute_state == ComputeState.RUNNING:
+            outcome.busy.add(segment.pk)
+            continue
+        # The rule of the member set being kept: the definition it was computed with.
+        version = segment.computed_version
+        definition = version.definition if version is not None else segment.definition
+        assert definition is not None
+        try:
+            sql, params = tenant_definition_compile(
+                definition, tenant=tenant, now=now, lookup=lookup, only_users=user_ids
+            )
+        except Exception:  # a rule broken since (a deleted reference): its next compute says so
+            logger.warning("Segment %s: its rule no longer compiles; not kept live", segment.pk)
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            matched = {row[0] for row in cursor.fetchall()}
+        if not _apply(
+            tenant=tenant, segment=segment, user_ids=user_ids, matched=matched, now=now, out=outcome
+        ):
+            outcome.busy.add(segment.pk)
+    return outcome
+
+
+def _apply(
+    *, tenant: Tenant, segment: Segment, user_ids: list[str], matched: set[str], now: datetime, out: Outcome
+) -> bool:
+    """Apply one segment's difference for `user_ids`; False if a compute took the segment first."""
+    generation = segment.generation
+    with transaction.atomic():
+        held = (
+            Segment.objects.for_tenant(tenant)
+            .filter(pk=segment.pk, generation=generation)
+            .exclude(compute_state=ComputeState.RUNNING)
+            .update(generation=F("generation"))
+        )
+        if not held:
+            return False
+        current = _members_among(segment.pk, generation, user_ids)
+        entered = sorted(matched - current)
+        exited = sorted(current - matched)
+        if not entered and not exited:
+            return True
+        if exited:  # their stays end now: deleted, as no reader holds an older generation of them
+            SegmentMember.objects.for_tenant(tenant).filter(
+                stay_covers(generation), segment_id=segment.pk, user_id__in=exited
+            ).delete()
+        SegmentMember.objects.for_tenant(tenant).bulk_create(
+            SegmentMember(
+                tenant=tenant, segment_id=segment.pk, generation=generation, user_id=u, computed_at=now
+            )
+            for u in entered
+        )
+        SegmentChange.objects.for_tenant(tenant).bulk_create(
+            [_change(tenant, segment, generation, u, ChangeKind.EXITED, now) for u in exited]
+            + [_change(tenant, segment, generation, u, ChangeKind.ENTERED, now) for u in entered]
+        )
+        Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
+            member_count=F("member_count") + len(entered) - len(exited), last_live_change_at=now
+        )
+        # The webhooks' deliveries and the activations' syncs of these changes, in this transaction.
+        live_outbox_write(
+            tenant=tenant,
+            segment=segment,
+            generation=generation,
+            users={"entered": entered, "exited": exited},
+            now=now,
+        )
+        transaction.on_commit(snapshots.changed)
+    out.entered += len(entered)
+    out.exited += len(exited)
+    return True
+
+
+def _members_among(segment_id: int, generation: int, user_ids: list[str]) -> set[str]:
+    """Which of `user_ids` are in the member set: the list as one parameter (an array, or JSON on
+    SQLite), not a placeholder per user."""
+    table = SegmentMember._meta.db_table
+    value: list[str] | str
+    if connection.vendor == "postgresql":
+        among, value = "m.user_id = ANY(%s::text[])", user_ids
+    else:
+        among, value = "m.user_id IN (SELECT value FROM json_each(%s))", json.dumps(user_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.user_id FROM {table} m WHERE m.segment_id = %s AND {stay_covers_sql('m', '%s')} "  # noqa: S608
+            f"AND {among}",
+            [segment_id, generation, generation, value],  # the stay rule takes the generation twice
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _change(tenant: Tenant, segment: Segment, generation: int, user_id: str, kind: str, now: datetime) -> Any:
+    return SegmentChange(
+        tenant=tenant, segment_id=segment.pk, generation=generation, user_id=user_id, change=kind, at=now
+    )

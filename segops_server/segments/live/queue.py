@@ -1,0 +1,153 @@
+"""The queue of users to evaluate in real time: written with the events, claimed under a lease.
+
+Ingestion adds the users of a request in the events' own transaction (the same statement on
+PostgreSQL's short path), so a 202 means both the events and their evaluation are durable. A
+user's row coalesces every later event: its `due_at` becomes the earliest asked for and its
+`stamp` grows, so the worker that evaluated an older stamp leaves the row for another round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from segops_server.segments.models import LivePending
+
+LEASE = timedelta(seconds=30)  # a claimed row's worker renews nothing: evaluations are short
+
+
+def _table() -> str:
+    return LivePending._meta.db_table
+
+
+def _least() -> str:
+    return "LEAST" if connection.vendor == "postgresql" else "MIN"
+
+
+def upsert_sql(rows: int) -> str:
+    """INSERT of `rows` (tenant_id, user_id, due_at) rows, each merged into the user's row."""
+    cast = "::bigint" if connection.vendor == "postgresql" else ""
+    stamp = "::timestamptz" if connection.vendor == "postgresql" else ""
+    values = ", ".join([f"(%s{cast}, %s, %s{stamp}, 0, '')"] * rows)
+    return (
+        f"INSERT INTO {_table()} AS q (tenant_id, user_id, due_at, stamp, lease_owner) "  # noqa: S608
+        f"VALUES {values} ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
+        f"due_at = {_least()}(q.due_at, excluded.due_at), stamp = q.stamp + 1"
+    )
+
+
+def upsert_params(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> tuple[int, list[Any]]:
+    """(row count, params) for upsert_sql: each user once, in order (no two writers deadlock)."""
+    return _params(tenant_id, dict.fromkeys(user_ids, due_at))
+
+
+def _params(tenant_id: int, dues: dict[str, datetime]) -> tuple[int, list[Any]]:
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = []
+    for user_id in sorted(dues):
+        params += [tenant_id, user_id, adapt(dues[user_id])]
+    return len(dues), params
+
+
+def users_enqueue(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> None:
+    """Ask for an evaluation of these users from `due_at` on (in the caller's transaction)."""
+    users_enqueue_at(tenant_id=tenant_id, dues=dict.fromkeys(user_ids, due_at))
+
+
+def users_enqueue_at(*, tenant_id: int, dues: dict[str, datetime]) -> None:
+    """Ask for an evaluation of each user from their own due time on."""
+    count, params = _params(tenant_id, dues)
+    if not count:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(upsert_sql(count), params)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    tenant_id: int
+    user_id: str
+    stamp: int
+
+
+def users_claim(*, owner: str, now: datetime, limit: int) -> list[Claimed]:
+    """Lease up to `limit` due rows nothing else holds (a lapsed lease's too), oldest due first."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    expires = connection.ops.adapt_datetimefield_value(now + LEASE)
+    free = "due_at <= %s AND (lease_expires_at IS NULL OR lease_expires_at < %s)"
+    skip = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {_table()} SET lease_owner = %s, lease_expires_at = %s "  # noqa: S608
+        f"WHERE {free} AND id IN (SELECT id FROM {_table()} WHERE {free} "
+        f"ORDER BY due_at LIMIT %s{skip}) RETURNING id, tenant_id, user_id, stamp"
+    )
+    with connection.cursor() as cursor:
+        # A read first: an idle evaluator polls often, and must not take SQLite's write lock to
+        # find nothing.
+        cursor.execute(f"SELECT 1 FROM {_table()} WHERE {free} LIMIT 1", [at, at])  # noqa: S608
+        if cursor.fetchone() is None:
+            return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [owner, expires, at, at, at, at, limit])
+        rows = cursor.fetchall()
+    return [Claimed(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+
+def users_done(*, rows: list[Claimed], owner: str, next_due: dict[str, datetime]) -> None:
+    """The users were evaluated as of each row's stamp: delete each row unless a newer write came
+    (then only its lease is let go: it is due again), and keep the next moment time changes
+    their membership (`next_due`) as their row's due time, in the same transaction."""
+    if not rows:
+        return
+    pairs = ", ".join(["(%s, %s)"] * len(rows))
+    params: list[Any] = [owner]
+    for row in rows:
+        params += [row.id, row.stamp]
+    ids = ", ".join(["%s"] * len(rows))
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One statement each, whatever the batch: a row whose stamp moved stays, its lease let go.
+        cursor.execute(
+            f"DELETE FROM {_table()} WHERE lease_owner = %s AND (id, stamp) IN (VALUES {pairs})",  # noqa: S608
+            params,
+        )
+        cursor.execute(
+            f"UPDATE {_table()} SET lease_owner = '', lease_expires_at = NULL "  # noqa: S608
+            f"WHERE lease_owner = %s AND id IN ({ids})",
+            [owner, *(row.id for row in rows)],
+        )
+        if next_due:
+            users_enqueue_at(tenant_id=rows[0].tenant_id, dues=next_due)
+
+
+def users_later(*, rows: list[Claimed], owner: str, due_at: datetime) -> None:
+    """Keep the users pending (a segment is being computed): due again at `due_at`."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for row in rows:
+            _release(cursor, row, owner, due_at)
+
+
+def _release(cursor: Any, row: Claimed, owner: str, due_at: datetime | None) -> None:
+    sets = "lease_owner = '', lease_expires_at = NULL"
+    params: list[Any] = []
+    if due_at is not None:
+        sets += ", due_at = %s"
+        params.append(connection.ops.adapt_datetimefield_value(due_at))
+    cursor.execute(
+        f"UPDATE {_table()} SET {sets} WHERE id = %s AND lease_owner = %s",  # noqa: S608
+        [*params, row.id, owner],
+    )
+
+
+def pending_count() -> int:
+    """Rows waiting (due or not): the evaluator's backlog, for the metrics and the tests."""
+    return LivePending.objects.unscoped_all_tenants().count()  # worker bookkeeping spans tenants
+
+
+def batch_size() -> int:
+    return int(getattr(settings, "SEGOPS_LIVE_BATCH", 500))

@@ -1,0 +1,47 @@
+"""The live queue as ingestion writes it: outside any transaction (PostgreSQL's one-statement
+path for small requests), one row per user however many events, the earliest due time kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from segops_server.ingestion.services import events_store
+from segops_server.ingestion.validation import event_validate
+from segops_server.segments.live import queue
+from segops_server.segments.models import LivePending
+from segops_server.testing.factories import make_tenant
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_queues_each_of_its_users_once_with_its_events() -> None:
+    tenant = make_tenant()
+    events = [event_validate({"user_id": u, "event_type": "order_placed"}, now=NOW) for u in ("b", "a", "b")]
+    events_store(tenant=tenant, events=events, received_at=NOW)
+    rows = LivePending.objects.for_tenant(tenant).order_by("user_id")
+    assert [(r.user_id, r.due_at, r.stamp) for r in rows] == [("a", NOW, 0), ("b", NOW, 0)]
+    later = NOW + timedelta(seconds=5)
+    events_store(
+        tenant=tenant,
+        events=[event_validate({"user_id": "a", "event_type": "x"}, now=later)],
+        received_at=later,
+    )
+    row = LivePending.objects.for_tenant(tenant).get(user_id="a")
+    assert (row.due_at, row.stamp) == (NOW, 1)  # coalesced: still due at the first event's time
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_timer_never_postpones_a_due_evaluation() -> None:
+    tenant = make_tenant()
+    queue.users_enqueue(tenant_id=tenant.pk, user_ids=["a"], due_at=NOW)
+    queue.users_enqueue(tenant_id=tenant.pk, user_ids=["a"], due_at=NOW + timedelta(days=3))
+    assert LivePending.objects.for_tenant(tenant).get(user_id="a").due_at == NOW
+    claimed = queue.users_claim(owner="w", now=NOW, limit=10)
+    assert queue.users_claim(owner="w2", now=NOW, limit=10) == []  # held
+    queue.users_done(rows=claimed, owner="w", next_due={"a": NOW + timedelta(days=3)})
+    row = LivePending.objects.for_tenant(tenant).get(user_id="a")
+    assert (row.due_at, row.lease_owner) == (NOW + timedelta(days=3), "")
+    assert queue.users_claim(owner="w", now=NOW + timedelta(days=2), limit=10) == []
