@@ -24,6 +24,7 @@ from segops_server.ingestion.validation import event_validate
 from segops_server.segments.compute.services import segment_compute_run
 from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.live.evaluate import live_round
+from segops_server.segments.members import stay_covers
 from segops_server.segments.models import Segment, SegmentChange, SegmentMember
 from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.lookup import definition_lookup
@@ -102,7 +103,7 @@ def _drain(now: datetime) -> None:
 def _live(segment: Segment) -> set[str]:
     segment.refresh_from_db()
     members = SegmentMember.objects.for_tenant(segment.tenant).filter(
-        segment=segment, generation=segment.generation
+        stay_covers(segment.generation), segment=segment
     )
     found = set(members.values_list("user_id", flat=True))
     assert segment.member_count == len(found)

@@ -17,6 +17,7 @@ from segops_server.segments.compute.services import segment_compute_run
 from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.live import queue
 from segops_server.segments.live.evaluate import live_round
+from segops_server.segments.members import stay_covers
 from segops_server.segments.models import ComputeState, LivePending, Segment, SegmentChange, SegmentMember
 from segops_server.testing.factories import Team
 from segops_server.webhooks.models import Delivery, WebhookEvent
@@ -64,7 +65,7 @@ def _segment(team: Team, definition: dict[str, Any], *, at: datetime = NOW, **fi
 def _members(segment: Segment) -> set[str]:
     segment.refresh_from_db()
     rows = SegmentMember.objects.for_tenant(segment.tenant).filter(
-        segment=segment, generation=segment.generation
+        stay_covers(segment.generation), segment=segment
     )
     return set(rows.values_list("user_id", flat=True))
 
