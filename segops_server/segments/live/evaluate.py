@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
+from segops_server.analytics.services import segment_size_record
 from segops_server.core.workers import worker_id
 from segops_server.identity.selectors import edges_exist, users_resolve
 from segops_server.ingestion.services import profiles_fold_pending
@@ -155,6 +156,8 @@ def _apply(
         Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
             member_count=F("member_count") + len(entered) - len(exited), last_live_change_at=now
         )
+        count = Segment.objects.for_tenant(tenant).values_list("member_count", flat=True).get(pk=segment.pk)
+        segment_size_record(segment_id=segment.pk, tenant_id=tenant.pk, day=now.date(), count=count)
         # The webhooks' deliveries and the activations' syncs of these changes, in this transaction.
         live_outbox_write(
             tenant=tenant,

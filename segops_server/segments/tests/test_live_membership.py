@@ -11,6 +11,7 @@ import pytest
 
 from segops_server.activations.models import ActivationStatus, ActivationSync
 from segops_server.activations.tests.helpers import activation_make
+from segops_server.analytics.models import SegmentSizeDay
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
 from segops_server.segments.compute.services import segment_compute_run
@@ -93,6 +94,9 @@ def test_an_event_moves_its_user_in_without_a_compute(team: Team) -> None:
     changes = SegmentChange.objects.for_tenant(team.tenant).filter(segment=segment)
     assert list(changes.values_list("user_id", "change", "generation")) == [("ann", "entered", 1)]
     assert not LivePending.objects.for_tenant(team.tenant).exists()
+    # The day's size (analytics' trend) follows the live change too.
+    sizes = SegmentSizeDay.objects.for_tenant(team.tenant).filter(segment=segment)
+    assert list(sizes.values_list("day", "count")) == [((NOW + timedelta(seconds=5)).date(), 1)]
 
 
 def test_a_user_leaves_when_their_only_event_leaves_the_window(team: Team) -> None:
