@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,11 +93,11 @@ def _set_up(server: LiveServer) -> World:
     return World(server=server, access=access, key=key, admin=admin, api=api, segment=segment, others=others)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("sdk-admin")
+@contextmanager
+def live_world(tmp: Path, env: dict[str, str] | None = None) -> Iterator[World]:
+    """A production server on its own database with the SDK's world set up (every SDK module's)."""
     with live_database(tmp) as database_url:
-        server = live_server_start(data_dir=tmp / "data", database_url=database_url)
+        server = live_server_start(data_dir=tmp / "data", database_url=database_url, env=env or {})
         try:
             try:
                 built = _set_up(server)
@@ -105,6 +106,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             yield built
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with live_world(tmp_path_factory.mktemp("sdk-admin")) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import pytest
 import requests
 from segops_admin import SegOpsApiError
 
-from segops_server.testing.live import live_database, live_server_start
 from tests import test_sdk_admin as sdk
 from tests.test_sdk_admin import BUYERS, World, _cli
 
@@ -24,21 +23,10 @@ computed = sdk.computed  # the segment recomputed through the SDK, on this modul
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("sdk-admin-activations")
-    with live_database(tmp) as database_url:
-        server = live_server_start(
-            data_dir=tmp / "data",
-            database_url=database_url,
-            env={"SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1"},
-        )
-        try:
-            try:
-                built = sdk._set_up(server)
-            except Exception as exc:
-                raise RuntimeError(f"set-up failed: {exc!r}\n{server.output()[-8000:]}") from exc
-            yield built
-        finally:
-            server.stop()
+    with sdk.live_world(
+        tmp_path_factory.mktemp("sdk-admin-activations"), env={"SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1"}
+    ) as built:
+        yield built
 
 
 # Nothing listens there: batches the worker sends fail and reach no one.

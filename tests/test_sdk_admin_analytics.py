@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from segops_admin import SegOpsApiError
 
-from segops_server.testing.live import live_database, live_server_start
 from tests import test_sdk_admin as sdk
 from tests.test_sdk_admin import BUYERS, ORDERS, World, _cli
 
@@ -30,21 +29,10 @@ ORDERED = sorted(user for user, orders in ORDERS.items() if orders)  # buyer-1, 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("sdk-admin-analytics")
-    with live_database(tmp) as database_url:
-        server = live_server_start(
-            data_dir=tmp / "data",
-            database_url=database_url,
-            env={"SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1"},
-        )
-        try:
-            try:
-                built = sdk._set_up(server)
-            except Exception as exc:
-                raise RuntimeError(f"set-up failed: {exc!r}\n{server.output()[-8000:]}") from exc
-            yield built
-        finally:
-            server.stop()
+    with sdk.live_world(
+        tmp_path_factory.mktemp("sdk-admin-analytics"), env={"SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1"}
+    ) as built:
+        yield built
 
 
 def _computed(world: World, segment_id: int) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from segops_admin import SegOpsAdmin, SegOpsApiError
 from segops_admin._cli import COMMANDS
 from segops_admin._resource import Resource
 
-from segops_server.testing.live import live_database, live_server_start
 from tests import test_sdk_admin as sdk
 from tests.test_sdk_admin import World, _cli
 
@@ -293,17 +292,8 @@ def test_an_in_scope_cli_command_is_driven_by_the_named_test(command: str) -> No
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("sdk-admin-coverage")
-    with live_database(tmp) as database_url:
-        server = live_server_start(data_dir=tmp / "data", database_url=database_url)
-        try:
-            try:
-                built = sdk._set_up(server)
-            except Exception as exc:
-                raise RuntimeError(f"set-up failed: {exc!r}\n{server.output()[-8000:]}") from exc
-            yield built
-        finally:
-            server.stop()
+    with sdk.live_world(tmp_path_factory.mktemp("sdk-admin-coverage")) as built:
+        yield built
 
 
 def _detail(feature: str) -> dict[str, str]:

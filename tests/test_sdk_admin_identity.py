@@ -12,7 +12,7 @@ import pytest
 import requests
 from segops_admin import SegOpsAdmin, SegOpsApiError
 
-from segops_server.testing.live import api_key_issue, live_database, live_server_start
+from segops_server.testing.live import api_key_issue
 from tests import test_sdk_admin as sdk
 from tests.test_sdk_admin import SLUG, World
 
@@ -21,17 +21,8 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("sdk-admin-identity")
-    with live_database(tmp) as database_url:
-        server = live_server_start(data_dir=tmp / "data", database_url=database_url)
-        try:
-            try:
-                built = sdk._set_up(server)
-            except Exception as exc:
-                raise RuntimeError(f"set-up failed: {exc!r}\n{server.output()[-8000:]}") from exc
-            yield built
-        finally:
-            server.stop()
+    with sdk.live_world(tmp_path_factory.mktemp("sdk-admin-identity")) as built:
+        yield built
 
 
 def _track(world: World, user_id: str, event_type: str) -> None:

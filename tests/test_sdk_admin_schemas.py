@@ -14,7 +14,6 @@ import pytest
 import requests
 from segops_admin import SegOpsApiError
 
-from segops_server.testing.live import live_database, live_server_start
 from tests import test_sdk_admin as sdk
 from tests.test_sdk_admin import World, _cli
 
@@ -30,17 +29,8 @@ MISSING_TOTAL = {"path": "payload.cart_total", "message": "Required by the schem
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("sdk-admin-schemas")
-    with live_database(tmp) as database_url:
-        server = live_server_start(data_dir=tmp / "data", database_url=database_url)
-        try:
-            try:
-                built = sdk._set_up(server)
-            except Exception as exc:
-                raise RuntimeError(f"set-up failed: {exc!r}\n{server.output()[-8000:]}") from exc
-            yield built
-        finally:
-            server.stop()
+    with sdk.live_world(tmp_path_factory.mktemp("sdk-admin-schemas")) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,35 @@ class Outage:
         self._tries = 0
 
 
+def rounds_loop(
+    round_: Callable[[], int],
+    *,
+    what: str,
+    failure: str,
+    log: logging.Logger,
+    idle: float,
+    stop: threading.Event,
+) -> None:
+    """A worker thread's loop: `round_` over and over until `stop`, back to back while it had work
+    (returned more than 0), waiting `idle` seconds when it had none. A database outage is one log
+    line and a retry (`what`: who says it), any other failure is logged (`failure`) and retried:
+    it never stops the worker."""
+    outage = Outage(log, what)
+    while not stop.is_set():
+        done = 0
+        try:
+            done = round_()
+            outage.recovered()
+        except TRANSIENT_ERRORS as exc:  # the database is away: one line, then retried
+            outage.failed(exc)
+        except Exception:  # a failed round is logged and retried, never fatal
+            log.exception(failure)
+        finally:
+            close_old_connections()
+        if not done:
+            stop.wait(idle)
+
+
 def backoff_delays(
     first: float = BACKOFF_FIRST_SECONDS, cap: float = BACKOFF_MAX_SECONDS
 ) -> Callable[[], float]:

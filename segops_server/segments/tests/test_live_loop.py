@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.db import OperationalError
 
+from segops_server.core import runner
 from segops_server.segments.live import worker
 
 
@@ -32,7 +33,7 @@ def test_it_catches_up_and_rides_out_outages_and_failures(
 
     waits: list[float] = []
     monkeypatch.setattr(worker, "live_round", live_round)
-    monkeypatch.setattr(worker, "close_old_connections", lambda: None)  # no database in this test
+    monkeypatch.setattr(runner, "close_old_connections", lambda: None)  # no database in this test
 
     def wait(seconds: float) -> bool:
         waits.append(seconds)

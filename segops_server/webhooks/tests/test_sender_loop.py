@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import OperationalError
 
+from segops_server.core import runner
 from segops_server.webhooks import worker
 
 
@@ -32,7 +33,7 @@ def test_it_rides_out_outages_and_failures(
 
     waits: list[float] = []
     monkeypatch.setattr(worker, "deliveries_send_due", send_due)
-    monkeypatch.setattr(worker, "close_old_connections", lambda: None)  # no database in this test
+    monkeypatch.setattr(runner, "close_old_connections", lambda: None)  # no database in this test
 
     def wait(seconds: float) -> bool:
         waits.append(seconds)
