@@ -282,10 +282,10 @@ def events_store_one_statement(
         )
         params += [tenant_id, tenant_id]
     # The users to evaluate in real time, in the same statement: durable with their events.
-    users, live_params = live_queue.upsert_params(
+    live_sql, live_params = live_queue.ingest_sql(
         tenant_id=tenant_id, user_ids=(e.user_id for e in events), due_at=received_at
     )
-    sql += f", lq AS ({live_queue.upsert_sql(users)})"
+    sql += f", lq AS ({live_sql})"
     params += live_params
     pending_values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(rows))
     for user_id, first, last, count, props, props_at in rows:

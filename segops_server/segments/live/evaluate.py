@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
@@ -71,11 +71,13 @@ def live_round(*, now: datetime | None = None, limit: int | None = None) -> int:
 
 
 def live_segments(tenant_id: int) -> list[Segment]:
-    """The tenant's segments kept in real time: on, with a computed member set to keep."""
+    """The tenant's segments kept in real time (queue.LIVE), a first compute's included: its users
+    wait for it, as events it may not have read reached them."""
     return list(
         Segment.objects.for_tenant(tenant_id)
         .select_related("computed_version")
-        .filter(realtime=True, generation__gt=0, definition__isnull=False)
+        .filter(queue.LIVE)
+        .filter(Q(generation__gt=0) | Q(compute_state=ComputeState.RUNNING))
         .order_by("pk")
     )
 

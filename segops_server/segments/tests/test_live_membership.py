@@ -168,6 +168,22 @@ def test_a_running_compute_keeps_the_user_pending_until_it_is_done(team: Team) -
     assert _members(segment) == {"ann"}
 
 
+def test_an_event_during_a_first_compute_waits_for_it(team: Team) -> None:
+    """A segment's first compute may not read an event that comes while it runs: the user stays
+    pending until the first member set is in, then is evaluated against it."""
+    segment = segment_create(tenant=team.tenant, actor=team.owner, name="S", definition=_rule(_orders(1)))
+    Segment.objects.for_tenant(team.tenant).filter(pk=segment.pk).update(compute_state=ComputeState.RUNNING)
+    _send(team, "ann", at=NOW)
+    live_round(now=NOW)
+    assert LivePending.objects.for_tenant(team.tenant).filter(user_id="ann").exists()
+    # The compute ends having read nothing (its snapshot was older than the event).
+    Segment.objects.for_tenant(team.tenant).filter(pk=segment.pk).update(
+        compute_state=ComputeState.IDLE, generation=1
+    )
+    _drain(NOW + timedelta(seconds=2))
+    assert _members(segment) == {"ann"}
+
+
 def test_a_dead_workers_users_are_evaluated_once_its_lease_expires(team: Team) -> None:
     _send(team, "ann", at=NOW)
     segment = _segment(team, _rule(_orders(2)))

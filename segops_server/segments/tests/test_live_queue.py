@@ -7,18 +7,61 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from segops_server.accounts.models import Tenant
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
 from segops_server.segments.live import queue
-from segops_server.segments.models import LivePending
+from segops_server.segments.models import LivePending, Segment
 from segops_server.testing.factories import make_tenant
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+RULE = {"conditions": [{"type": "event_count", "event_type": "order_placed", "min": 1}]}
+
+
+def live_tenant() -> Tenant:
+    """A tenant with a segment kept in real time (one is needed for its events to queue users)."""
+    tenant = make_tenant()
+    Segment.objects.for_tenant(tenant).create(tenant=tenant, name="Live", definition=RULE)
+    return tenant
+
+
+def _queued(tenant: Tenant) -> list[str]:
+    return list(LivePending.objects.for_tenant(tenant).order_by("user_id").values_list("user_id", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_a_tenant_with_a_live_segment_queues_its_users() -> None:
+    tenant = make_tenant()
+    events_store(
+        tenant=tenant, events=[event_validate({"user_id": "a", "event_type": "x"}, now=NOW)], received_at=NOW
+    )
+    batch = [event_validate({"user_id": f"u{n}", "event_type": "x"}, now=NOW) for n in range(60)]
+    events_store(tenant=tenant, events=batch, received_at=NOW)  # the transactional path too
+    Segment.objects.for_tenant(tenant).create(tenant=tenant, name="Draft", definition=None)
+    Segment.objects.for_tenant(tenant).create(tenant=tenant, name="Off", definition=RULE, realtime=False)
+    events_store(
+        tenant=tenant, events=[event_validate({"user_id": "b", "event_type": "x"}, now=NOW)], received_at=NOW
+    )
+    assert _queued(tenant) == []  # no segment kept live: nothing to evaluate
+    other = live_tenant()  # another tenant's live segment is not this tenant's
+    events_store(
+        tenant=tenant, events=[event_validate({"user_id": "c", "event_type": "x"}, now=NOW)], received_at=NOW
+    )
+    assert _queued(tenant) == []
+    Segment.objects.for_tenant(tenant).create(
+        tenant=tenant, name="Live", definition=RULE
+    )  # never computed yet: counts
+    events_store(
+        tenant=tenant, events=[event_validate({"user_id": "d", "event_type": "x"}, now=NOW)], received_at=NOW
+    )
+    events_store(tenant=tenant, events=batch[:2], received_at=NOW)
+    assert _queued(tenant) == ["d", "u0", "u1"]
+    assert _queued(other) == []
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_request_queues_each_of_its_users_once_with_its_events() -> None:
-    tenant = make_tenant()
+    tenant = live_tenant()
     events = [event_validate({"user_id": u, "event_type": "order_placed"}, now=NOW) for u in ("b", "a", "b")]
     events_store(tenant=tenant, events=events, received_at=NOW)
     rows = LivePending.objects.for_tenant(tenant).order_by("user_id")
@@ -35,7 +78,7 @@ def test_a_request_queues_each_of_its_users_once_with_its_events() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_timer_never_postpones_a_due_evaluation() -> None:
-    tenant = make_tenant()
+    tenant = live_tenant()
     queue.users_enqueue(tenant_id=tenant.pk, user_ids=["a"], due_at=NOW)
     queue.users_enqueue(tenant_id=tenant.pk, user_ids=["a"], due_at=NOW + timedelta(days=3))
     assert LivePending.objects.for_tenant(tenant).get(user_id="a").due_at == NOW
