@@ -88,10 +88,16 @@ def _params(tenant_id: int, dues: dict[str, datetime]) -> tuple[int, list[Any]]:
 
 def users_enqueue(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> None:
     """Ingest: ask for an evaluation of these users from `due_at` on, if their tenant has a segment
-    kept in real time (in the caller's transaction)."""
-    sql, params = ingest_sql(tenant_id=tenant_id, user_ids=user_ids, due_at=due_at)
+    kept in real time (in the caller's transaction). The condition is read first, on its own: a
+    batch's long insert is not even written for a tenant without one."""
+    gate, gate_params = live_tenant_sql(tenant_id)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"SELECT {gate}", gate_params)
+        if not cursor.fetchone()[0]:
+            return
+    count, params = _params(tenant_id, dict.fromkeys(user_ids, due_at))
+    with connection.cursor() as cursor:
+        cursor.execute(upsert_sql(count), params)
 
 
 def users_enqueue_at(*, tenant_id: int, dues: dict[str, datetime]) -> None:
