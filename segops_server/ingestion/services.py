@@ -14,6 +14,7 @@ from segops_server.ingestion.conformance import violations_by_schema
 from segops_server.ingestion.validation import ValidEvent
 from segops_server.observability.metrics import EVENTS_INGESTED, EVENTS_SKIPPED
 from segops_server.schemas.services import schema_counts_add
+from segops_server.segments.live import gate as live_gate
 from segops_server.segments.live import queue as live_queue
 
 # Up to this many events go in one statement (PostgreSQL); larger batches use COPY.
@@ -29,13 +30,18 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
     """
     if not events:
         return 0
+    # Whether their users are queued for real-time evaluation: asked before the transaction, as
+    # the gate's cache serves only a caller outside one.
+    live = live_gate.tenant_is_live(tenant.pk)
     if (
         len(events) <= ONE_STATEMENT_MAX
         and connection.vendor == "postgresql"
         and not connection.in_atomic_block
         and all(e.message_id is None and e.schema_id is None for e in events)
     ):
-        storage.events_store_one_statement(tenant_id=tenant.pk, events=events, received_at=received_at)
+        storage.events_store_one_statement(
+            tenant_id=tenant.pk, events=events, received_at=received_at, live=live
+        )
         EVENTS_INGESTED.inc(len(events))
         return len(events)
     received = len(events)
@@ -60,10 +66,10 @@ def events_store(*, tenant: Tenant, events: Sequence[ValidEvent], received_at: d
             storage.aliases_insert(tenant_id=tenant.pk, events=events, now=received_at)
             if violations := violations_by_schema(events):
                 schema_counts_add(tenant_id=tenant.pk, violations=violations)
-            # Their users' real-time evaluation, durable with the events (segments/live/).
-            live_queue.users_enqueue(
-                tenant_id=tenant.pk, user_ids=(e.user_id for e in events), due_at=received_at
-            )
+            if live:  # their users' real-time evaluation, durable with the events (segments/live/)
+                live_queue.users_enqueue(
+                    tenant_id=tenant.pk, user_ids=(e.user_id for e in events), due_at=received_at
+                )
     EVENTS_INGESTED.inc(len(events))
     if duplicates := received - len(events):
         EVENTS_SKIPPED.labels(reason="duplicate").inc(duplicates)

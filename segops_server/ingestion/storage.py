@@ -251,13 +251,14 @@ def profiles_rollup(*, tenant_id: int, limit: int) -> int:
 
 
 def events_store_one_statement(
-    *, tenant_id: int, events: Sequence[ValidEvent], received_at: datetime
+    *, tenant_id: int, events: Sequence[ValidEvent], received_at: datetime, live: bool
 ) -> None:
     """PostgreSQL, small requests: events, profile deltas (and aliases, if any) in one statement.
 
     One statement is one round trip and is atomic on its own (autocommit), where BEGIN, the
     INSERTs and COMMIT would be four or five. Plain VALUES lists plan faster than unnest()
-    for a few rows, and the alias part is left out when no event carries an anonymous id.
+    for a few rows; the alias part is left out when no event carries an anonymous id, the
+    real-time queue's unless `live` (the tenant keeps a segment live).
     """
     rows = _profile_rows(events)
     aliases = _alias_rows(events)
@@ -281,12 +282,12 @@ def events_store_one_statement(
             "ON CONFLICT (tenant_id, anonymous_id) DO NOTHING)"
         )
         params += [tenant_id, tenant_id]
-    # The users to evaluate in real time, in the same statement: durable with their events.
-    live_sql, live_params = live_queue.ingest_sql(
-        tenant_id=tenant_id, user_ids=(e.user_id for e in events), due_at=received_at
-    )
-    sql += f", lq AS ({live_sql})"
-    params += live_params
+    if live:  # the users to evaluate in real time, in the same statement: durable with their events
+        users, live_params = live_queue.upsert_params(
+            tenant_id=tenant_id, user_ids=(e.user_id for e in events), due_at=received_at
+        )
+        sql += f", lq AS ({live_queue.upsert_sql(users)})"
+        params += live_params
     pending_values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(rows))
     for user_id, first, last, count, props, props_at in rows:
         params += [tenant_id, user_id, first, last, count, props, props_at]

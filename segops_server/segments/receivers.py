@@ -1,6 +1,6 @@
 """Deletes a tenant's materialised members and membership changes in bulk when the tenant is
-deleted; drops the processes' membership snapshots whenever a segment is created, changed or
-deleted."""
+deleted; drops the processes' membership snapshots, and what they know of which tenants keep a
+segment live, whenever a segment is created, changed or deleted."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from segops_server.accounts.models import Tenant
 from segops_server.segments.delivery import snapshots
+from segops_server.segments.live import gate
 from segops_server.segments.models import Segment, SegmentChange, SegmentMember
 
 
@@ -24,3 +25,4 @@ def _purge_tenant_members(sender: Any, instance: Tenant, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Segment)
 def _segment_changed(sender: Any, instance: Segment, **kwargs: Any) -> None:
     snapshots.changed()
+    gate.changed()  # which tenants keep a segment live

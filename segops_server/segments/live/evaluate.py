@@ -31,6 +31,7 @@ from segops_server.identity.selectors import edges_exist, users_resolve
 from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.segments.delivery import snapshots
 from segops_server.segments.live import queue
+from segops_server.segments.live.gate import LIVE
 from segops_server.segments.live.timers import next_moments, segments_windows
 from segops_server.segments.members import stay_covers, stay_covers_sql
 from segops_server.segments.models import ChangeKind, ComputeState, Segment, SegmentChange, SegmentMember
@@ -71,12 +72,12 @@ def live_round(*, now: datetime | None = None, limit: int | None = None) -> int:
 
 
 def live_segments(tenant_id: int) -> list[Segment]:
-    """The tenant's segments kept in real time (queue.LIVE), a first compute's included: its users
+    """The tenant's segments kept in real time (LIVE), a first compute's included: its users
     wait for it, as events it may not have read reached them."""
     return list(
         Segment.objects.for_tenant(tenant_id)
         .select_related("computed_version")
-        .filter(queue.LIVE)
+        .filter(LIVE)
         .filter(Q(generation__gt=0) | Q(compute_state=ComputeState.RUNNING))
         .order_by("pk")
     )

@@ -8,7 +8,6 @@ user's row coalesces every later event: its `due_at` becomes the earliest asked 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,9 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 
-from segops_server.segments.models import LivePending, Segment
+from segops_server.segments.models import LivePending
 
 LEASE = timedelta(seconds=30)  # a claimed row's worker renews nothing: evaluations are short
 
@@ -31,51 +29,21 @@ def _least() -> str:
     return "LEAST" if connection.vendor == "postgresql" else "MIN"
 
 
-# The segments kept in real time, whose tenants' events queue their users: realtime on, with a
-# rule (a first compute's too: its users wait for it, see evaluate.py). A tenant without one pays
-# nothing on ingest, and its worker has nothing to evaluate.
-LIVE = Q(realtime=True, definition__isnull=False)
-
-
-@functools.cache
-def _live_tenant_sql(vendor: str) -> tuple[str, list[Any], int]:
-    """`EXISTS` of a LIVE segment of a tenant, compiled by Django from LIVE once per database
-    vendor: (sql, params, index of the tenant's parameter)."""
-    sentinel = -7_919_000_001  # no tenant has it: its place in the params is the tenant's
-    query = Segment.objects.for_tenant(sentinel).filter(LIVE).values("pk")[:1]
-    sql, params = query.query.sql_with_params()
-    return f"EXISTS ({sql})", list(params), list(params).index(sentinel)
-
-
-def live_tenant_sql(tenant_id: int) -> tuple[str, list[Any]]:
-    """(SQL condition, params): true while `tenant_id` has a segment kept in real time."""
-    sql, params, at = _live_tenant_sql(connection.vendor)
-    bound = list(params)
-    bound[at] = tenant_id
-    return sql, bound
-
-
-def upsert_sql(rows: int, *, live_gate: str = "") -> str:
-    """INSERT of `rows` (tenant_id, user_id, due_at) rows, each merged into the user's row; with
-    `live_gate` (a condition from live_tenant_sql, its params after the rows'), only if it holds."""
+def upsert_sql(rows: int) -> str:
+    """INSERT of `rows` (tenant_id, user_id, due_at) rows, each merged into the user's row."""
     cast = "::bigint" if connection.vendor == "postgresql" else ""
     stamp = "::timestamptz" if connection.vendor == "postgresql" else ""
     values = ", ".join([f"(%s{cast}, %s, %s{stamp}, 0, '')"] * rows)
-    # SQLite reads `SELECT ... ON CONFLICT` only after a WHERE: hence the `WHERE true`.
     return (
         f"INSERT INTO {_table()} AS q (tenant_id, user_id, due_at, stamp, lease_owner) "  # noqa: S608
-        f"SELECT * FROM (VALUES {values}) AS v WHERE {live_gate or 'true'} "
-        "ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
+        f"VALUES {values} ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
         f"due_at = {_least()}(q.due_at, excluded.due_at), stamp = q.stamp + 1"
     )
 
 
-def ingest_sql(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> tuple[str, list[Any]]:
-    """The users of stored events queued, if their tenant has a segment kept in real time: the
-    statement and its params, each user once, in order (no two writers deadlock)."""
-    count, params = _params(tenant_id, dict.fromkeys(user_ids, due_at))
-    gate, gate_params = live_tenant_sql(tenant_id)
-    return upsert_sql(count, live_gate=gate), params + gate_params
+def upsert_params(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> tuple[int, list[Any]]:
+    """(row count, params) for upsert_sql: each user once, in order (no two writers deadlock)."""
+    return _params(tenant_id, dict.fromkeys(user_ids, due_at))
 
 
 def _params(tenant_id: int, dues: dict[str, datetime]) -> tuple[int, list[Any]]:
@@ -87,17 +55,8 @@ def _params(tenant_id: int, dues: dict[str, datetime]) -> tuple[int, list[Any]]:
 
 
 def users_enqueue(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> None:
-    """Ingest: ask for an evaluation of these users from `due_at` on, if their tenant has a segment
-    kept in real time (in the caller's transaction). The condition is read first, on its own: a
-    batch's long insert is not even written for a tenant without one."""
-    gate, gate_params = live_tenant_sql(tenant_id)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {gate}", gate_params)
-        if not cursor.fetchone()[0]:
-            return
-    count, params = _params(tenant_id, dict.fromkeys(user_ids, due_at))
-    with connection.cursor() as cursor:
-        cursor.execute(upsert_sql(count), params)
+    """Ask for an evaluation of these users from `due_at` on (in the caller's transaction)."""
+    users_enqueue_at(tenant_id=tenant_id, dues=dict.fromkeys(user_ids, due_at))
 
 
 def users_enqueue_at(*, tenant_id: int, dues: dict[str, datetime]) -> None:
