@@ -59,11 +59,12 @@ def members_materialise(
     swap: Swap,
 ) -> int:
     """Make the rows of `sql` (one user_id column) the set of `generation`, then `swap(count)`;
-    returns the count. Stays that ended are deleted after the swap."""
+    returns the count. Stays that ended (SQLite) are deleted after the swap."""
     if connection.vendor == "postgresql":
-        count = _in_one_transaction(tenant_id, segment_id, generation, now, sql, params, swap)
-    else:
-        count = _chunked_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
+        # No stay is ever ended there: the leavers' are deleted in the swap's transaction, so
+        # there is nothing to collect, and looking would scan every member of the segment.
+        return _in_one_transaction(tenant_id, segment_id, generation, now, sql, params, swap)
+    count = _chunked_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
     stays_ended_delete(segment_id=segment_id, generation=generation)
     return count
 
