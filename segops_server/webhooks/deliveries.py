@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import JSONField, Value
 from django.utils import timezone
 
 from segops_server.webhooks.models import Delivery
@@ -30,6 +31,14 @@ class Queued:
     webhook_id: int | None = None
     activation_id: int | None = None
     sync_id: int | None = None
+
+
+def _json(value: dict[str, Any]) -> Any:
+    """A JSON column's value as its own parameter of a bulk INSERT. For many rows, Django's
+    PostgreSQL backend passes each column as one array (UNNEST), which the driver escapes in
+    Python, a regular-expression call per quote: ~2 s for a compute's 200 chunks of 1,000 user
+    ids. As an expression, each value is a parameter of its own, escaped by libpq."""
+    return Value(value, output_field=JSONField())
 
 
 def _row(item: Queued, now: datetime) -> Delivery:
@@ -88,5 +97,9 @@ def deliveries_queue(*, items: Iterable[Queued], now: datetime | None = None) ->
     order they are sent in. Returns how many were queued."""
     now = now or timezone.now()
     rows = [_row(item, now) for item in items]
+    for row in rows:  # the rows are not handed back: their JSON may be expressions
+        row.payload = _json(row.payload)
+        if row.users is not None:
+            row.users = _json(row.users)
     Delivery.objects.unscoped_all_tenants().bulk_create(rows, batch_size=BULK_BATCH)
     return len(rows)

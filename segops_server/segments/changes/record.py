@@ -1,24 +1,28 @@
 """A compute's difference, in SQL: who left the set and who came, applied to the member stays and
-recorded as changes by the same statements.
+recorded as changes.
 
-The new set is first written to a scratch table of the connection (`SET_TABLE`, one user_id
-column). Then:
 - exits: the open stays (`until_generation IS NULL`) of users not in the new set are ended at the
   new generation, and recorded `exited`;
 - entries: users of the new set without an open stay get one from the new generation, recorded
   `entered`.
 Only the difference is written: a compute that replaces 10 % of a million members writes 200,000
-rows, not a million. Exits come first, so a change's id orders them as before.
+rows, not a million. Exits are recorded first, each side by user id, so a change's id orders them.
 
-PostgreSQL does each side in one statement (a data-modifying CTE) inside the swap's transaction,
-and deletes the stays that ended outright.
-SQLite does them in short transactions over ranges of CHUNK user ids (found by a read, which takes
-no write lock), before the swap; readers of the current generation do not see them until the swap
+PostgreSQL reads the new set once: the rule's rows meet the open stays in one (hash) full join
+whose unmatched rows, the difference, go to a small scratch table of the transaction
+(`DIFF_TABLE`: a user id and, for a leaver, the stay to delete); the deletion of the leavers'
+stays, the insertion of the comers' and the changes then read that table only. It all happens
+inside the swap's transaction, and the stays that ended are deleted outright.
+SQLite writes the new set to a scratch table of the connection (`SET_TABLE`), then does each side
+in short transactions over ranges of CHUNK user ids (found by a read, which takes no write lock),
+before the swap; readers of the current generation do not see them until the swap
 (segments/members.py), and a compute that fails undoes them (compute/materialise.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +31,13 @@ from django.db.backends.utils import CursorWrapper
 
 from segops_server.segments.models import ChangeKind, SegmentChange, SegmentMember
 
-SET_TABLE = "segops_compute_set"  # the new set, a temporary table of the computing connection
+SET_TABLE = "segops_compute_set"  # SQLite: the new set, a temporary table of the computing connection
+DIFF_TABLE = "segops_compute_diff"  # PostgreSQL: the difference, a temporary table of the transaction
+
+
+class DifferenceMismatch(Exception):
+    """The stays deleted are not the leavers found: something else wrote the segment's members
+    during the compute, which fails rather than record changes that did not happen."""
 
 
 def _members() -> str:
@@ -42,6 +52,79 @@ def _changes_insert(change: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Difference:
+    """What difference_find wrote to DIFF_TABLE, and the size of the new set."""
+
+    count: int
+    exits: int
+    entries: int
+
+
+def difference_find(*, cursor: CursorWrapper, segment_id: int, sql: str, params: Sequence[Any]) -> Difference:
+    """PostgreSQL: write the difference between the rows of `sql` (one user_id column) and the
+    segment's open stays to DIFF_TABLE.
+
+    One pass: the new set is read once and never stored (a million ids written to a table cost
+    more than the join), the open stays are hashed once, and only the unmatched rows are
+    written. The new set's size is the old one's with the difference applied."""
+    members = _members()
+    cursor.execute(f"DROP TABLE IF EXISTS {DIFF_TABLE}")  # an enclosing transaction's (a test's)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {DIFF_TABLE} (user_id text NOT NULL, stay_id bigint) ON COMMIT DROP"
+    )
+    cursor.execute(
+        f"INSERT INTO {DIFF_TABLE} (user_id, stay_id) SELECT COALESCE(n.user_id, o.user_id), o.id "  # noqa: S608
+        f"FROM ({sql}) n FULL JOIN (SELECT id, user_id FROM {members} "
+        "WHERE segment_id = %s AND until_generation IS NULL) o ON o.user_id = n.user_id "
+        "WHERE n.user_id IS NULL OR o.user_id IS NULL",
+        [*params, segment_id],
+    )
+    cursor.execute(f"ANALYZE {DIFF_TABLE}")  # its size and spread, for the joins that read it
+    cursor.execute(
+        f"SELECT (SELECT COUNT(*) FROM {members} WHERE segment_id = %s AND until_generation IS NULL), "  # noqa: S608
+        f"COUNT(stay_id), COUNT(*) - COUNT(stay_id) FROM {DIFF_TABLE}",
+        [segment_id],
+    )
+    before, exits, entries = (int(value) for value in cursor.fetchone())
+    return Difference(count=before - exits + entries, exits=exits, entries=entries)
+
+
+def difference_apply(
+    *,
+    cursor: CursorWrapper,
+    difference: Difference,
+    tenant_id: int,
+    segment_id: int,
+    generation: int,
+    now: datetime,
+) -> None:
+    """PostgreSQL: apply DIFF_TABLE (difference_find) in the caller's (the swap's) transaction:
+    delete the leavers' stays, open stays for the comers, record both."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    # Those who left: their stays are deleted at once, not ended (nobody sees this transaction
+    # before the swap commits, and a deletion costs less than a new row version).
+    cursor.execute(f"DELETE FROM {_members()} o USING {DIFF_TABLE} d WHERE o.id = d.stay_id")  # noqa: S608
+    if cursor.rowcount != difference.exits:
+        raise DifferenceMismatch(
+            f"segment {segment_id}: {cursor.rowcount} of {difference.exits} stays deleted"
+        )
+    # Those who came, by user id: the index of a segment's members is written in its order.
+    cursor.execute(
+        f"INSERT INTO {_members()} (tenant_id, segment_id, generation, user_id, computed_at) "  # noqa: S608
+        f"SELECT %s, %s, %s, user_id, %s FROM {DIFF_TABLE} WHERE stay_id IS NULL ORDER BY user_id",
+        [tenant_id, segment_id, generation, at],
+    )
+    # Both sides recorded in one statement: the exits first (a stay), then the entries.
+    cursor.execute(
+        f"INSERT INTO {SegmentChange._meta.db_table} "  # noqa: S608
+        "(tenant_id, segment_id, generation, user_id, change, at) "
+        "SELECT %s, %s, %s, user_id, CASE WHEN stay_id IS NULL THEN %s ELSE %s END, %s "
+        f"FROM {DIFF_TABLE} ORDER BY stay_id IS NULL, user_id",
+        [tenant_id, segment_id, generation, ChangeKind.ENTERED.value, ChangeKind.EXITED.value, at],
+    )
+
+
 def _not_in_set(alias: str) -> str:
     return f"NOT EXISTS (SELECT 1 FROM {SET_TABLE} n WHERE n.user_id = {alias}.user_id)"  # noqa: S608
 
@@ -50,30 +133,6 @@ def _no_open_stay(alias: str) -> str:
     return (
         f"NOT EXISTS (SELECT 1 FROM {_members()} m WHERE m.segment_id = %s "  # noqa: S608
         f"AND m.until_generation IS NULL AND m.user_id = {alias}.user_id)"
-    )
-
-
-def difference_apply(
-    *, cursor: CursorWrapper, tenant_id: int, segment_id: int, generation: int, now: datetime
-) -> None:
-    """PostgreSQL: delete the stays of those who left and open stays for those who came, recording
-    both, in two statements of the caller's (the swap's) transaction."""
-    at = connection.ops.adapt_datetimefield_value(now)
-    exited, entered = ChangeKind.EXITED.value, ChangeKind.ENTERED.value
-    # Those who left: their stays are deleted at once, not ended (nobody sees this transaction
-    # before the swap commits, and a deletion costs less than a new row version).
-    cursor.execute(
-        f"WITH gone AS (DELETE FROM {_members()} o "  # noqa: S608
-        f"WHERE o.segment_id = %s AND o.until_generation IS NULL AND {_not_in_set('o')} "
-        "RETURNING o.user_id) " + _changes_insert(exited) + "FROM gone ORDER BY user_id",
-        [segment_id, tenant_id, segment_id, generation, at],
-    )
-    cursor.execute(
-        f"WITH came AS (INSERT INTO {_members()} "  # noqa: S608
-        "(tenant_id, segment_id, generation, user_id, computed_at) "
-        f"SELECT %s, %s, %s, n.user_id, %s FROM {SET_TABLE} n WHERE {_no_open_stay('n')} "
-        "RETURNING user_id) " + _changes_insert(entered) + "FROM came ORDER BY user_id",
-        [tenant_id, segment_id, generation, at, segment_id, tenant_id, segment_id, generation, at],
     )
 
 

@@ -1,17 +1,18 @@
 """A compute's member set: worked out, its difference from the current set written, then swapped
 in at once.
 
-Members are stays (models.SegmentMember: from one generation until another). A compute writes the
-new set to a scratch table, then only the difference: it ends the stays of those who left and
-opens stays for those who came at the next generation, recording each as a change
-(changes/record.py). Readers (the delivery API, member lists, exports) see the set of the
-segment's current generation (segments/members.py), so the difference is invisible until the
-swap, one short transaction that moves `Segment.generation`.
+Members are stays (models.SegmentMember: from one generation until another). A compute writes
+only the difference: it ends the stays of those who left and opens stays for those who came at
+the next generation, recording each as a change (changes/record.py). Readers (the delivery API,
+member lists, exports) see the set of the segment's current generation (segments/members.py), so
+the difference is invisible until the swap, one short transaction that moves
+`Segment.generation`.
 
-PostgreSQL does it all in the swap's transaction: its writers do not block each other or any
-reader. SQLite has one write lock for the whole file, so there the new set is written to a
-temporary table (which takes no lock on the database), the difference in short transactions of
-CHUNK users, and the swap last; ingestion and the API wait at most one chunk for the lock.
+PostgreSQL does it all in the swap's transaction, the difference found in one pass over the new
+set and the old: its writers do not block each other or any reader. SQLite has one write lock for
+the whole file, so there the new set is written to a temporary table (which takes no lock on the
+database), the difference in short transactions of CHUNK users, and the swap last; ingestion and
+the API wait at most one chunk for the lock.
 Stays that ended are deleted after the swap.
 """
 
@@ -25,10 +26,15 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from segops_server.core.rawsql import statement_timeout
-from segops_server.segments.changes.record import SET_TABLE, difference_apply, difference_apply_chunked
+from segops_server.segments.changes.record import (
+    SET_TABLE,
+    difference_apply,
+    difference_apply_chunked,
+    difference_find,
+)
 from segops_server.segments.models import SegmentChange, SegmentMember
 
-COMPUTE_WORK_MEM = "128MB"  # PostgreSQL's work_mem for a compute's difference (a million ids ~ 60 MB)
+COMPUTE_WORK_MEM = "128MB"  # PostgreSQL's work_mem for a compute's difference (a million ids ~ 70 MB)
 CHUNK = 5_000  # rows per write transaction on SQLite: a few milliseconds of write lock each
 
 Swap = Callable[[int], None]  # given the member count, moves the segment to the new generation
@@ -53,11 +59,12 @@ def members_materialise(
     swap: Swap,
 ) -> int:
     """Make the rows of `sql` (one user_id column) the set of `generation`, then `swap(count)`;
-    returns the count. Stays that ended are deleted after the swap."""
+    returns the count. Stays that ended (SQLite) are deleted after the swap."""
     if connection.vendor == "postgresql":
-        count = _in_one_transaction(tenant_id, segment_id, generation, now, sql, params, swap)
-    else:
-        count = _chunked_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
+        # No stay is ever ended there: the leavers' are deleted in the swap's transaction, so
+        # there is nothing to collect, and looking would scan every member of the segment.
+        return _in_one_transaction(tenant_id, segment_id, generation, now, sql, params, swap)
+    count = _chunked_and_swap(tenant_id, segment_id, generation, now, sql, params, swap)
     stays_ended_delete(segment_id=segment_id, generation=generation)
     return count
 
@@ -94,24 +101,20 @@ def _in_one_transaction(
             connection.cursor() as cursor,
             statement_timeout(cursor, settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS),
         ):
-            # The difference is two hash anti-joins of the old and the new set: room for them in
-            # memory rather than in batches on disk (this transaction only).
+            # The difference is one hash join of the old and the new set: room for it in memory
+            # rather than in batches on disk (this transaction only).
             cursor.execute(f"SET LOCAL work_mem = '{COMPUTE_WORK_MEM}'")
-            # Dropped at commit, and here: an enclosing transaction (a test's) may run two computes.
-            cursor.execute(f"DROP TABLE IF EXISTS {SET_TABLE}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {SET_TABLE} ON COMMIT DROP AS SELECT q.user_id FROM ({sql}) q",  # noqa: S608
-                list(params),
-            )
-            cursor.execute(f"ANALYZE {SET_TABLE}")
-            cursor.execute(f"SELECT COUNT(*) FROM {SET_TABLE}")  # noqa: S608
-            count = int(cursor.fetchone()[0])
+            difference = difference_find(cursor=cursor, segment_id=segment_id, sql=sql, params=params)
             difference_apply(
-                cursor=cursor, tenant_id=tenant_id, segment_id=segment_id, generation=generation, now=now
+                cursor=cursor,
+                difference=difference,
+                tenant_id=tenant_id,
+                segment_id=segment_id,
+                generation=generation,
+                now=now,
             )
-            cursor.execute(f"DROP TABLE {SET_TABLE}")
-        swap(count)
-    return count
+        swap(difference.count)
+    return difference.count
 
 
 def _chunked_and_swap(

@@ -7,14 +7,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from segops_server.segments.changes import record
 from segops_server.segments.compute import materialise
 from segops_server.segments.compute.services import segment_compute_run
 from segops_server.segments.definitions.services import segment_create, segment_delete, segment_update
 from segops_server.segments.delivery import snapshots
-from segops_server.segments.models import Segment, SegmentChange, Status
+from segops_server.segments.models import Segment, SegmentChange, SegmentMember, Status
 from segops_server.testing.factories import Team
 from segops_server.testing.orders import bought_rule, orders_send
 
@@ -172,7 +173,10 @@ def test_it_records_a_large_change_exactly_in_short_transactions_on_sqlite(
         # One transaction per CHUNK user ids of a generation: 4 over the old set, 4 over the new.
         assert len(inserts) == 2 * 20_000 // materialise.CHUNK
     else:
-        assert len(inserts) == 2  # one statement each way, in the swap's transaction
+        # One statement records both ways, in the swap's transaction; the rule is read once.
+        assert len(inserts) == 1
+        assert len([sql for sql, _ in statements if "generate_series" in sql]) == 1
+        assert segment.member_count == 20_000
 
 
 def test_it_bounds_each_chunk_by_a_range_of_user_ids(
@@ -183,8 +187,30 @@ def test_it_bounds_each_chunk_by_a_range_of_user_ids(
     statements.clear()
     _materialise(segment, 5, 14)
     inserts = [sql for sql, _ in statements if "INSERT INTO segments_segmentchange" in sql]
-    assert len(inserts) == (8 if connection.vendor == "sqlite" else 2)  # ceil(10 / 3) ranges each way
+    assert len(inserts) == (8 if connection.vendor == "sqlite" else 1)  # ceil(10 / 3) ranges each way
     rows = _changes(segment)[10:]
     assert rows == [(2, "exited", f"u0000{i}") for i in range(5)] + [
         (2, "entered", f"u{i:05d}") for i in range(10, 15)
     ]
+
+
+def test_it_fails_rather_than_record_an_exit_whose_stay_is_gone(segment: Segment) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-pass difference is PostgreSQL's")
+    _materialise(segment, 0, 9)
+    with transaction.atomic(), connection.cursor() as cursor:
+        difference = record.difference_find(
+            cursor=cursor, segment_id=segment.pk, sql=_SERIES["postgresql"], params=[2, 12]
+        )
+        assert difference == record.Difference(count=11, exits=2, entries=3)
+        # A stay of a leaver goes between the difference and its application.
+        SegmentMember.objects.for_tenant(segment.tenant).filter(segment=segment, user_id="u00000").delete()
+        with pytest.raises(record.DifferenceMismatch):
+            record.difference_apply(
+                cursor=cursor,
+                difference=difference,
+                tenant_id=segment.tenant_id,
+                segment_id=segment.pk,
+                generation=segment.generation + 1,
+                now=timezone.now(),
+            )
