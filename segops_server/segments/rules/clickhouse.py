@@ -29,7 +29,7 @@ from segops_server.events_engine.schema import EVENTS_TABLE
 from segops_server.segments.rules.compiler import Compiler, Scope
 from segops_server.segments.rules.conditions import condition_type
 from segops_server.segments.rules.conditions.sqltext import Sql, exact, sql
-from segops_server.segments.rules.dsl import LookupDefinition, definition_validate
+from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
 
 # The condition types this dialect compiles; the others raise EngineUnsupported.
 SUPPORTED_TYPES = frozenset({"event_count", "monetary", "recency", "segment_membership"})
@@ -46,8 +46,9 @@ _TYPES = {
 PLAIN_DECIMAL = r"'^-?[0-9]+(\\.[0-9]+)?$'"
 
 
-class EngineUnsupported(ValueError):
-    """A definition uses something the ClickHouse events engine does not evaluate yet."""
+class EngineUnsupported(DefinitionError):
+    """A definition uses something the ClickHouse events engine does not evaluate yet: refused
+    like an invalid definition (a 400 naming what), never run in another dialect."""
 
 
 @dataclass(frozen=True)
