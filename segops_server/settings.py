@@ -207,6 +207,9 @@ SEGOPS_COMPUTE_TIMEOUT_SECONDS = env_int("SEGOPS_COMPUTE_TIMEOUT_SECONDS", 1800,
 # clickhouse-connect) or the same engine in-process (chdb://<directory>, through chdb).
 SEGOPS_EVENTS_ENGINE = env_choice("SEGOPS_EVENTS_ENGINE", "database", ("database", "clickhouse"))
 SEGOPS_CLICKHOUSE_URL = env_str("SEGOPS_CLICKHOUSE_URL", "")
+# Events are copied to ClickHouse once received this long ago (an ingest's transaction is far
+# shorter), so an ingest that commits late is never passed over (events_engine/shipping.py).
+SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS = env_int("SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS", 2, minimum=0)
 if SEGOPS_EVENTS_ENGINE == "clickhouse" and not SEGOPS_CLICKHOUSE_URL.startswith(
     ("http://", "https://", "chdb://")
 ):

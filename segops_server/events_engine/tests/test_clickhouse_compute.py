@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
-from segops_server.events_engine.schema import EVENTS_TABLE
-from segops_server.events_engine.shipping import events_batch_ship
+from segops_server.events_engine.schema import EVENT_COLUMNS, EVENTS_TABLE
 from segops_server.events_engine.transport import Transport
 from segops_server.ingestion.models import Event
 from segops_server.segments.tests.test_segments_api import BUYERS, _create, _history, _send
@@ -22,16 +22,14 @@ pytestmark = needs_chdb
 
 @pytest.fixture
 def clickhouse(team: Team) -> Iterator[Transport]:
-    """The team's history stored in the database and shipped to chDB; the engine switched on."""
+    """The team's history stored in the database; the engine switched on (chDB, empty)."""
     transport = chdb_fresh()
     _history(team)
-    shipped = 0
-    while (last := events_batch_ship(transport, after_id=shipped, batch=4)) != shipped:
-        shipped = last  # batches of 4: the cursor moves in id order
-    assert transport.query(f"SELECT count() FROM {EVENTS_TABLE}") == [
-        (Event.objects.unscoped_all_tenants().count(),)
-    ]
-    with override_settings(SEGOPS_EVENTS_ENGINE="clickhouse", SEGOPS_CLICKHOUSE_URL=chdb_url()):
+    with override_settings(
+        SEGOPS_EVENTS_ENGINE="clickhouse",
+        SEGOPS_CLICKHOUSE_URL=chdb_url(),
+        SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS=0,
+    ):
         yield transport
 
 
@@ -58,19 +56,34 @@ def test_it_computes_members_from_clickhouse(
 
 
 @pytest.mark.django_db
+def test_it_ships_what_is_stored_before_computing(
+    team: Team, clickhouse: Transport, django_capture_on_commit_callbacks: Any
+) -> None:
+    segment_id = _create(team).json()["id"]
+    _compute(team, segment_id, django_capture_on_commit_callbacks)
+    assert clickhouse.query(f"SELECT count() FROM {EVENTS_TABLE}") == [
+        (Event.objects.unscoped_all_tenants().count(),)
+    ]
+    _send(team, ("carol", "order_placed", 1), ("carol", "order_placed", 2))
+    _compute(team, segment_id, django_capture_on_commit_callbacks)
+    assert _members(team, segment_id) == ["alice", "bob", "carol"]
+
+
+@pytest.mark.django_db
 def test_it_reads_events_from_clickhouse_not_the_database(
     team: Team, clickhouse: Transport, django_capture_on_commit_callbacks: Any
 ) -> None:
-    # carol's orders reach the database only: the ClickHouse engine does not see them until shipped.
-    _send(team, ("carol", "order_placed", 1), ("carol", "order_placed", 2))
     segment_id = _create(team).json()["id"]
-    assert _members(team, segment_id) == []
     _compute(team, segment_id, django_capture_on_commit_callbacks)
-    assert _members(team, segment_id) == ["alice", "bob"]
-    after = int(clickhouse.query(f"SELECT max(id) FROM {EVENTS_TABLE}")[0][0])
-    events_batch_ship(clickhouse, after_id=after)
+    # Two orders that only ClickHouse has (ids far above the database's).
+    at = timezone.now()
+    clickhouse.insert(
+        EVENTS_TABLE,
+        [[10**12 + i, team.tenant.pk, "order_placed", "dora", at, at, None, "{}"] for i in range(2)],
+        EVENT_COLUMNS,
+    )
     _compute(team, segment_id, django_capture_on_commit_callbacks)
-    assert _members(team, segment_id) == ["alice", "bob", "carol"]
+    assert _members(team, segment_id) == ["alice", "bob", "dora"]
 
 
 @pytest.mark.django_db

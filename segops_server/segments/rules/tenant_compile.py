@@ -20,6 +20,7 @@ from django.db import connection
 
 from segops_server.accounts.models import Tenant
 from segops_server.events_engine.engine import clickhouse_enabled, clickhouse_transport
+from segops_server.events_engine.shipping import events_ship_pending
 from segops_server.identity.selectors import edges_exist
 from segops_server.segments.rules.clickhouse import EngineUnsupported, clickhouse_definition_compile
 from segops_server.segments.rules.compiler import definition_compile
@@ -65,10 +66,13 @@ def _clickhouse_members(
         raise EngineUnsupported(
             "definition: identity merges are not evaluated on the clickhouse events engine yet"
         )
+    transport = clickhouse_transport()
+    # The events stored before this evaluation started are in ClickHouse first.
+    events_ship_pending(transport)
     text, params = clickhouse_definition_compile(
         definition, tenant_id=tenant.pk, now=now, lookup_definition=lookup, only_users=only_users
     )
-    ids = [str(row[0]) for row in clickhouse_transport().query(text, params)]
+    ids = [str(row[0]) for row in transport.query(text, params)]
     if connection.vendor == "postgresql":
         return "SELECT x AS user_id FROM unnest(%s::text[]) AS x", [ids]
     return "SELECT value AS user_id FROM json_each(%s)", [json.dumps(ids)]
