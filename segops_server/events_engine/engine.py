@@ -34,10 +34,3 @@ def clickhouse_transport(url: str | None = None) -> Transport:
             _open[url] = transport
         return transport
 
-
-def clickhouse_close_all() -> None:
-    """Close every transport this process opened (tests, and a worker shutting down)."""
-    with _lock:
-        for transport in _open.values():
-            transport.close()
-        _open.clear()
