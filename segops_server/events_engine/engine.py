@@ -33,4 +33,3 @@ def clickhouse_transport(url: str | None = None) -> Transport:
             schema_ensure(transport)
             _open[url] = transport
         return transport
-
