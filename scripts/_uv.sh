@@ -7,4 +7,5 @@ else
   python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
   UV=(python3 -m uv)
 fi
-"${UV[@]}" sync --frozen --quiet
+# The ClickHouse events engine's extra is installed too: its tests run against chDB.
+"${UV[@]}" sync --frozen --quiet --extra clickhouse

@@ -185,9 +185,10 @@ def scheduler_round() -> None:
 def rescue_round() -> None:
     """Queue again the work of workers that are gone: task rows still marked running, computes
     and exports whose lease expired or whose task was lost, full syncs whose batches were never
-    queued (every few seconds, every worker)."""
+    queued, events not yet copied to the ClickHouse events engine (every few seconds, every worker)."""
     from segops_server.activations.plan import syncs_rescue
     from segops_server.core.workers import tasks_rescue
+    from segops_server.events_engine.shipping import events_ship_round
     from segops_server.segments.compute.services import segments_rescue
     from segops_server.segments.exports.services import exports_rescue
 
@@ -195,6 +196,7 @@ def rescue_round() -> None:
     segments_rescue()
     exports_rescue()
     syncs_rescue()
+    events_ship_round()  # the ClickHouse events engine's copy catches up (nothing on the database engine)
 
 
 def _scheduler_loop() -> None:

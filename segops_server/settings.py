@@ -201,6 +201,22 @@ SEGOPS_READYZ_REQUIRE_WORKER = env_bool("SEGOPS_READYZ_REQUIRE_WORKER", not TEST
 SEGOPS_PREVIEW_TIMEOUT_SECONDS = env_int("SEGOPS_PREVIEW_TIMEOUT_SECONDS", 30, minimum=1)
 SEGOPS_COMPUTE_TIMEOUT_SECONDS = env_int("SEGOPS_COMPUTE_TIMEOUT_SECONDS", 1800, minimum=1)
 
+# Where segment rules read events: `database` (the transactional database, the default) or
+# `clickhouse` (a columnar copy of the events, see docs/architecture.md). With `clickhouse`,
+# SEGOPS_CLICKHOUSE_URL names a server (http(s)://user:password@host:8123/database, through
+# clickhouse-connect) or the same engine in-process (chdb://<directory>, through chdb).
+SEGOPS_EVENTS_ENGINE = env_choice("SEGOPS_EVENTS_ENGINE", "database", ("database", "clickhouse"))
+SEGOPS_CLICKHOUSE_URL = env_str("SEGOPS_CLICKHOUSE_URL", "")
+# Events are copied to ClickHouse once received this long ago (an ingest's transaction is far
+# shorter), so an ingest that commits late is never passed over (events_engine/shipping.py).
+SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS = env_int("SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS", 2, minimum=0)
+if SEGOPS_EVENTS_ENGINE == "clickhouse" and not SEGOPS_CLICKHOUSE_URL.startswith(
+    ("http://", "https://", "chdb://")
+):
+    raise ImproperlyConfigured(
+        "SEGOPS_EVENTS_ENGINE=clickhouse needs SEGOPS_CLICKHOUSE_URL as http(s)://... or chdb://<directory>"
+    )
+
 # Request bodies above this size are refused with 413 before any view reads them.
 SEGOPS_MAX_BODY_BYTES = env_int("SEGOPS_MAX_BODY_BYTES", 512_000, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SEGOPS_MAX_BODY_BYTES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -34,15 +35,31 @@ def readyz(request: HttpRequest) -> HttpResponse:
         "alive": alive,
         "last_seen_seconds_ago": round(ago, 1) if ago is not None else None,
     }
+    extra = _events_engine_detail()
     if not alive:
         detail = (
             f"No task worker has checked in within {settings.SEGOPS_WORKER_STALE_SECONDS} seconds: "
             "segment computes and exports are not running."
         )
         if settings.SEGOPS_READYZ_REQUIRE_WORKER:
-            return JsonResponse({"status": "unavailable", "detail": detail, "worker": worker}, status=503)
-        return JsonResponse({"status": "ok", "detail": detail, "worker": worker})
-    return JsonResponse({"status": "ok", "worker": worker})
+            return JsonResponse(
+                {"status": "unavailable", "detail": detail, "worker": worker, **extra}, status=503
+            )
+        return JsonResponse({"status": "ok", "detail": detail, "worker": worker, **extra})
+    return JsonResponse({"status": "ok", "worker": worker, **extra})
+
+
+def _events_engine_detail() -> dict[str, Any]:
+    """On the ClickHouse events engine, how far its copy of the events lags (informative: the
+    database holds every event, and a compute ships what is pending first)."""
+    from segops_server.events_engine.engine import clickhouse_enabled
+    from segops_server.events_engine.shipping import events_ship_lag
+
+    if not clickhouse_enabled():
+        return {}
+    pending, age = events_ship_lag()
+    lag = round(age, 1) if age is not None else 0.0
+    return {"events_engine": {"engine": "clickhouse", "pending_events": pending, "lag_seconds": lag}}
 
 
 # The hosted service's features this installation does not have (spec §10), by the first segment

@@ -137,3 +137,16 @@ class SeenMessage(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+class EventShipCursor(models.Model):
+    """How far events were copied to the ClickHouse events engine: one row, the last event id
+    shipped. Advanced in the transaction that holds its row lock while a batch is shipped, so
+    shippers take turns and a batch is never skipped (events_engine/shipping.py)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"events shipped up to {self.last_event_id}"

@@ -97,6 +97,31 @@ class WorkerHeartbeatCollector(Collector):
         yield GaugeMetricFamily("segops_workers", "Task workers that have checked in.", value=len(beats))
 
 
+class EventsShipCollector(Collector):
+    """On the ClickHouse events engine: events stored and not yet copied there, and the age of
+    the oldest of them (nothing on the database engine)."""
+
+    def collect(self) -> Iterator[Metric]:
+        from segops_server.events_engine.engine import clickhouse_enabled
+        from segops_server.events_engine.shipping import events_ship_lag
+
+        if not clickhouse_enabled():
+            return
+        try:
+            pending, age = events_ship_lag()
+        except DatabaseError as exc:
+            logger.warning("metrics: the events shipping lag could not be read (%s)", type(exc).__name__)
+            return
+        yield GaugeMetricFamily(
+            "segops_events_ship_pending", "Events stored and not yet copied to ClickHouse.", value=pending
+        )
+        yield GaugeMetricFamily(
+            "segops_events_ship_lag_seconds",
+            "Seconds since the oldest event not yet copied to ClickHouse was received (0 when none).",
+            value=age or 0.0,
+        )
+
+
 def worker_heartbeats_source() -> Heartbeats:
     """The heartbeat reader: each task worker's id and its last check-in (`core.workers`)."""
     from segops_server.core.workers import worker_heartbeats
@@ -106,5 +131,5 @@ def worker_heartbeats_source() -> Heartbeats:
 
 def scrape_collectors() -> list[Collector]:
     """Everything read at scrape time, on top of what the processes counted."""
-    collectors: list[Collector] = [TaskQueueCollector()]
+    collectors: list[Collector] = [TaskQueueCollector(), EventsShipCollector()]
     return [*collectors, WorkerHeartbeatCollector(worker_heartbeats_source())]

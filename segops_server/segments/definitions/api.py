@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -83,9 +84,14 @@ class PreviewView(SegmentsView):
         definition = services.definition_clean(
             tenant=self.tenant, definition=data.validated_data["definition"]
         )
-        return Response(
-            selectors.preview(tenant=self.tenant, definition=definition, limit=data.validated_data["limit"])
-        )
+        try:
+            previewed = selectors.preview(
+                tenant=self.tenant, definition=definition, limit=data.validated_data["limit"]
+            )
+        except DefinitionError as exc:
+            # A valid rule the configured events engine cannot evaluate (clickhouse: some types).
+            raise ValidationError({"definition": [exc.message]}) from None
+        return Response(previewed)
 
 
 class EstimateView(SegmentsView):

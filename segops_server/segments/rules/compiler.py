@@ -115,6 +115,7 @@ class Compiler:
         resolve_identities: bool = False,
         only_users: list[str] | None = None,
     ) -> None:
+        self.vendor = vendor
         self.pg = vendor == "postgresql"
         self.only_users = only_users
         self.tenant_id = tenant_id

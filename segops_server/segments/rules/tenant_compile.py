@@ -3,17 +3,26 @@
 A compute, a preview, an estimate, explain and the sandbox must agree on who matches, so they all
 compile here: the database's dialect, the tenant's saved segments (segment_membership) and its
 identity edges (aliases and merges: identity/selectors.py) are decided once.
+
+On the ClickHouse events engine (SEGOPS_EVENTS_ENGINE=clickhouse) the rule is evaluated in
+ClickHouse here, and what the readers get is a database query over that member set: each reader
+(a compute's difference and swap, a preview's count and sample) then runs unchanged on the
+database, which keeps the members.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
 from segops_server.accounts.models import Tenant
+from segops_server.events_engine.engine import clickhouse_enabled, clickhouse_transport
+from segops_server.events_engine.shipping import events_ship_pending
 from segops_server.identity.selectors import edges_exist
+from segops_server.segments.rules.clickhouse import EngineUnsupported, clickhouse_definition_compile
 from segops_server.segments.rules.compiler import definition_compile
 from segops_server.segments.rules.dsl import LookupDefinition
 from segops_server.segments.rules.lookup import definition_lookup
@@ -30,12 +39,40 @@ def tenant_definition_compile(
     """(sql, params) selecting the distinct user_id of `tenant`'s users matching `definition` at
     `now`. `lookup`: the tenant's saved definitions, when the caller already has it. `only_users`:
     only those (resolved) users are read and can match (real-time evaluation)."""
+    lookup = lookup or definition_lookup(tenant)
+    if clickhouse_enabled():
+        return _clickhouse_members(definition, tenant=tenant, now=now, lookup=lookup, only_users=only_users)
     return definition_compile(
         definition,
         tenant_id=tenant.pk,
         vendor=connection.vendor,
         now=now,
-        lookup_definition=lookup or definition_lookup(tenant),
+        lookup_definition=lookup,
         resolve_identities=edges_exist(tenant=tenant),
         only_users=only_users,
     )
+
+
+def _clickhouse_members(
+    definition: dict[str, Any],
+    *,
+    tenant: Tenant,
+    now: datetime,
+    lookup: LookupDefinition,
+    only_users: list[str] | None,
+) -> tuple[str, list[Any]]:
+    """The members evaluated in ClickHouse, as a database query over their ids (one parameter)."""
+    if edges_exist(tenant=tenant):
+        raise EngineUnsupported(
+            "definition: identity merges are not evaluated on the clickhouse events engine yet"
+        )
+    transport = clickhouse_transport()
+    # The events stored before this evaluation started are in ClickHouse first.
+    events_ship_pending(transport)
+    text, params = clickhouse_definition_compile(
+        definition, tenant_id=tenant.pk, now=now, lookup_definition=lookup, only_users=only_users
+    )
+    ids = [str(row[0]) for row in transport.query(text, params)]
+    if connection.vendor == "postgresql":
+        return "SELECT x AS user_id FROM unnest(%s::text[]) AS x", [ids]
+    return "SELECT value AS user_id FROM json_each(%s)", [json.dumps(ids)]

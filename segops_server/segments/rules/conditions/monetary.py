@@ -53,7 +53,8 @@ class Monetary(AggregateType):
         if metric == "max":
             top = compiler.aggregate(group, sql("MAX({v})", v=value), start)
             return sql("({m} IS NOT NULL AND {c})", m=top, c=compiler.compare(top, op, condition["value"]))
-        total = compiler.aggregate(group, sql("SUM({v})" if compiler.pg else "TOTAL({v})", v=value), start)
+        summed = "TOTAL({v})" if compiler.vendor == "sqlite" else "SUM({v})"
+        total = compiler.aggregate(group, sql(summed, v=value), start)
         total = sql("COALESCE({t}, 0)", t=total)  # a sum over no numbers is 0
         if metric == "sum":
             return compiler.compare(total, op, condition["value"])

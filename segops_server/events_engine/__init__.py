@@ -1,0 +1,1 @@
+"""The events engine: where segment rules read events (the database, or ClickHouse)."""

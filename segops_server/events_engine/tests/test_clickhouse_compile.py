@@ -1,0 +1,123 @@
+"""The ClickHouse dialect on chosen histories: exact numbers from payloads, windows, tenants,
+parameters, and a clear refusal of what it does not compile yet."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from segops_server.events_engine.schema import EVENT_COLUMNS, EVENTS_TABLE
+from segops_server.events_engine.transport import Transport
+from segops_server.segments.rules.clickhouse import EngineUnsupported, clickhouse_definition_compile
+from segops_server.testing.chdb import chdb_fresh, needs_chdb
+
+NOW = datetime(2026, 4, 25, 12, 0, tzinfo=UTC)
+TENANT, OTHER = 21, 22
+
+
+def _store(transport: Transport, rows: list[tuple[int, str, str, float, dict[str, Any]]]) -> None:
+    """rows: (tenant, user, event type, days ago, payload)."""
+    transport.insert(
+        EVENTS_TABLE,
+        [
+            [i, tenant, kind, user, NOW - timedelta(days=ago), NOW, None, json.dumps(payload)]
+            for i, (tenant, user, kind, ago, payload) in enumerate(rows, start=1)
+        ],
+        EVENT_COLUMNS,
+    )
+
+
+def _members(transport: Transport, *conditions: dict[str, Any], segments: Any = None) -> set[str]:
+    text, params = clickhouse_definition_compile(
+        {"logic": "AND", "conditions": list(conditions)},
+        tenant_id=TENANT,
+        now=NOW,
+        lookup_definition=(segments or {}).get,
+    )
+    return {row[0] for row in transport.query(text, params)}
+
+
+def _spent(op: str, value: Any, metric: str = "sum", window: int | None = None) -> dict[str, Any]:
+    return {
+        "type": "monetary",
+        "event_type": "order_placed",
+        "property": "amount",
+        "metric": metric,
+        "operator": op,
+        "value": value,
+        "window_days": window,
+    }
+
+
+@pytest.fixture
+def history() -> Transport:
+    transport = chdb_fresh()
+    _store(
+        transport,
+        [
+            (TENANT, "alice", "order_placed", 1, {"amount": 0.1}),
+            (TENANT, "alice", "order_placed", 2, {"amount": 0.2}),
+            (TENANT, "bob", "order_placed", 3, {"amount": "7"}),
+            (TENANT, "bob", "order_placed", 40, {"amount": "1e3"}),  # not a plain decimal: no number
+            (TENANT, "carol", "order_placed", 50, {"amount": True}),  # a boolean is no number
+            (TENANT, "dave", "page_viewed", 1, {}),
+            (OTHER, "erin", "order_placed", 1, {"amount": 1000}),
+        ],
+    )
+    return transport
+
+
+@needs_chdb
+def test_it_sums_payload_numbers_exactly(history: Transport) -> None:
+    assert _members(history, _spent("eq", 0.3)) == {"alice"}  # 0.1 + 0.2, exactly
+    assert _members(history, _spent("eq", 7)) == {"bob"}  # "7" counts, "1e3" does not
+    assert _members(history, _spent("lt", 1)) == {"alice", "carol", "dave"}  # no orders: a sum of 0
+    assert _members(history, _spent("gt", 0, metric="max")) == {"alice", "bob"}
+
+
+@needs_chdb
+def test_it_counts_inside_windows_and_reads_recency(history: Transport) -> None:
+    count = {"type": "event_count", "event_type": "order_placed", "operator": "gte", "value": 2}
+    assert _members(history, count) == {"alice", "bob"}
+    assert _members(history, {**count, "window_days": 10}) == {"alice"}
+    recent = {"type": "recency", "event_type": "order_placed", "operator": "lte", "window_days": 2}
+    assert _members(history, recent) == {"alice"}
+
+
+@needs_chdb
+def test_it_reads_one_tenant_only(history: Transport) -> None:
+    assert "erin" not in _members(history, _spent("gte", 0))
+
+
+@needs_chdb
+def test_it_inlines_referenced_segments(history: Transport) -> None:
+    buyers = {"logic": "AND", "conditions": [_spent("gt", 0)]}
+    outside = {"type": "segment_membership", "segment_id": 5, "operator": "not_in"}
+    assert _members(history, outside, segments={5: buyers}) == {"carol", "dave"}
+
+
+@needs_chdb
+def test_it_keeps_definition_values_out_of_the_text(history: Transport) -> None:
+    hostile = "never_done_anywhere"  # the DSL admits snake_case only; it still travels apart
+    never = {"type": "event_count", "event_type": hostile, "operator": "eq", "value": 0}
+    text, params = clickhouse_definition_compile(
+        {"logic": "AND", "conditions": [_spent("gte", 0), never]},
+        tenant_id=TENANT,
+        now=NOW,
+        lookup_definition={}.get,
+    )
+    for value in (hostile, "order_placed", "amount"):
+        assert value not in text
+        assert value in params.values()
+    assert {row[0] for row in history.query(text, params)} == {"alice", "bob", "carol", "dave"}
+
+
+def test_it_refuses_condition_types_it_does_not_compile_yet() -> None:
+    trait = {"type": "user_property", "property": "plan", "operator": "eq", "value": "pro"}
+    with pytest.raises(EngineUnsupported, match="user_property"):
+        clickhouse_definition_compile(
+            {"logic": "AND", "conditions": [trait]}, tenant_id=TENANT, now=NOW, lookup_definition={}.get
+        )

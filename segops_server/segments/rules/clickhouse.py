@@ -1,0 +1,154 @@
+"""Segment definitions compiled to ClickHouse SQL: the same query shape as compiler.py, in
+ClickHouse's dialect, over the engine's events table (events_engine/schema.py).
+
+Every value from the definition is a server-side parameter `{pN:Type}` (sent apart from the text
+by clickhouse-connect and chdb alike), so the text holds only our own names and constants.
+Differences from the databases' dialects, each handled here:
+
+- Numbers are `Decimal(38, 18)`, so sums and comparisons are exact like PostgreSQL's numeric; a
+  payload number is read from its shortest text (`toString` of the JSON sub-column), as the
+  databases read the JSON text.
+- A LEFT JOIN fills missing rows with defaults unless `join_use_nulls = 1`, which the query sets:
+  "no events of this type" must stay NULL.
+- There is no profiles table: the users are the tenant's distinct event users, which is what
+  the profiles are (one per user with an event).
+
+Condition types whose SQL is not written for ClickHouse yet are refused with
+`EngineUnsupported`, never run in another dialect.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from segops_server.events_engine.schema import EVENTS_TABLE
+from segops_server.segments.rules.compiler import Compiler, Scope
+from segops_server.segments.rules.conditions import condition_type
+from segops_server.segments.rules.conditions.sqltext import Sql, exact, sql
+from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
+
+# The condition types this dialect compiles; the others raise EngineUnsupported.
+SUPPORTED_TYPES = frozenset({"event_count", "monetary", "recency", "segment_membership"})
+
+_TYPES = {
+    "bigint": "Int64",
+    "text": "String",
+    "timestamptz": "DateTime64(6, 'UTC')",
+    "numeric": "Decimal(38, 18)",
+    "double precision": "Float64",
+}
+
+# A plain decimal number in a string, as conditions.numbers.PLAIN_DECIMAL_RE (RE2 syntax).
+PLAIN_DECIMAL = r"'^-?[0-9]+(\\.[0-9]+)?$'"
+
+
+class EngineUnsupported(DefinitionError):
+    """A definition uses something the ClickHouse events engine does not evaluate yet: refused
+    like an invalid definition (a 400 naming what), never run in another dialect."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One server-side parameter: its name in the text, and its value."""
+
+    name: str
+    value: Any
+
+
+def clickhouse_definition_compile(
+    definition: dict[str, Any],
+    *,
+    tenant_id: int,
+    now: datetime,
+    lookup_definition: LookupDefinition,
+    only_users: list[str] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`,
+    over the ClickHouse events table; params by name, for the `{name:Type}` placeholders."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    definition = definition_validate(definition, lookup_definition=lookup_definition)
+    compiler = ClickHouseCompiler(
+        tenant_id=tenant_id, now=now.astimezone(UTC), lookup=lookup_definition, only_users=only_users
+    )
+    query = compiler.query(definition, stack=())
+    params: dict[str, Any] = {}
+    for param in query.params:
+        params[param.name] = param.value
+    return f"{query.text} SETTINGS join_use_nulls = 1", params
+
+
+class ClickHouseCompiler(Compiler):
+    """The compiler's pieces in ClickHouse's dialect (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: int,
+        now: datetime,
+        lookup: LookupDefinition,
+        only_users: list[str] | None = None,
+    ) -> None:
+        super().__init__(
+            vendor="clickhouse", tenant_id=tenant_id, now=now, lookup=lookup, only_users=only_users
+        )
+        self._names = itertools.count()
+        self.events = EVENTS_TABLE
+        # The tenant filter is pushed into this subquery by ClickHouse (the outer WHERE has it).
+        self.profiles = f"(SELECT DISTINCT tenant_id, user_id FROM {EVENTS_TABLE})"  # noqa: S608 (our names)
+
+    def condition(self, condition: dict[str, Any], scope: Scope, stack: tuple[int, ...]) -> Sql:
+        kind = condition_type(condition.get("type"))
+        if kind is not None and kind.name not in SUPPORTED_TYPES:
+            raise EngineUnsupported(
+                f"{kind.name} conditions are not evaluated on the clickhouse events engine yet"
+            )
+        return super().condition(condition, scope, stack)
+
+    def param(self, value: Any, pg_type: str) -> Sql:
+        array = pg_type.endswith("[]")
+        ch_type = f"Array({_TYPES[pg_type[:-2]]})" if array else _TYPES[pg_type]
+        name = f"p{next(self._names)}"
+        return Sql(f"{{{name}:{ch_type}}}", (Param(name, value),))
+
+    def time(self, value: datetime) -> Sql:
+        return self.param(value.astimezone(UTC), "timestamptz")
+
+    def number(self, value: int | float) -> Sql:
+        return self.param(exact(value), "numeric")
+
+    def one_of(self, subject: Sql, values: list[Any], pg_type: str, *, scale: Sql | None = None) -> Sql:
+        """has(values, subject): the list as ONE array parameter (each times `scale`, if given)."""
+        plain = [v.value if isinstance(v, Param) else v for v in values]
+        if pg_type == "numeric":
+            plain = [exact(v) if not isinstance(v, Decimal) else v for v in plain]
+        array = self.param(plain, f"{pg_type}[]")
+        if scale is not None:
+            array = sql("arrayMap(x -> x * {s}, {a})", s=scale, a=array)
+        return sql("has({a}, {s})", a=array, s=subject)
+
+    def key(self, name: str) -> Sql:
+        return self.text(name)
+
+    def number_of(self, base: str, name: str) -> Sql:
+        """The value as a number: a JSON number, or a string that is a plain decimal; else NULL."""
+        value = sql("getSubcolumn({b}, {k})", b=base, k=self.key(name))
+        return sql(
+            "multiIf(dynamicType({v}) IN ('Int64', 'UInt64', 'Float64'), "
+            "toDecimal128OrNull(toString({v}), 18), "
+            "dynamicType({v}) = 'String' AND match(toString({v}), {re}), "
+            "toDecimal128OrNull(toString({v}), 18), NULL)",
+            v=value,
+            re=PLAIN_DECIMAL,
+        )
+
+    def latest_sql(self, event_type: str) -> Sql:
+        """Each user's most recent event of a type: latest occurred_at, then the highest id."""
+        return sql(
+            "SELECT user_id, payload {events} ORDER BY user_id, occurred_at DESC, id DESC LIMIT 1 BY user_id",
+            events=self.of_type(event_type),
+        )
