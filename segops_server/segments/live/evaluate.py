@@ -61,6 +61,9 @@ class Outcome:
     exited: int = 0
     busy: set[int] = field(default_factory=set)
     evaluations: int = 0  # segments evaluated (each for the users it can have changed for)
+    evaluated: int = 0  # (segment, user) pairs evaluated
+    # Where the round's time went: "reads" (profiles, timers, what changed), "rules", "apply".
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     next_due: dict[str, datetime] = field(default_factory=dict)  # when time changes them next
 
 
@@ -74,17 +77,28 @@ def live_round(*, now: datetime | None = None, limit: int | None = None, owner: 
     by_tenant: dict[int, list[queue.Claimed]] = defaultdict(list)
     for row in rows:
         by_tenant[row.tenant_id].append(row)
-    evaluations = 0
+    total = Outcome()
     for tenant_id, claimed in by_tenant.items():
         outcome = users_evaluate(tenant_id=tenant_id, claimed=claimed, owner=owner, now=now)
-        evaluations += outcome.evaluations
+        total.evaluations += outcome.evaluations
+        total.evaluated += outcome.evaluated
+        for part, seconds in outcome.seconds.items():
+            total.seconds[part] += seconds
         if outcome.busy:
             queue.users_later(rows=claimed, owner=owner, due_at=now + RETRY)
         else:
             queue.users_done(rows=claimed, owner=owner, next_due=outcome.next_due)
     took = time.monotonic() - started
     if took > SLOW_ROUND_SECONDS:  # where 202-to-membership latency goes under load
-        logger.info("Real-time round: %d users, %d segment evaluations, %.2f s", len(rows), evaluations, took)
+        parts = ", ".join(f"{part} {seconds:.2f}" for part, seconds in sorted(total.seconds.items()))
+        logger.info(
+            "Real-time round: %d users, %d segment evaluations of %d users, %.2f s (%s)",
+            len(rows),
+            total.evaluations,
+            total.evaluated,
+            took,
+            parts,
+        )
     return len(rows)
 
 
@@ -107,6 +121,7 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
     segments = live_segments(tenant_id)
     if not segments:
         return outcome
+    clock = time.monotonic()
     profiles_fold_pending(tenant_id=tenant_id)  # the profiles (traits) the rules read
     tenant = Tenant.objects.get(pk=tenant_id)
     lookup = definition_lookup(tenant)
@@ -128,6 +143,7 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
             if windows
             else {}
         )
+    outcome.seconds["reads"] += time.monotonic() - clock
     for segment in segments:
         # The rule of the member set being kept: the definition it was computed with.
         version = segment.computed_version
@@ -142,6 +158,8 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
             outcome.busy.add(segment.pk)
             continue
         outcome.evaluations += 1
+        outcome.evaluated += len(users)
+        clock = time.monotonic()
         try:
             sql, params = tenant_definition_compile(
                 definition, tenant=tenant, now=now, lookup=lookup, only_users=users
@@ -152,11 +170,14 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             matched = {row[0] for row in cursor.fetchall()}
+        outcome.seconds["rules"] += time.monotonic() - clock
+        clock = time.monotonic()
         lease = Lease(rows=claimed, owner=owner, now=now)
         if not _apply(
             tenant=tenant, segment=segment, user_ids=users, matched=matched, lease=lease, out=outcome
         ):
             outcome.busy.add(segment.pk)
+        outcome.seconds["apply"] += time.monotonic() - clock
     return outcome
 
 
