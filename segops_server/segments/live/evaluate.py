@@ -151,7 +151,7 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
         assert definition is not None
         users = user_ids
         if narrow:
-            users = _users_for(definition_triggers(definition, lookup), user_ids, recent, crossed)
+            users = _users_for(definition_triggers(definition, lookup, now), user_ids, recent, crossed)
             if not users:
                 continue
         if segment.compute_state == ComputeState.RUNNING:

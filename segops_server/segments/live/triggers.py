@@ -25,14 +25,19 @@ from typing import Any
 from segops_server.ingestion.models import Event
 from segops_server.segments.live.timers import Window, definition_windows
 from segops_server.segments.rules.conditions import condition_type
+from segops_server.segments.rules.reference import evaluate as reference_evaluate
 
 MARGIN = timedelta(seconds=1)  # the reads start this much before the batch's earliest due time
+STRANGER_TYPE = "\x00 no rule names this"  # an event type no definition can name
 
 
 @dataclass(frozen=True)
 class Triggers:
     event_types: frozenset[str] | None  # None: an event of any type can change the segment
     windows: frozenset[Window]
+    # Whether the rule holds of a user none of whose events it reads (a count equal to 0, `not_in`
+    # another segment): a new user can then enter it whatever their events' types.
+    holds_for_stranger: bool = True
 
     def changed_by(self, types: set[str]) -> bool:
         """Whether events of `types` can change the segment."""
@@ -76,12 +81,29 @@ def definition_event_types(
 
 
 def definition_triggers(
-    definition: dict[str, Any], lookup: Callable[[int], dict[str, Any] | None]
+    definition: dict[str, Any], lookup: Callable[[int], dict[str, Any] | None], now: datetime
 ) -> Triggers:
     return Triggers(
         event_types=definition_event_types(definition, lookup),
         windows=frozenset(definition_windows(definition, lookup)),
+        holds_for_stranger=_holds_for_stranger(definition, lookup, now),
     )
+
+
+def _holds_for_stranger(
+    definition: dict[str, Any], lookup: Callable[[int], dict[str, Any] | None], now: datetime
+) -> bool:
+    """The rule's answer for a user with one event of a type no rule names and no traits, by the
+    reference semantics (rules/reference.py): what it says of any user whose events it does not
+    read. True (evaluate) if the reference cannot tell."""
+    stranger = {"user_id": "stranger", "event_type": STRANGER_TYPE, "occurred_at": now, "payload": {}}
+    try:
+        found = reference_evaluate(
+            definition, events=[stranger], properties={}, now=now, lookup_definition=lookup
+        )
+    except Exception:  # a rule broken since: its own evaluation says so
+        return True
+    return "stranger" in found
 
 
 @dataclass(frozen=True)
@@ -93,9 +115,11 @@ class Recent:
 
     def changed(self, user_id: str, triggers: Triggers) -> bool:
         types = self.types.get(user_id, set())
-        # A new user can enter any segment whose rule holds of a user without events of its
-        # types (a count equal to 0, `not_in` another segment): any segment may change.
-        return bool(types) and (user_id in self.new or triggers.changed_by(types))
+        # A new user enters the universe: a segment whose rule holds of a user without events
+        # of its types (a count equal to 0, `not_in` another segment) may change for them.
+        if not types:
+            return False
+        return (user_id in self.new and triggers.holds_for_stranger) or triggers.changed_by(types)
 
 
 def events_since(*, tenant_id: int, user_ids: list[str], since: datetime) -> Recent:

@@ -17,6 +17,7 @@ from segops_server.segments.definitions.services import segment_create
 from segops_server.segments.live import queue
 from segops_server.segments.live.evaluate import users_evaluate
 from segops_server.segments.live.triggers import definition_event_types, definition_triggers
+from segops_server.segments.models import SegmentMember
 from segops_server.testing.factories import Team
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -50,10 +51,15 @@ def test_each_condition_type_names_the_events_that_can_change_it() -> None:
     assert definition_event_types(nested, lookup) == {IDENTIFY_EVENT, "signup"}  # through the reference
     unknown = _rule({"type": "segment_membership", "segment_id": 8, "operator": "in"})
     assert definition_event_types(unknown, lookup) is None
-    triggers = definition_triggers(_rule(_count("order_placed", window_days=30)), lookup)
+    triggers = definition_triggers(_rule(_count("order_placed", window_days=30)), lookup, NOW)
     assert triggers.windows == {("first", "order_placed", 30.0)}
     assert triggers.changed_by({"order_placed", "page_viewed"})
     assert not triggers.changed_by({"page_viewed"})
+    assert not triggers.holds_for_stranger  # a new user without orders cannot enter it
+    never = {"type": "event_count", "event_type": "order_placed", "operator": "eq", "value": 0}
+    assert definition_triggers(_rule(never), lookup, NOW).holds_for_stranger
+    outside = _rule({"type": "segment_membership", "segment_id": 7, "operator": "not_in"})
+    assert definition_triggers(outside, lookup, NOW).holds_for_stranger
 
 
 def _send(team: Team, user: str, kind: str, at: datetime) -> None:
@@ -72,7 +78,13 @@ def test_a_user_is_evaluated_only_in_the_segments_their_events_or_time_can_chang
     recent_signup = segment_create(
         tenant=team.tenant, actor=None, name="R", definition=_rule(_count("signup", window_days=11))
     )
-    for segment in (orders, pages, recent_signup):
+    never = segment_create(
+        tenant=team.tenant,
+        actor=None,
+        name="N",
+        definition=_rule({"type": "event_count", "event_type": "order_placed", "operator": "eq", "value": 0}),
+    )
+    for segment in (orders, pages, recent_signup, never):
         segment_compute_run(segment_id=segment.pk, now=NOW)
 
     def evaluations(at: datetime) -> int:
@@ -85,8 +97,12 @@ def test_a_user_is_evaluated_only_in_the_segments_their_events_or_time_can_chang
     assert evaluations(NOW + timedelta(seconds=1)) == 1  # pages only: no order, no signup
     _send(team, "ann", "order_placed", NOW + timedelta(seconds=5))
     _send(team, "bob", "order_placed", NOW + timedelta(seconds=5))
-    assert evaluations(NOW + timedelta(seconds=5)) == 1  # orders, once for both users
+    assert evaluations(NOW + timedelta(seconds=5)) == 2  # the two on orders, once for both users
     _send(team, "cat", "other", NOW + timedelta(seconds=10))
-    assert evaluations(NOW + timedelta(seconds=10)) == 3  # a new user: every segment
+    # A new user: the segments whose rule holds of someone without their events' types.
+    assert evaluations(NOW + timedelta(seconds=10)) == 1
+    assert "cat" in set(
+        SegmentMember.objects.for_tenant(team.tenant).filter(segment=never).values_list("user_id", flat=True)
+    )
     # The signups leave recent_signup's 11-day window a day later: time, not an event.
     assert evaluations(NOW + timedelta(days=1, seconds=1)) == 1
