@@ -160,12 +160,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--live-threads", type=int, default=None, help="SEGOPS_LIVE_THREADS (server default)")
     args = parser.parse_args()
 
     receiver = Receiver()
     with (
         fresh_database("segops_bench_realtime") as url,
-        production_server(url, env={"SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1"}) as server,
+        production_server(
+            url,
+            env={
+                "SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1",
+                **({"SEGOPS_LIVE_THREADS": str(args.live_threads)} if args.live_threads else {}),
+            },
+        ) as server,
     ):
         key = server.secret_key()
         auth = {"Authorization": f"ApiKey {key}"}
