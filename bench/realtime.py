@@ -25,6 +25,8 @@ from typing import Any
 
 import psycopg
 
+from segops_server.webhooks.signing import secret_generate
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import fresh_database, percentile, production_server
 from ingest import BATCH_GOAL, SINGLE_GOAL, run_phase
@@ -158,12 +160,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--live-threads", type=int, default=None, help="SEGOPS_LIVE_THREADS (server default)")
     args = parser.parse_args()
 
     receiver = Receiver()
     with (
         fresh_database("segops_bench_realtime") as url,
-        production_server(url, env={"SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1"}) as server,
+        production_server(
+            url,
+            env={
+                "SEGOPS_WEBHOOK_ALLOW_PRIVATE_URLS": "1",
+                **({"SEGOPS_LIVE_THREADS": str(args.live_threads)} if args.live_threads else {}),
+            },
+        ) as server,
     ):
         key = server.secret_key()
         auth = {"Authorization": f"ApiKey {key}"}
@@ -196,9 +205,11 @@ def main() -> int:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(
                 "INSERT INTO webhooks_webhook (tenant_id, url, secret, description, is_active, events, segment_ids, "
-                "disabled_reason, created_at, updated_at) VALUES (%s, %s, 'whsec_bench', '', TRUE, "
+                "disabled_reason, created_at, updated_at) VALUES (%s, %s, %s, '', TRUE, "
                 "'[\"segment.membership_changed\"]', %s, '', now(), now())",
-                [tenant, receiver.url, json.dumps([probe_id])],
+                # A secret as the API generates it: a `whsec_` one must be base64 after its prefix,
+                # or the sender refuses to sign, and so to send, anything to the receiver.
+                [tenant, receiver.url, secret_generate(), json.dumps([probe_id])],
             )
         found: list[tuple[str, float, float]] = []
         prober = threading.Thread(target=probe, args=(server.port, key, probe_id, args.seconds, found))
@@ -221,12 +232,17 @@ def main() -> int:
             backlog = conn.execute(
                 "SELECT count(*) FROM segments_livepending WHERE due_at <= now()"
             ).fetchone()[0]  # type: ignore[index]
+            deliveries = conn.execute(
+                "SELECT status, left(last_error, 80), count(*) FROM webhooks_delivery "
+                "WHERE webhook_id IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"
+            ).fetchall()
 
     api = [(done - sent) * 1000 for _, sent, done in found]
     hooks = [(receiver.arrived[user] - sent) * 1000 for user, sent, _ in found if user in receiver.arrived]
     print(
         f"probes: {len(found)} users entered; webhooks arrived for {len(hooks)}; due backlog at the end {backlog}"
     )
+    print("webhook deliveries (status, last error, count):", deliveries)
     for name, values, goal in (("202 -> delivery API", api, 1000), ("202 -> webhook", hooks, 2000)):
         p95 = percentile(values, 95)
         print(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +33,14 @@ from segops_server.ingestion.services import profiles_fold_pending
 from segops_server.segments.delivery import snapshots
 from segops_server.segments.live import queue
 from segops_server.segments.live.gate import LIVE
-from segops_server.segments.live.timers import next_moments, segments_windows
+from segops_server.segments.live.timers import Window, next_moments, segments_windows
+from segops_server.segments.live.triggers import (
+    Recent,
+    Triggers,
+    definition_triggers,
+    events_since,
+    windows_crossed,
+)
 from segops_server.segments.members import stay_covers, stay_covers_sql
 from segops_server.segments.models import ChangeKind, ComputeState, Segment, SegmentChange, SegmentMember
 from segops_server.segments.rules.lookup import definition_lookup
@@ -41,6 +49,7 @@ from segops_server.webhooks.outbox import live_outbox_write
 
 logger = logging.getLogger("segops.live")
 
+SLOW_ROUND_SECONDS = 1.0  # a round taking longer is logged (users, seconds)
 RETRY = timedelta(seconds=1)  # a user waiting for a compute to finish is tried again this soon
 
 
@@ -51,23 +60,45 @@ class Outcome:
     entered: int = 0
     exited: int = 0
     busy: set[int] = field(default_factory=set)
+    evaluations: int = 0  # segments evaluated (each for the users it can have changed for)
+    evaluated: int = 0  # (segment, user) pairs evaluated
+    # Where the round's time went: "reads" (profiles, timers, what changed), "rules", "apply".
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     next_due: dict[str, datetime] = field(default_factory=dict)  # when time changes them next
 
 
-def live_round(*, now: datetime | None = None, limit: int | None = None) -> int:
-    """Claim the due users (up to `limit`), evaluate them, let their rows go; returns how many."""
-    owner = worker_id()
+def live_round(*, now: datetime | None = None, limit: int | None = None, owner: str | None = None) -> int:
+    """Claim the due users (up to `limit`), evaluate them, let their rows go; returns how many.
+    `owner` names the leases (this process's worker id, and the evaluator thread's number)."""
+    owner = owner or worker_id()
     now = now or timezone.now()
+    started = time.monotonic()
     rows = queue.users_claim(owner=owner, now=now, limit=limit or queue.batch_size())
     by_tenant: dict[int, list[queue.Claimed]] = defaultdict(list)
     for row in rows:
         by_tenant[row.tenant_id].append(row)
+    total = Outcome()
     for tenant_id, claimed in by_tenant.items():
-        outcome = users_evaluate(tenant_id=tenant_id, user_ids=[row.user_id for row in claimed], now=now)
+        outcome = users_evaluate(tenant_id=tenant_id, claimed=claimed, owner=owner, now=now)
+        total.evaluations += outcome.evaluations
+        total.evaluated += outcome.evaluated
+        for part, seconds in outcome.seconds.items():
+            total.seconds[part] += seconds
         if outcome.busy:
             queue.users_later(rows=claimed, owner=owner, due_at=now + RETRY)
         else:
             queue.users_done(rows=claimed, owner=owner, next_due=outcome.next_due)
+    took = time.monotonic() - started
+    if took > SLOW_ROUND_SECONDS:  # where 202-to-membership latency goes under load
+        parts = ", ".join(f"{part} {seconds:.2f}" for part, seconds in sorted(total.seconds.items()))
+        logger.info(
+            "Real-time round: %d users, %d segment evaluations of %d users, %.2f s (%s)",
+            len(rows),
+            total.evaluations,
+            total.evaluated,
+            took,
+            parts,
+        )
     return len(rows)
 
 
@@ -83,32 +114,55 @@ def live_segments(tenant_id: int) -> list[Segment]:
     )
 
 
-def users_evaluate(*, tenant_id: int, user_ids: list[str], now: datetime) -> Outcome:
-    """Evaluate `user_ids` in every real-time segment of the tenant and apply the changes."""
+def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, now: datetime) -> Outcome:
+    """Evaluate the claimed users in each real-time segment of the tenant their events (or time)
+    can have changed them in (triggers.py), and apply the changes."""
     outcome = Outcome()
     segments = live_segments(tenant_id)
     if not segments:
         return outcome
+    clock = time.monotonic()
     profiles_fold_pending(tenant_id=tenant_id)  # the profiles (traits) the rules read
     tenant = Tenant.objects.get(pk=tenant_id)
-    # An event sent under an alias or a merged id counts for the user it resolves to: that user
-    # is the one whose membership can change.
-    user_ids = users_resolve(tenant=tenant, user_ids=user_ids) if edges_exist(tenant=tenant) else user_ids
     lookup = definition_lookup(tenant)
     windows = segments_windows(segments, lookup)
+    user_ids = [row.user_id for row in claimed]
+    since = min(row.due_at for row in claimed)
+    # An event sent under an alias or a merged id counts for the user it resolves to: that user
+    # is the one whose membership can change. The events are stored under the ids sent, so the
+    # narrowing below cannot follow them: such a tenant's users are evaluated in every segment.
+    narrow = not edges_exist(tenant=tenant)
+    if not narrow:
+        user_ids = users_resolve(tenant=tenant, user_ids=user_ids)
     if windows:
         outcome.next_due = next_moments(tenant_id=tenant_id, user_ids=user_ids, windows=windows, now=now)
+    if narrow:
+        recent = events_since(tenant_id=tenant_id, user_ids=user_ids, since=since)
+        crossed = (
+            windows_crossed(tenant_id=tenant_id, user_ids=user_ids, windows=windows, since=since, now=now)
+            if windows
+            else {}
+        )
+    outcome.seconds["reads"] += time.monotonic() - clock
     for segment in segments:
-        if segment.compute_state == ComputeState.RUNNING:
-            outcome.busy.add(segment.pk)
-            continue
         # The rule of the member set being kept: the definition it was computed with.
         version = segment.computed_version
         definition = version.definition if version is not None else segment.definition
         assert definition is not None
+        users = user_ids
+        if narrow:
+            users = _users_for(definition_triggers(definition, lookup, now), user_ids, recent, crossed)
+            if not users:
+                continue
+        if segment.compute_state == ComputeState.RUNNING:
+            outcome.busy.add(segment.pk)
+            continue
+        outcome.evaluations += 1
+        outcome.evaluated += len(users)
+        clock = time.monotonic()
         try:
             sql, params = tenant_definition_compile(
-                definition, tenant=tenant, now=now, lookup=lookup, only_users=user_ids
+                definition, tenant=tenant, now=now, lookup=lookup, only_users=users
             )
         except Exception:  # a rule broken since (a deleted reference): its next compute says so
             logger.warning("Segment %s: its rule no longer compiles; not kept live", segment.pk)
@@ -116,18 +170,43 @@ def users_evaluate(*, tenant_id: int, user_ids: list[str], now: datetime) -> Out
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             matched = {row[0] for row in cursor.fetchall()}
+        outcome.seconds["rules"] += time.monotonic() - clock
+        clock = time.monotonic()
+        lease = Lease(rows=claimed, owner=owner, now=now)
         if not _apply(
-            tenant=tenant, segment=segment, user_ids=user_ids, matched=matched, now=now, out=outcome
+            tenant=tenant, segment=segment, user_ids=users, matched=matched, lease=lease, out=outcome
         ):
             outcome.busy.add(segment.pk)
+        outcome.seconds["apply"] += time.monotonic() - clock
     return outcome
 
 
+def _users_for(
+    triggers: Triggers, user_ids: list[str], recent: Recent, crossed: dict[Window, set[str]]
+) -> list[str]:
+    """Of `user_ids`, those whose new events or crossed windows can change the segment."""
+    timed: set[str] = set()
+    for window in triggers.windows:
+        timed |= crossed.get(window, set())
+    return [u for u in user_ids if u in timed or recent.changed(u, triggers)]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The claimed rows a change is applied for, held again in the applying transaction."""
+
+    rows: list[queue.Claimed]
+    owner: str
+    now: datetime
+
+
 def _apply(
-    *, tenant: Tenant, segment: Segment, user_ids: list[str], matched: set[str], now: datetime, out: Outcome
+    *, tenant: Tenant, segment: Segment, user_ids: list[str], matched: set[str], lease: Lease, out: Outcome
 ) -> bool:
-    """Apply one segment's difference for `user_ids`; False if a compute took the segment first."""
+    """Apply one segment's difference for `user_ids`; False if a compute took the segment first,
+    or if this worker's lease on the users lapsed (another worker evaluates them)."""
     generation = segment.generation
+    now = lease.now
     with transaction.atomic():
         held = (
             Segment.objects.for_tenant(tenant)
@@ -142,6 +221,9 @@ def _apply(
         exited = sorted(current - matched)
         if not entered and not exited:
             return True
+        if not queue.users_hold(rows=lease.rows, owner=lease.owner, now=now):
+            transaction.set_rollback(True)
+            return False
         if exited:  # their stays end now: deleted, as no reader holds an older generation of them
             SegmentMember.objects.for_tenant(tenant).filter(
                 stay_covers(generation), segment_id=segment.pk, user_id__in=exited

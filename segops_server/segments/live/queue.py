@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.dateparse import parse_datetime
 
 from segops_server.segments.models import LivePending
 
@@ -74,6 +75,7 @@ class Claimed:
     tenant_id: int
     user_id: str
     stamp: int
+    due_at: datetime  # no later than any event or moment the row asks about (triggers.py)
 
 
 def users_claim(*, owner: str, now: datetime, limit: int) -> list[Claimed]:
@@ -85,7 +87,7 @@ def users_claim(*, owner: str, now: datetime, limit: int) -> list[Claimed]:
     sql = (
         f"UPDATE {_table()} SET lease_owner = %s, lease_expires_at = %s "  # noqa: S608
         f"WHERE {free} AND id IN (SELECT id FROM {_table()} WHERE {free} "
-        f"ORDER BY due_at LIMIT %s{skip}) RETURNING id, tenant_id, user_id, stamp"
+        f"ORDER BY due_at LIMIT %s{skip}) RETURNING id, tenant_id, user_id, stamp, due_at"
     )
     with connection.cursor() as cursor:
         # A read first: an idle evaluator polls often, and must not take SQLite's write lock to
@@ -96,7 +98,17 @@ def users_claim(*, owner: str, now: datetime, limit: int) -> list[Claimed]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [owner, expires, at, at, at, at, limit])
         rows = cursor.fetchall()
-    return [Claimed(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+    return [Claimed(int(r[0]), int(r[1]), str(r[2]), int(r[3]), _datetime(r[4])) for r in rows]
+
+
+def _datetime(value: Any) -> datetime:
+    """A timestamp as a raw cursor returns it (text on SQLite), aware."""
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        assert parsed is not None
+        value = parsed
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def users_done(*, rows: list[Claimed], owner: str, next_due: dict[str, datetime]) -> None:
@@ -126,22 +138,35 @@ def users_done(*, rows: list[Claimed], owner: str, next_due: dict[str, datetime]
 
 
 def users_later(*, rows: list[Claimed], owner: str, due_at: datetime) -> None:
-    """Keep the users pending (a segment is being computed): due again at `due_at`."""
+    """Keep the users pending (a segment is being computed): claimable again at `due_at`. Their
+    due time stays (what they ask about is read from it, triggers.py): the lease, held by
+    nobody, expires then."""
+    if not rows:
+        return
+    ids = ", ".join(["%s"] * len(rows))
     with transaction.atomic(), connection.cursor() as cursor:
-        for row in rows:
-            _release(cursor, row, owner, due_at)
+        cursor.execute(
+            f"UPDATE {_table()} SET lease_owner = '', lease_expires_at = %s "  # noqa: S608
+            f"WHERE lease_owner = %s AND id IN ({ids})",
+            [connection.ops.adapt_datetimefield_value(due_at), owner, *(row.id for row in rows)],
+        )
 
 
-def _release(cursor: Any, row: Claimed, owner: str, due_at: datetime | None) -> None:
-    sets = "lease_owner = '', lease_expires_at = NULL"
-    params: list[Any] = []
-    if due_at is not None:
-        sets += ", due_at = %s"
-        params.append(connection.ops.adapt_datetimefield_value(due_at))
-    cursor.execute(
-        f"UPDATE {_table()} SET {sets} WHERE id = %s AND lease_owner = %s",  # noqa: S608
-        [*params, row.id, owner],
-    )
+def users_hold(*, rows: list[Claimed], owner: str, now: datetime) -> bool:
+    """In an applying transaction: renew the lease on `rows`, True if this worker still holds
+    every one. A worker whose lease lapsed (a round longer than LEASE) may have been overtaken by
+    another that read newer events; it then applies nothing, so an older read never lands after
+    a newer one (the other's claim waits for this transaction, or this one sees it)."""
+    if not rows:
+        return True
+    ids = ", ".join(["%s"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table()} SET lease_expires_at = %s "  # noqa: S608
+            f"WHERE lease_owner = %s AND id IN ({ids})",
+            [connection.ops.adapt_datetimefield_value(now + LEASE), owner, *(row.id for row in rows)],
+        )
+        return int(cursor.rowcount) == len(rows)
 
 
 def pending_count() -> int:

@@ -31,6 +31,9 @@ class AggregateType(ConditionType):
         """The positive operator's test on a user who has a row in the group; never NULL there."""
         raise NotImplementedError
 
+    def event_types(self, condition: dict[str, Any]) -> frozenset[str] | None:
+        return frozenset([str(condition["event_type"])])  # the aggregate reads only its own type
+
     def driving_event_type(self, condition: dict[str, Any]) -> str | None:
         return None if self.absent(condition) else str(condition["event_type"])
 

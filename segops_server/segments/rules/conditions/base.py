@@ -54,6 +54,13 @@ class ConditionType:
         """The segment this (possibly not yet validated) condition refers to, if any."""
         return None
 
+    def event_types(self, condition: dict[str, Any]) -> frozenset[str] | None:
+        """The event types whose new events can change the condition's answer for their user, or
+        None when an event of any type can (real-time evaluation skips a segment for a user whose
+        events since its last evaluation are of none of them: segments/live/triggers.py). The
+        default is None, so a new type is evaluated for every event until it says otherwise."""
+        return None
+
     def time_windows(self, condition: dict[str, Any]) -> list[tuple[str, str, float]]:
         """How time alone changes the condition: (which, event_type, days) for each window, where
         the answer can change `days` after the user's "first" event of the type still inside

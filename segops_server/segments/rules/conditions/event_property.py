@@ -39,6 +39,9 @@ class EventProperty(PropertyType):
         latest = compiler.latest_of(scope, condition["event_type"])
         return property_sql(compiler, f"{latest}.payload", condition)
 
+    def event_types(self, condition: dict[str, Any]) -> frozenset[str] | None:
+        return frozenset([str(condition["event_type"])])  # only its type's payloads are read
+
     def evaluate(self, condition: dict[str, Any], user: UserFacts) -> bool:
         of_type = user.of_type(condition["event_type"])
         latest = of_type[-1].payload.get(condition["property"], MISSING) if of_type else MISSING

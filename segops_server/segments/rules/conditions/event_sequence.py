@@ -44,6 +44,12 @@ class EventSequence(ConditionType):
         chains = _strict(compiler, steps, window) if condition["strict"] else _chains(compiler, steps, window)
         return sql("{u}.user_id IN ({sub})", u=scope.users, sub=chains)
 
+    def event_types(self, condition: dict[str, Any]) -> frozenset[str] | None:
+        # A strict sequence is broken by any event between two steps; a loose one reads its steps.
+        if condition.get("strict"):
+            return None
+        return frozenset(str(step) for step in condition.get("events", []))
+
     def evaluate(self, condition: dict[str, Any], user: UserFacts) -> bool:
         return sequence_matches(condition, user.timeline)
 

@@ -32,6 +32,10 @@ class SegmentMembership(ConditionType):
         segment_id = condition.get("segment_id")
         return segment_id if isinstance(segment_id, int) else None
 
+    def event_types(self, condition: dict[str, Any]) -> frozenset[str] | None:
+        # Nothing of its own: the referenced definition is inlined, and its types are walked.
+        return frozenset()
+
     def sql(self, compiler: Compiler, condition: dict[str, Any], scope: Scope, stack: tuple[int, ...]) -> Sql:
         # The other segment's definition, inlined (not its last computed members).
         sub = compiler.referenced_query(condition["segment_id"], stack)

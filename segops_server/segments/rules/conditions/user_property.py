@@ -38,6 +38,12 @@ class UserProperty(PropertyType):
         scope.needs_profiles = True
         return property_sql(compiler, f"{scope.profiles}.properties", condition)
 
+    def event_types(self, condition: dict[str, Any]) -> frozenset[str] | None:
+        # Traits come from identify events only (ingestion/storage.py folds them into profiles).
+        from segops_server.ingestion.models import IDENTIFY_EVENT  # models load after the rules
+
+        return frozenset([IDENTIFY_EVENT])
+
     def evaluate(self, condition: dict[str, Any], user: UserFacts) -> bool:
         return property_matches(user.traits.get(condition["property"], MISSING), condition)
 
