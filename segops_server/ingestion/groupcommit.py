@@ -5,9 +5,11 @@ write-ahead log to disk, on either database) cost more than the rest of its work
 whose writers take one lock in turn, the requests queued on that lock. Here the first request
 to arrive opens a group and leads it: it waits at most SEGOPS_GROUP_COMMIT_MS for the others
 this process is serving (never when it serves no other request), up to SEGOPS_GROUP_COMMIT_MAX
-of them, then writes every request's rows in one transaction, each with the same statements as
-alone and in turn (so the rows are those of the same requests one after another, message ids
-claimed in order: a repeat inside a group is stored once), and commits once. Each request is
+of them, then writes every request's rows in one transaction and commits once. The rows are
+those of the same requests written one after another: each request's rows are those it writes
+alone (message ids are claimed in turn: a repeat inside a group is stored once). On PostgreSQL
+the requests with only events and profile deltas share one statement (ingestion/services.py),
+which is then the whole transaction: one round trip and one commit for the group. Each request is
 answered only after that commit: a 202 still means stored.
 
 If the group's transaction fails, nothing of it is stored (it was one transaction) and its

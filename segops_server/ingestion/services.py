@@ -65,13 +65,29 @@ def _entry_store(entry: groupcommit.Entry) -> int:
 
 
 def _group_write(entries: Sequence[groupcommit.Entry]) -> list[int]:
-    """Several requests' events in one transaction, each written as it would be alone (same
-    statements, in turn), so the rows are those of the same requests one after another."""
-    with transaction.atomic():
-        stored = [_entry_write(entry) for entry in entries]
-    for entry, count in zip(entries, stored, strict=True):
+    """Several requests' events in one transaction, each request's rows those it writes alone, so
+    the rows are those of the same requests one after another. On PostgreSQL the requests whose
+    rows nothing else in the group reads (events and profile deltas only) share one statement;
+    when all do, that statement is the whole transaction: one round trip, one commit."""
+    shared = [
+        e
+        for e in entries
+        if _one_statement(e) and storage.can_share_one_statement(events=e.events, live=e.live)
+    ]
+    apart = [e for e in entries if e not in shared]
+    if not apart:
+        storage.requests_store_one_statement([(e.tenant_id, e.events, e.received_at) for e in shared])
+        stored = {id(e): len(e.events) for e in shared}
+    else:
+        with transaction.atomic():
+            if shared:
+                storage.requests_store_one_statement([(e.tenant_id, e.events, e.received_at) for e in shared])
+            stored = {id(e): len(e.events) for e in shared}
+            stored.update({id(e): _entry_write(e) for e in apart})
+    counts = [stored[id(e)] for e in entries]
+    for entry, count in zip(entries, counts, strict=True):
         _entry_count(entry, count)
-    return stored
+    return counts
 
 
 def _entry_write(entry: groupcommit.Entry) -> int:

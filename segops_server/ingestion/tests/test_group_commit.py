@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 # A window long enough for every thread of a test to join on a loaded machine; the group closes
 # as soon as all the requests being served have joined, so a test does not wait for it.
+profile_rows = storage._profile_rows  # every request's rows go through it, on both databases
 WINDOW = override_settings(SEGOPS_GROUP_COMMIT_MS=5_000, SEGOPS_GROUP_COMMIT_MAX=64)
 
 
@@ -110,14 +111,12 @@ def test_it_stores_concurrent_single_events_with_fewer_commits_than_requests(
 def test_a_failed_group_fails_each_of_its_requests_and_stores_none_of_them(
     team: Team, counted: dict[str, float]
 ) -> None:
-    def fail_on_poison(**kwargs: Any) -> Any:
-        if any(e.user_id == "poison" for e in kwargs["events"]):
+    def fail_on_poison(events: Any) -> Any:
+        if any(e.user_id == "poison" for e in events):
             raise WriteLockBusy("database is locked")  # the database failed, not the request
-        return original(**kwargs)
+        return profile_rows(events)
 
-    original = storage.events_insert if connection.vendor == "sqlite" else storage.events_store_one_statement
-    name = original.__name__
-    with mock.patch.object(storage, name, side_effect=fail_on_poison):
+    with mock.patch.object(storage, "_profile_rows", side_effect=fail_on_poison):
         failed = _at_once([_store(team.tenant, _event(u)) for u in ("user-1", "poison", "user-2")])
         assert all(isinstance(r, GroupCommitFailed) for r in failed), failed
         assert Event.objects.for_tenant(team.tenant).count() == 0
@@ -138,7 +137,7 @@ def test_a_failed_group_fails_each_of_its_requests_and_stores_none_of_them(
 def test_a_request_in_a_failed_group_is_answered_503_with_retry_after(
     team: Team, ingest_key: IssuedKey
 ) -> None:
-    def fail(**kwargs: Any) -> Any:
+    def fail(events: Any) -> Any:
         raise WriteLockBusy("database is locked")
 
     def send() -> Any:
@@ -148,8 +147,7 @@ def test_a_request_in_a_failed_group_is_answered_503_with_retry_after(
 
     assert send().status_code == 202  # the key's first use is recorded before the race
     Event.objects.for_tenant(team.tenant).delete()
-    name = "events_insert" if connection.vendor == "sqlite" else "events_store_one_statement"
-    with mock.patch.object(storage, name, side_effect=fail):
+    with mock.patch.object(storage, "_profile_rows", side_effect=fail):
         answers = _at_once([send, send])
 
     for answer in answers:
@@ -161,13 +159,12 @@ def test_a_request_in_a_failed_group_is_answered_503_with_retry_after(
 
 @WINDOW
 def test_a_request_whose_own_rows_are_refused_fails_alone(team: Team, counted: dict[str, float]) -> None:
-    def refuse_poison(**kwargs: Any) -> Any:
-        if any(e.user_id == "poison" for e in kwargs["events"]):
+    def refuse_poison(events: Any) -> Any:
+        if any(e.user_id == "poison" for e in events):
             raise DataError("invalid input")  # this request's own rows, not the database
-        return original(**kwargs)
+        return profile_rows(events)
 
-    original = storage.events_insert if connection.vendor == "sqlite" else storage.events_store_one_statement
-    with mock.patch.object(storage, original.__name__, side_effect=refuse_poison):
+    with mock.patch.object(storage, "_profile_rows", side_effect=refuse_poison):
         results = _at_once([_store(team.tenant, _event(u)) for u in ("user-1", "poison", "user-2")])
 
     assert results[0] == 1
@@ -218,6 +215,7 @@ def test_a_group_writes_the_rows_the_same_requests_write_one_by_one(
     def batch() -> list[ValidEvent]:
         return [
             _event("user-1", payload={"n": 1}),
+            _event("user-4", payload={"n": 4}),
             _event("user-1", event_type="identify", payload={"plan": "pro"}, anonymous_id="a-1"),
             _event("user-2", payload={"n": 2}, message_id="m-1"),
             _event("user-3", payload={"n": 3}, message_id="m-1"),
@@ -226,8 +224,8 @@ def test_a_group_writes_the_rows_the_same_requests_write_one_by_one(
     with WINDOW:
         grouped = _at_once([_store(team.tenant, e) for e in batch()])
     delta = _delta(counted)
-    assert delta["requests"] == 4
-    assert delta["commits"] < 4
+    assert delta["requests"] == 5
+    assert delta["commits"] < 5
     with override_settings(SEGOPS_GROUP_COMMIT_MS=0):
         alone = [events_store(tenant=team.other_tenant, events=[e], received_at=NOW) for e in batch()]
 
@@ -237,3 +235,21 @@ def test_a_group_writes_the_rows_the_same_requests_write_one_by_one(
     assert [r for r in grouped_rows if r[0] == "user-1"] == [r for r in alone_rows if r[0] == "user-1"]
     assert len(grouped_rows) == len(alone_rows)
     assert ("anon_a-1", "user-1", NOW, "alias") in grouped_rows
+
+
+def test_a_group_of_plain_events_writes_the_rows_they_write_one_by_one(
+    team: Team, counted: dict[str, float]
+) -> None:
+    def events() -> list[ValidEvent]:
+        return [_event(f"user-{n % 3}", payload={"n": n}) for n in range(6)]
+
+    with WINDOW:
+        grouped = _at_once([_store(team.tenant, e) for e in events()])
+    delta = _delta(counted)
+    assert delta["requests"] == 6
+    assert delta["commits"] < 6
+    with override_settings(SEGOPS_GROUP_COMMIT_MS=0):
+        alone = [events_store(tenant=team.other_tenant, events=[e], received_at=NOW) for e in events()]
+
+    assert grouped == alone
+    assert _rows(team.tenant) == _rows(team.other_tenant)
