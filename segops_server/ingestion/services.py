@@ -91,13 +91,9 @@ def _group_write(entries: Sequence[groupcommit.Entry]) -> list[int]:
 
 
 def _entry_write(entry: groupcommit.Entry) -> int:
-    """One request's rows, inside the caller's transaction; returns how many events were new."""
+    """One request's rows, inside the caller's transaction (as a request is written inside one,
+    never by the one-statement path); returns how many events were new."""
     tenant_id, events, received_at = entry.tenant_id, entry.events, entry.received_at
-    if _one_statement(entry):
-        storage.events_store_one_statement(
-            tenant_id=tenant_id, events=events, received_at=received_at, live=entry.live
-        )
-        return len(events)
     message_ids = [e.message_id for e in events if e.message_id is not None]
     if message_ids:
         fresh = storage.messages_claim(tenant_id=tenant_id, message_ids=sorted(set(message_ids)))
