@@ -6,8 +6,12 @@ import contextlib
 import http.client
 import json
 import os
+import signal
+import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from segops_server.testing.live import LiveServer, live_server_start
+from segops_server.testing.live import LiveServer, free_port, live_server_start
 
 PG_ADMIN_URL = os.environ.get("SEGOPS_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 
@@ -72,15 +76,19 @@ class Server:
 
 @contextlib.contextmanager
 def production_server(
-    database_url: str,
+    database_url: str | None,
     *,
     workers: int | None = None,
     threads: int | None = None,
     env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
+    """`segops run` on `database_url`; None: the embedded SQLite default, started as the README
+    starts it (the `segops` script, no DATABASE_URL), its file in the server's data directory."""
+    data_dir = Path(tempfile.mkdtemp(prefix="segops-bench-"))
     live = live_server_start(
-        data_dir=Path(tempfile.mkdtemp(prefix="segops-bench-")),
+        data_dir=data_dir,
         database_url=database_url,
+        console_script=database_url is None,
         workers=workers,
         env={
             **({"SEGOPS_THREADS": str(threads)} if threads is not None else {}),  # else the server's default
@@ -89,9 +97,42 @@ def production_server(
         },
     )
     try:
-        yield Server(live=live, database_url=database_url)
+        yield Server(live=live, database_url=database_url or f"sqlite:///{data_dir / 'segops.sqlite3'}")
     finally:
         live.stop()
+
+
+BARE_APP = Path(__file__).with_name("_bare_app.py")
+
+
+@contextlib.contextmanager
+def bare_granian(*, workers: int, threads: int) -> Iterator[int]:
+    """granian serving a WSGI application that answers `{}` and does nothing else, with the same
+    workers and threads as the server: the ceiling of the HTTP server itself. Yields its port."""
+    port = free_port()
+    granian = Path(sys.executable).with_name("granian")
+    command = [
+        str(granian), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", "--no-access-log",
+        "--working-dir", str(BARE_APP.parent), f"{BARE_APP.stem}:application",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the bare granian application did not start")
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
 
 
 def percentile(values: list[float], pct: float) -> float:

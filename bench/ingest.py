@@ -1,9 +1,13 @@
-"""Ingestion throughput: the production server on PostgreSQL, driven over HTTP by concurrent clients.
+"""Ingestion throughput: the production server on PostgreSQL (or, with --sqlite, the embedded
+SQLite default started as the README starts it), driven over HTTP by concurrent clients.
 
-    uv run --frozen python bench/ingest.py [--seconds 15] [--clients 4]
+    uv run --frozen python bench/ingest.py [--seconds 15] [--clients 4] [--sqlite]
+        [--env SEGOPS_GROUP_COMMIT_MS=0]
 
-Prints events/s and p50/p99 request latency for batches of 500 and for single events, and
-checks that every event answered 202 is stored. Single events are sent by wrk (Debian package
+Prints events/s and p50/p99 request latency for batches of 500 and for single events, each
+beside two ceilings measured in the same run with the same clients: the same server's /healthz,
+and a bare granian WSGI application (bench/_bare_app.py, the same workers and threads) that
+answers without any work; checks that every event answered 202 is stored. Single events are sent by wrk (Debian package
 `wrk`) when it is installed, since Python clients would take much of the shared 2 cores; else by
 Python clients like the batches.
 """
@@ -11,10 +15,12 @@ Python clients like the batches.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -22,10 +28,13 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import fresh_database, percentile, production_server, wrk
+from _server import Server, bare_granian, fresh_database, percentile, production_server, wrk
 
-BATCH_GOAL = 25_000
-SINGLE_GOAL = 1_500
+# Single events: on PostgreSQL against the same server's /healthz, on the embedded SQLite absolute.
+PG_HEALTHZ_RATIO = 0.6
+PG_P99_MS = 15
+SQLITE_SINGLE_GOAL = 2_000
+SQLITE_P99_MS = 20
 
 
 def _bodies(kind: str, client: int, count: int) -> list[bytes]:
@@ -130,13 +139,53 @@ def run_phase(kind: str, port: int, key: str, clients: int, seconds: float) -> d
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def run_wrk_get(url: str, clients: int, seconds: float) -> dict[str, float]:
+    """GET `url` from wrk: the ceilings the figures are set against (/healthz, a bare granian app)."""
+    load = wrk(url, 'wrk.method = "GET"\n', clients=clients, seconds=seconds)
+    return {"requests_per_s": load.get("rps", 0.0), "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"]}
+
+
+def _stored_events(server: Server) -> int:
+    url = server.database_url
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+            return int(conn.execute("SELECT count(*) FROM ingestion_event").fetchone()[0])
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("SELECT count(*) FROM ingestion_event").fetchone()[0])  # type: ignore[index]
+
+
+def _plan_set(server: Server, plan: str) -> None:
+    url, sql = server.database_url, "UPDATE accounts_tenant SET plan = {} WHERE slug = 'bench'"
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn, conn:
+            conn.execute(sql.format("?"), [plan])
+        return
+    with psycopg.connect(url) as conn:
+        conn.execute(sql.format("%s"), [plan])  # type: ignore[arg-type]
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--single-clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=None, help="SEGOPS_WORKERS (default: the server's)")
     parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
+    parser.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="the embedded SQLite default, started as the README starts it (`segops run`, no DATABASE_URL)",
+    )
+    parser.add_argument("--no-batch", action="store_true", help="leave out the batches of 500")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the server, e.g. SEGOPS_GROUP_COMMIT_MS=0 (repeatable)",
+    )
     parser.add_argument(
         "--no-key-cache",
         action="store_true",
@@ -148,58 +197,76 @@ def main() -> int:
         help="the tenant's plan (default: the installation's, unlimited); a limited plan counts every "
         "event against its monthly quota, so this measures what the counters cost",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> int:
+    args = _arguments()
+    env = {"SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1"}
+    env.update(item.split("=", 1) for item in args.env)  # type: ignore[arg-type]
+    # The server's own defaults (segops_server/cli.py), for the bare application alike.
+    workers, threads = args.workers or 2, args.threads or 2
+    database = contextlib.nullcontext(None) if args.sqlite else fresh_database("segops_bench_ingest")
     with (
-        fresh_database("segops_bench_ingest") as url,
-        production_server(
-            url,
-            workers=args.workers,
-            threads=args.threads,
-            env={"SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1"},
-        ) as server,
+        database as url,
+        production_server(url, workers=args.workers, threads=args.threads, env=env) as server,
     ):
         key = server.secret_key()
         if args.plan:  # before the key's first use, so no process holds the old plan
-            with psycopg.connect(url) as conn:
-                conn.execute("UPDATE accounts_tenant SET plan = %s WHERE slug = 'bench'", [args.plan])
+            _plan_set(server, args.plan)
         run_phase("single", server.port, key, 2, 2)  # warm-up
-        with psycopg.connect(url) as conn:
-            before = conn.execute("SELECT count(*) FROM ingestion_event").fetchone()[0]  # type: ignore[index]
-        batch = run_phase("batch", server.port, key, args.clients, args.seconds)
+        before = _stored_events(server)
+        healthz = run_wrk_get(f"http://127.0.0.1:{server.port}/healthz", args.single_clients, args.seconds)
+        batch = None if args.no_batch else run_phase("batch", server.port, key, args.clients, args.seconds)
         if shutil.which("wrk"):
             single = run_wrk_single(server.port, key, args.single_clients, args.seconds)
         else:
             single = run_phase("single", server.port, key, args.single_clients, args.seconds)
-        with psycopg.connect(url) as conn:
-            after = conn.execute("SELECT count(*) FROM ingestion_event").fetchone()[0]  # type: ignore[index]
+        after = _stored_events(server)
+    with bare_granian(workers=workers, threads=threads) as port:
+        bare = run_wrk_get(f"http://127.0.0.1:{port}/", args.single_clients, args.seconds)
 
-    threads = args.threads or "default"
+    settings = " ".join(f"{k}={v}" for k, v in env.items())
     print(
-        f"server: {args.workers or 'default'} workers x {threads} threads, key cache {'off' if args.no_key_cache else 'on'}, "
-        f"plan {args.plan or 'default'}, "
-        f"PostgreSQL, {args.seconds:.0f}s a phase"
+        f"server: {workers} workers x {threads} threads, plan {args.plan or 'default'}, "
+        f"{'SQLite (the embedded default)' if args.sqlite else 'PostgreSQL'}, {args.seconds:.0f}s a phase, {settings}"
     )
-    for name, phase, goal, clients in (
-        ("batch of 500", batch, BATCH_GOAL, args.clients),
-        ("single event", single, SINGLE_GOAL, args.single_clients),
-    ):
-        rate = phase["events_per_s"] if name.startswith("batch") else phase["requests_per_s"]
-        unit = "events/s" if name.startswith("batch") else "requests/s"
-        verdict = "meets" if rate >= goal else "BELOW"
+    for name, ceiling in (("/healthz", healthz), ("bare granian", bare)):
+        print(
+            f"{name:13} {args.single_clients} clients: {ceiling['requests_per_s']:>9,.0f} req/s"
+            f"  p50 {ceiling['p50_ms']:6.2f} ms  p99 {ceiling['p99_ms']:6.2f} ms"
+        )
+    phases = [("single event", single, args.single_clients)]
+    if batch is not None:
+        phases.insert(0, ("batch of 500", batch, args.clients))
+    for name, phase, clients in phases:
         print(
             f"{name:13} {clients} clients: {phase['events_per_s']:>9,.0f} events/s"
             f"  {phase['requests_per_s']:>7,.0f} req/s"
-            f"  p50 {phase['p50_ms']:6.1f} ms  p99 {phase['p99_ms']:6.1f} ms"
-            f"  failed {phase['requests_failed']:.0f}  ({verdict} goal {goal:,} {unit})"
+            f" = {phase['requests_per_s'] / healthz['requests_per_s']:.2f} x /healthz"
+            f" = {phase['requests_per_s'] / bare['requests_per_s']:.3f} x bare granian"
+            f"  p50 {phase['p50_ms']:6.1f} ms  p99 {phase['p99_ms']:6.1f} ms  failed {phase['requests_failed']:.0f}"
         )
+    print(_verdict(single, healthz, sqlite=args.sqlite, clients=args.single_clients))
     stored = after - before
-    sent = batch["events_sent"] + single["events_sent"]
+    sent = (batch["events_sent"] if batch else 0) + single["events_sent"]
     print(
         f"stored {stored:,} of {sent:,.0f} events answered 202"
         + ("" if stored >= sent else "  MISSING EVENTS")
     )
     return 0 if stored >= sent else 1
+
+
+def _verdict(single: dict[str, float], healthz: dict[str, float], *, sqlite: bool, clients: int) -> str:
+    """The single-event goals: on PostgreSQL against the same server's /healthz, on SQLite absolute."""
+    rate, p99 = single["requests_per_s"], single["p99_ms"]
+    if sqlite:
+        met = rate >= SQLITE_SINGLE_GOAL and p99 <= SQLITE_P99_MS
+        goal = f">= {SQLITE_SINGLE_GOAL:,} req/s, p99 <= {SQLITE_P99_MS} ms"
+    else:
+        met = rate >= PG_HEALTHZ_RATIO * healthz["requests_per_s"] and p99 <= PG_P99_MS
+        goal = f">= {PG_HEALTHZ_RATIO} x /healthz, p99 <= {PG_P99_MS} ms"
+    return f"single events at {clients} clients: {'meets' if met else 'BELOW'} the goal ({goal})"
 
 
 if __name__ == "__main__":

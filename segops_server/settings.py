@@ -254,6 +254,12 @@ SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS = env_int("SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_RO
 # core/fastpath.py); off, every request takes the DRF view. Answers are the same either way.
 SEGOPS_FAST_PATH = env_bool("SEGOPS_FAST_PATH", True)
 
+# Single events a server process stores at the same moment share one commit (see
+# ingestion/groupcommit.py): the first waits at most this many milliseconds for the others the
+# process is serving, and a group holds at most SEGOPS_GROUP_COMMIT_MAX requests. 0 turns it off.
+SEGOPS_GROUP_COMMIT_MS = env_int("SEGOPS_GROUP_COMMIT_MS", 2, minimum=0)
+SEGOPS_GROUP_COMMIT_MAX = env_int("SEGOPS_GROUP_COMMIT_MAX", 32, minimum=1)
+
 SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)
 
 # Webhook URLs may be http and resolve to loopback, private or link-local addresses (never to a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.wsgi import get_wsgi_application
 
@@ -37,10 +37,19 @@ def build_application() -> FastPath:
     return FastPath(django_app, short_way_routes(), grant=short_way_grant)
 
 
+def _serving_counted(app: FastPath) -> Any:
+    """The requests in progress are counted for the group commit of single events."""
+    from segops_server.ingestion.groupcommit import serving_counted
+
+    return serving_counted(app)
+
+
 # Outermost first: the process environment leaves each request, then a trusted proxy's HTTPS is
 # seen and a chunked body is read (by the short way too).
 application = process_environment_dropped(
-    trusted_proxy_scheme(chunked_bodies_buffered(build_application()), forwarded_allow_ips())
+    trusted_proxy_scheme(
+        chunked_bodies_buffered(_serving_counted(build_application())), forwarded_allow_ips()
+    )
 )
 # Everything loaded so far lives as long as the process: out of the cyclic collector's sight, a
 # full collection no longer walks it (it stalled a worker for 50-70 ms under load).

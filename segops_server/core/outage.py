@@ -23,6 +23,7 @@ RETRY_AFTER_SECONDS = 2
 LOG_EVERY_SECONDS = 60.0
 UNAVAILABLE = "The database is unavailable right now; retry shortly."
 BUSY = "The database is busy with another write; retry shortly."
+NOT_STORED = "The database failed while storing these events; nothing was stored. Retry shortly."
 
 # PostgreSQL SQLSTATEs that mean "this connection or server is going away or not there yet":
 # class 08 (connection exception), admin/crash shutdown, cannot connect now, too many connections.
@@ -35,13 +36,18 @@ class WriteLockBusy(OperationalError):
     """SQLite's write lock was not free within SEGOPS_SQLITE_WRITE_WAIT_SECONDS (core/sqlite)."""
 
 
+class GroupCommitFailed(OperationalError):
+    """The database failed the commit a request's events shared with others (ingestion/groupcommit.py):
+    nothing of them was stored, and a retry stores them (once, with a message_id)."""
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     """True for a failure of the database itself (gone, restarting, locked), not of the query."""
     if isinstance(exc, InterfaceError):
         return True  # "connection already closed": the server went away under a kept connection
     if not isinstance(exc, OperationalError):
         return False
-    if isinstance(exc, WriteLockBusy):
+    if isinstance(exc, WriteLockBusy | GroupCommitFailed):
         return True
     cause = exc.__cause__
     if cause is not None and type(cause).__module__.startswith("psycopg"):
@@ -60,6 +66,8 @@ def is_write_lock_busy(exc: BaseException) -> bool:
 
 
 def public_detail(exc: BaseException) -> str:
+    if isinstance(exc, GroupCommitFailed):
+        return NOT_STORED
     return BUSY if is_write_lock_busy(exc) else UNAVAILABLE
 
 

@@ -260,15 +260,8 @@ def events_store_one_statement(
     for a few rows; the alias part is left out when no event carries an anonymous id, the
     real-time queue's unless `live` (the tenant keeps a segment live).
     """
-    rows = _profile_rows(events)
     aliases = _alias_rows(events)
-    params: list[Any] = []
-    event_values = []
-    for e in events:
-        event_values.append("(%s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb)")
-        params += _event_row(tenant_id, e, received_at)
-    columns = ", ".join(EVENT_COLUMNS)
-    sql = f"WITH ev AS (INSERT INTO {Event._meta.db_table} ({columns}) VALUES {', '.join(event_values)})"  # noqa: S608
+    sql, params = _one_statement_sql([(tenant_id, events, received_at)])
     if aliases:
         alias_values = ", ".join(["(%s, %s, %s::bigint, %s::timestamptz)"] * len(aliases))
         for anonymous_id, user_id in aliases:
@@ -288,9 +281,50 @@ def events_store_one_statement(
         )
         sql += f", lq AS ({live_queue.upsert_sql(users)})"
         params += live_params
-    pending_values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s)"] * len(rows))
-    for user_id, first, last, count, props, props_at in rows:
-        params += [tenant_id, user_id, first, last, count, props, props_at]
-    sql += f" INSERT INTO {ProfilePending._meta.db_table} {_PENDING_COLUMNS} VALUES {pending_values}"  # noqa: S608
+    _one_statement_run(sql, params, [(tenant_id, events)])
+
+
+def can_share_one_statement(*, events: Sequence[ValidEvent], live: bool) -> bool:
+    """Whether a request's rows can be written in one statement with other requests' (a group
+    commit): only its events and profile deltas, which no other request's rows change. Aliases
+    read what was stored before them and the real-time queue updates rows in place: a statement
+    does not see its own changes, so requests with those are written by their own statements."""
+    return not live and not _alias_rows(events)
+
+
+def requests_store_one_statement(requests: Sequence[tuple[int, Sequence[ValidEvent], datetime]]) -> None:
+    """PostgreSQL: several requests' events and profile deltas, each request's rows as its own
+    statement would write them (`can_share_one_statement`), in one statement: one round trip and
+    one commit. `requests` are (tenant id, events, received at)."""
+    sql, params = _one_statement_sql(requests)
+    _one_statement_run(sql, params, [(tenant_id, events) for tenant_id, events, _ in requests])
+
+
+def _one_statement_sql(
+    requests: Sequence[tuple[int, Sequence[ValidEvent], datetime]],
+) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    event_values = []
+    for tenant_id, events, received_at in requests:
+        for e in events:
+            event_values.append("(%s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb)")
+            params += _event_row(tenant_id, e, received_at)
+    columns = ", ".join(EVENT_COLUMNS)
+    sql = f"WITH ev AS (INSERT INTO {Event._meta.db_table} ({columns}) VALUES {', '.join(event_values)})"  # noqa: S608
+    return sql, params
+
+
+def _one_statement_run(
+    sql: str, params: list[Any], requests: Sequence[tuple[int, Sequence[ValidEvent]]]
+) -> None:
+    """Ends the statement with the profile deltas of each request (its own rows, per user) and runs it."""
+    pending_values = []
+    for tenant_id, events in requests:
+        for user_id, first, last, count, props, props_at in _profile_rows(events):
+            pending_values.append("(%s, %s, %s, %s, %s, %s::jsonb, %s)")
+            params += [tenant_id, user_id, first, last, count, props, props_at]
+    sql += (
+        f" INSERT INTO {ProfilePending._meta.db_table} {_PENDING_COLUMNS} VALUES {', '.join(pending_values)}"  # noqa: S608
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

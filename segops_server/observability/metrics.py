@@ -29,6 +29,14 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 EVENTS_INGESTED = Counter("segops_events_ingested", "Events stored.")
+GROUP_COMMITS = Counter(
+    "segops_ingest_group_commits",
+    "Transactions that stored single events (ingestion/groupcommit.py): several requests' events share one.",
+)
+GROUPED_REQUESTS = Counter(
+    "segops_ingest_grouped_requests",
+    "Single-event requests stored by those transactions; divided by the commits, the mean group size.",
+)
 EVENTS_SKIPPED = Counter(
     "segops_events_skipped",
     "Events acknowledged but not stored: invalid or refused by a schema (in a batch), or duplicate"

@@ -100,17 +100,19 @@ class LiveServer:
 def live_server_start(
     *,
     data_dir: Path,
-    database_url: str,
+    database_url: str | None,
     workers: int | None = 2,
     env: dict[str, str] | None = None,
     console_script: bool = False,
 ) -> LiveServer:
     """Start `segops run` and wait until /readyz answers; RuntimeError (with the log) if it does not.
 
-    `workers=None` leaves SEGOPS_WORKERS unset (the server's own default); `env` adds variables
-    (e.g. SEGOPS_THREADS, SEGOPS_ACCESS_LOG); `console_script` runs the installed `segops` script
-    rather than the interpreter. Inherited GRANIAN_* variables are dropped: granian reads one
-    for each option `segops run` does not pass, so they would change the server under test."""
+    `database_url=None` leaves DATABASE_URL unset: the embedded SQLite default in `data_dir`, as
+    the README starts it. `workers=None` leaves SEGOPS_WORKERS unset (the server's own default);
+    `env` adds variables (e.g. SEGOPS_THREADS, SEGOPS_ACCESS_LOG); `console_script` runs the
+    installed `segops` script rather than the interpreter. Inherited GRANIAN_* variables are
+    dropped: granian reads one for each option `segops run` does not pass, so they would change
+    the server under test."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     environment = {
@@ -120,9 +122,10 @@ def live_server_start(
         SEGOPS_ENV="local",
         SEGOPS_DATA_DIR=str(data_dir),
         SEGOPS_PORT=str(port),
-        DATABASE_URL=database_url,
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     )
+    if database_url is not None:
+        environment["DATABASE_URL"] = database_url
     if workers is not None:
         environment["SEGOPS_WORKERS"] = str(workers)
     environment.update(env or {})
