@@ -256,9 +256,8 @@ SEGOPS_FAST_PATH = env_bool("SEGOPS_FAST_PATH", True)
 
 # Single events a server process stores at the same moment share one commit (see
 # ingestion/groupcommit.py): the first waits at most this many milliseconds for the others the
-# process is serving, and a group holds at most SEGOPS_GROUP_COMMIT_MAX requests. 0 (the default)
-# turns it off: with the default two threads a process, a group holds at most two requests and
-# the window costs what the shared commit saves; it pays with more threads (SEGOPS_THREADS).
+# process is serving, a group holds at most SEGOPS_GROUP_COMMIT_MAX requests. 0 (default): off, as
+# with two threads a process (the default) the window costs what the shared commit saves.
 SEGOPS_GROUP_COMMIT_MS = env_int("SEGOPS_GROUP_COMMIT_MS", 0, minimum=0)
 SEGOPS_GROUP_COMMIT_MAX = env_int("SEGOPS_GROUP_COMMIT_MAX", 32, minimum=1)
 
