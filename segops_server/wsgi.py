@@ -38,10 +38,13 @@ def build_application() -> FastPath:
 
 
 def _serving_counted(app: FastPath) -> Any:
-    """The requests in progress are counted for the group commit of single events."""
+    """The requests in progress are counted for the group commit of single events, when it is on
+    (SEGOPS_GROUP_COMMIT_MS, read at start like every server setting)."""
+    from django.conf import settings
+
     from segops_server.ingestion.groupcommit import serving_counted
 
-    return serving_counted(app)
+    return serving_counted(app) if settings.SEGOPS_GROUP_COMMIT_MS > 0 else app
 
 
 # Outermost first: the process environment leaves each request, then a trusted proxy's HTTPS is

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ class Entry:
     events: Sequence[ValidEvent]
     received_at: datetime
     live: bool  # the tenant keeps a segment live: its users are queued for evaluation
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = None  # a grouped request's: set once its group is decided
     stored: int | None = None  # set once its events are committed
     error: BaseException | None = None
 
@@ -98,6 +98,7 @@ class GroupCommitter:
 
     def store(self, entry: Entry, *, commit: Commit, alone: Alone) -> int:
         """Store `entry` with the group it joins (or leads); returns how many events were new."""
+        done = entry.done = threading.Event()
         with self._lock:
             group = self._open
             leader = group is None
@@ -118,7 +119,7 @@ class GroupCommitter:
         if leader:
             self._write(group, commit, alone)
         else:
-            entry.done.wait()
+            done.wait()
         if entry.error is not None:
             raise entry.error
         if entry.stored is None:
@@ -151,7 +152,8 @@ class GroupCommitter:
             undecided = [entry for entry in group if entry.stored is None and entry.error is None]
             _fail(undecided, RuntimeError("the group's writer stopped"))
             for entry in group:
-                entry.done.set()
+                if entry.done is not None:
+                    entry.done.set()
 
     def _alone(self, entries: Iterable[Entry], alone: Alone) -> None:
         for entry in entries:

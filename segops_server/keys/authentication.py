@@ -62,6 +62,8 @@ def key_from_headers(request: HttpRequest | Request) -> str | None:
 
 def key_in_url(request: HttpRequest | Request) -> bool:
     """A key in a URL ends up in access logs, browser history and Referer headers: refused."""
+    if not request.META.get("QUERY_STRING"):
+        return False  # nothing to parse (most requests): no QueryDict built
     return any(KEY_PATTERN.search(value) for _, values in request.GET.lists() for value in values)
 
 
