@@ -37,6 +37,8 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost, ImproperlyConfigured, RequestDataTooBig
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
@@ -224,28 +226,29 @@ class FastPath:
             # both its id and its start time (RequestObservabilityMiddleware reads them).
             started = environ[ENVIRON_STARTED] = time.perf_counter()
             ctx = request_begin(environ)
-            response = self._answer(environ, handler, policy, allow)
-            if response is not None:
-                response[HEADER] = ctx.request_id
+            answer = self._answer(environ, handler, policy, allow)
+            if answer is not None:
+                status_line, headers, content = answer
+                headers.append((HEADER, ctx.request_id))
                 request_record(
                     route=label,
                     method=environ["REQUEST_METHOD"],
-                    status=response.status_code,
+                    status=int(status_line[:3]),
                     seconds=time.perf_counter() - started,
                 )
-                start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-                return [response.content]  # type: ignore[attr-defined]  # never streaming
+                start_response(status_line, headers)
+                return [content]
         return self.app(environ, start_response)
 
     def _answer(
         self, environ: dict[str, Any], handler: Handler, policy: Any, allow: str
-    ) -> HttpResponseBase | None:
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """(status line, headers, body), or None when declined (Django answers)."""
         # Django's request signals, as its own handler sends them: their receivers drop database
         # connections that are broken or past CONN_MAX_AGE.
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
             request = WSGIRequest(environ)
-            response: HttpResponseBase
             try:
                 _check_plain(request)
                 status, body = handler(request, self._grant(request, policy))
@@ -254,16 +257,73 @@ class FastPath:
                     environ["wsgi.input"] = io.BytesIO(request._body)
                 return None
             except Exception as exc:  # what Django's handler would answer (logged; JSON 500)
-                response = response_for_exception(request, exc)
-            else:
-                content = _renderer.render(body)
-                response = HttpResponse(content, status=status, content_type="application/json")
-                response["Allow"] = allow
-            for finisher in self._finishers:
-                response = finisher.process_response(request, response)
-            return response
+                response = self._finished(request, response_for_exception(request, exc))
+                return self._status_line(response), list(response.items()), response.content  # type: ignore[attr-defined]
+            content = _renderer.render(body)
+            status_line, template = self._template(request, status, allow)
+            length = str(len(content))
+            return status_line, [(k, length if k == "Content-Length" else v) for k, v in template], content
         finally:
             signals.request_finished.send(sender=self.__class__)
+
+    def _finished(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        for finisher in self._finishers:
+            response = finisher.process_response(request, response)
+        return response
+
+    @staticmethod
+    def _status_line(response: HttpResponseBase) -> str:
+        return f"{response.status_code} {response.reason_phrase}"
+
+    def _template(self, request: HttpRequest, status: int, allow: str) -> tuple[str, list[tuple[str, str]]]:
+        """The status line and headers of a handler's JSON answer as the middleware finishes it:
+        they depend on the status, the route and HTTPS (HSTS), not on the body but for its length,
+        so one answer of each kind is finished and the others reuse its headers."""
+        key = (status, allow, request.path_info, request.is_secure())
+        found = _templates.get(key)
+        if found is None:
+            response: HttpResponseBase = HttpResponse(b"", status=status, content_type="application/json")
+            response["Allow"] = allow
+            response = self._finished(request, response)
+            found = _templates[key] = (self._status_line(response), list(response.items()))
+        return found
+
+
+# The finished headers of the short way's answers, by kind (FastPath._template).
+_templates: dict[tuple[int, str, str, bool], tuple[str, list[tuple[str, str]]]] = {}
+
+
+# What get_host() reads, already judged against ALLOWED_HOSTS (a few in practice; bounded).
+_hosts: dict[tuple[str | None, ...], bool] = {}
+_HOSTS_MAX = 256
+
+
+@receiver(setting_changed)
+def _templates_forget(**kwargs: Any) -> None:
+    _templates.clear()
+    _hosts.clear()
+
+
+def _host_allowed(request: HttpRequest) -> bool:
+    """Whether Django's get_host() accepts the request's host (else CommonMiddleware's 400)."""
+    meta = request.META
+    raw = (
+        meta.get("HTTP_X_FORWARDED_HOST"),
+        meta.get("HTTP_HOST"),
+        meta.get("SERVER_NAME"),
+        meta.get("SERVER_PORT"),
+    )
+    allowed = _hosts.get(raw)
+    if allowed is None:
+        try:
+            request.get_host()
+            allowed = True
+        except DisallowedHost:
+            allowed = False
+        if len(_hosts) >= _HOSTS_MAX:
+            _hosts.clear()
+        _hosts[raw] = allowed
+    return allowed
 
 
 def _allow(view_class: type[APIView]) -> str:
@@ -276,10 +336,8 @@ def _allow(view_class: type[APIView]) -> str:
 
 def _check_plain(request: HttpRequest) -> None:
     """Decline what a middleware would answer or change (see settings.MIDDLEWARE)."""
-    try:
-        request.get_host()
-    except DisallowedHost:
-        raise Decline from None
+    if not _host_allowed(request):
+        raise Decline
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
         raise Decline
     if settings.PREPEND_WWW or settings.DISALLOWED_USER_AGENTS:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.db import DataError
@@ -67,11 +69,18 @@ def _membership_answer(*, tenant: Tenant, user_id: str, segment_id: int | None) 
         return None if member is None else {"user_id": user_id, "segment_id": segment_id, "member": member}
     found = membership.user_segments(tenant=tenant, user_id=user_id)
     for segment in found:
-        segment["computed_at"] = _DATETIME.to_representation(segment["computed_at"])
+        segment["computed_at"] = _datetime_text(segment["computed_at"])
     return {"user_id": user_id, "segments": found}
 
 
 _DATETIME = serializers.DateTimeField()
+
+
+@functools.lru_cache(maxsize=4096)
+def _datetime_text(value: datetime | None) -> str | None:
+    """A compute's time as DRF renders it (in TIME_ZONE: the API never activates another), once
+    per value: every answer names the same few computes."""
+    return None if value is None else str(_DATETIME.to_representation(value))
 
 
 class MembershipView(SegmentsView):
