@@ -195,6 +195,7 @@ class FastPath:
         self._routes = routes
         self._grant = grant
         self._table: dict[tuple[str, str], tuple[Handler, Any, str, str]] | None = None
+        self._templates: dict[tuple[int, int, str, str, bool], tuple[str, list[tuple[str, str]]]] = {}
         # Applied in the order Django applies them to a response (the reverse of MIDDLEWARE).
         self._finishers: tuple[Any, ...] = (
             XFrameOptionsMiddleware(_no_view),
@@ -279,18 +280,17 @@ class FastPath:
         """The status line and headers of a handler's JSON answer as the middleware finishes it:
         they depend on the status, the route and HTTPS (HSTS), not on the body but for its length,
         so one answer of each kind is finished and the others reuse its headers."""
-        key = (status, allow, request.path_info, request.is_secure())
-        found = _templates.get(key)
+        key = (_settings_generation[0], status, allow, request.path_info, request.is_secure())
+        found = self._templates.get(key)
         if found is None:
             response: HttpResponseBase = HttpResponse(b"", status=status, content_type="application/json")
             response["Allow"] = allow
             response = self._finished(request, response)
-            found = _templates[key] = (self._status_line(response), list(response.items()))
+            found = self._templates[key] = (self._status_line(response), list(response.items()))
         return found
 
 
-# The finished headers of the short way's answers, by kind (FastPath._template).
-_templates: dict[tuple[int, str, str, bool], tuple[str, list[tuple[str, str]]]] = {}
+_settings_generation = [0]  # moves when a setting changes: templates and judged hosts are forgotten
 
 
 # What get_host() reads, already judged against ALLOWED_HOSTS (a few in practice; bounded).
@@ -299,8 +299,8 @@ _HOSTS_MAX = 256
 
 
 @receiver(setting_changed)
-def _templates_forget(**kwargs: Any) -> None:
-    _templates.clear()
+def _settings_changed(**kwargs: Any) -> None:
+    _settings_generation[0] += 1
     _hosts.clear()
 
 

@@ -12,6 +12,8 @@ from segops_server.testing.wsgi import Application
 
 pytestmark = pytest.mark.django_db
 
+MEMBERSHIP = "/api/segments/membership/"
+
 
 @pytest.fixture
 def auth(team: Team) -> dict[str, str]:
@@ -26,6 +28,27 @@ def test_it_sends_hsts_over_https_like_the_middleware(auth: dict[str, str]) -> N
     assert fast.served_by == "fast path"
     assert fast.header("strict-transport-security") == "max-age=3600; includeSubDomains"
     assert fast.headers == django.headers
+
+
+def test_answers_of_one_kind_share_headers_but_not_their_length(auth: dict[str, str]) -> None:
+    """The short way finishes one answer of each kind with the middleware and reuses its headers:
+    an HTTPS answer after a plain one still gets HSTS, and each answer its own Content-Length."""
+    with override_settings(SECURE_HSTS_SECONDS=60):
+        app = Application()
+        plain = app.fast("GET", f"{MEMBERSHIP}?user_id=u-1", headers=auth)
+        secure = app.fast("GET", f"{MEMBERSHIP}?user_id=u-1", headers=auth, secure=True)
+        longer = app.fast("GET", f"{MEMBERSHIP}?user_id=u-{'x' * 40}", headers=auth, secure=True)
+        django = app.django("GET", f"{MEMBERSHIP}?user_id=u-{'x' * 40}", headers=auth, secure=True)
+    assert {plain.served_by, secure.served_by, longer.served_by} == {"fast path"}
+    assert plain.header("strict-transport-security") is None
+    assert secure.header("strict-transport-security") == "max-age=60"
+    assert len(longer.body) > len(secure.body)
+    for answer in (plain, secure, longer):
+        assert answer.header("content-length") == str(len(answer.body))
+    assert [(k, v) for k, v in longer.headers if k != "x-request-id"] == [
+        (k, v) for k, v in django.headers if k != "x-request-id"
+    ]
+    assert longer.body == django.body
 
 
 def test_it_leaves_the_https_redirect_to_the_middleware(auth: dict[str, str]) -> None:
