@@ -85,7 +85,10 @@ def next_moments(
                 of_type.filter(occurred_at__gt=now - window).values("user_id").annotate(at=Min("occurred_at"))
             )
         else:
-            rows = of_type.values("user_id").annotate(at=Max("occurred_at"))
+            # The last event, of users whose last event is inside the window: for the others
+            # last + window is past already (read only the window's events, not every user's).
+            recent = of_type.filter(occurred_at__gte=now - window)
+            rows = recent.values("user_id").annotate(at=Max("occurred_at"))
         for row in rows:
             moment = row["at"] + window
             if moment >= now:

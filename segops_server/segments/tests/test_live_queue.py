@@ -11,6 +11,7 @@ from segops_server.accounts.models import Tenant
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
 from segops_server.segments.live import queue
+from segops_server.segments.live.timers import TICK, next_moments
 from segops_server.segments.models import LivePending, Segment
 from segops_server.testing.factories import make_tenant
 
@@ -88,3 +89,32 @@ def test_a_timer_never_postpones_a_due_evaluation() -> None:
     row = LivePending.objects.for_tenant(tenant).get(user_id="a")
     assert (row.due_at, row.lease_owner) == (NOW + timedelta(days=3), "")
     assert queue.users_claim(owner="w", now=NOW + timedelta(days=2), limit=10) == []
+
+
+@pytest.mark.django_db
+def test_days_since_last_times_only_users_whose_last_event_is_inside_the_window() -> None:
+    tenant = make_tenant()
+    sent = {
+        "old": NOW - timedelta(days=40),
+        "recent": NOW - timedelta(days=10),
+        "edge": NOW - timedelta(days=30),
+    }
+    events = [
+        event_validate(
+            {"user_id": user, "event_type": "order_placed", "occurred_at": at.isoformat()}, now=NOW
+        )
+        for user, at in sent.items()
+    ]
+    events.append(  # an older event of the recent user does not hide their last one
+        event_validate(
+            {
+                "user_id": "recent",
+                "event_type": "order_placed",
+                "occurred_at": (NOW - timedelta(days=50)).isoformat(),
+            },
+            now=NOW,
+        )
+    )
+    events_store(tenant=tenant, events=events, received_at=NOW)
+    due = next_moments(tenant_id=tenant.pk, user_ids=None, windows={("last", "order_placed", 30.0)}, now=NOW)
+    assert due == {"recent": NOW + timedelta(days=20), "edge": NOW + TICK}
