@@ -7,7 +7,9 @@ SQLite default started as the README starts it), driven over HTTP by concurrent 
 Prints events/s and p50/p99 request latency for batches of 500 and for single events, each
 beside two ceilings measured in the same run with the same clients: the same server's /healthz,
 and a bare granian WSGI application (bench/_bare_app.py, the same workers and threads) that
-answers without any work; checks that every event answered 202 is stored. Single events are sent by wrk (Debian package
+answers without any work; checks that every event answered 202 is stored. On PostgreSQL the
+batches are also set against a plain COPY of the same rows into the same table (500 rows a
+transaction, the same number of client processes), the database's own ceiling for them. Single events are sent by wrk (Debian package
 `wrk`) when it is installed, since Python clients would take much of the shared 2 cores; else by
 Python clients like the batches.
 """
@@ -23,6 +25,7 @@ import shutil
 import sqlite3
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -32,6 +35,10 @@ from _server import Server, bare_granian, fresh_database, percentile, production
 
 # Single events: on PostgreSQL against the same server's /healthz, on the embedded SQLite absolute.
 PG_HEALTHZ_RATIO = 0.6
+COPY_RATIO = 0.9  # batches of 500 against a plain COPY of the same rows
+COPY_SQL = (
+    "COPY ingestion_event (tenant_id, user_id, event_type, occurred_at, received_at, payload) FROM STDIN"
+)
 PG_P99_MS = 15
 SQLITE_SINGLE_GOAL = 2_000
 SQLITE_P99_MS = 20
@@ -91,6 +98,41 @@ def _client(args: tuple[str, int, str, int, float]) -> tuple[int, int, list[floa
             failed += 1
     conn.close()
     return ok, failed, latencies
+
+
+def _copy_client(args: tuple[str, int, int, float]) -> int:
+    """A plain COPY of the batch phase's rows (500 a transaction, as a request commits them) into
+    the events table, over one connection: the database's own ceiling for the batch path."""
+    url, tenant_id, client, seconds = args
+    now = datetime.now(UTC)
+    batches = [
+        [
+            (tenant_id, e["user_id"], e["event_type"], e["occurred_at"], now, json.dumps(e["payload"]))
+            for e in json.loads(body)["events"]
+        ]
+        for body in _bodies("batch", client, 20)
+    ]
+    copied = n = 0
+    deadline = time.perf_counter() + seconds
+    with psycopg.connect(url) as conn:
+        while time.perf_counter() < deadline:
+            with conn.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
+                for row in batches[n % len(batches)]:
+                    copy.write_row(row)
+            conn.commit()
+            copied += 500
+            n += 1
+    return copied
+
+
+def run_copy(url: str, clients: int, seconds: float) -> dict[str, float]:
+    with psycopg.connect(url) as conn:
+        tenant_id = conn.execute("SELECT id FROM accounts_tenant WHERE slug = 'bench'").fetchone()[0]  # type: ignore[index]
+    with multiprocessing.Pool(clients) as pool:
+        start = time.perf_counter()
+        copied = pool.map(_copy_client, [(url, tenant_id, c, seconds) for c in range(clients)])
+        elapsed = time.perf_counter() - start
+    return {"events_per_s": sum(copied) / elapsed}
 
 
 def run_wrk_single(port: int, key: str, clients: int, seconds: float) -> dict[str, float]:
@@ -223,6 +265,8 @@ def main() -> int:
         else:
             single = run_phase("single", server.port, key, args.single_clients, args.seconds)
         after = _stored_events(server)
+        # The same rows as the batches, COPYed straight into the same table (PostgreSQL).
+        copy = None if args.no_batch or url is None else run_copy(url, args.clients, args.seconds)
     with bare_granian(workers=workers, threads=threads) as port:
         bare = run_wrk_get(f"http://127.0.0.1:{port}/", args.single_clients, args.seconds)
 
@@ -246,6 +290,13 @@ def main() -> int:
             f" = {phase['requests_per_s'] / healthz['requests_per_s']:.2f} x /healthz"
             f" = {phase['requests_per_s'] / bare['requests_per_s']:.3f} x bare granian"
             f"  p50 {phase['p50_ms']:6.1f} ms  p99 {phase['p99_ms']:6.1f} ms  failed {phase['requests_failed']:.0f}"
+        )
+    if batch is not None and copy is not None:
+        ratio = batch["events_per_s"] / copy["events_per_s"]
+        print(
+            f"plain COPY    {args.clients} clients: {copy['events_per_s']:>9,.0f} events/s"
+            f"  (the same rows, 500 a transaction): batches = {ratio:.2f} x plain COPY"
+            f" ({'meets' if ratio >= COPY_RATIO else 'BELOW'} the goal >= {COPY_RATIO})"
         )
     print(_verdict(single, healthz, sqlite=args.sqlite, clients=args.single_clients))
     stored = after - before
