@@ -29,6 +29,7 @@ from segops_server.segments.tests.test_compiler_agreement import (
     nows,
     numbers,
     numeric_ops,
+    property_comparison,
     windows,
     with_type,
 )
@@ -51,6 +52,10 @@ leaf = st.one_of(
             window_days=windows,
         ),
         compared(numeric_ops, "value", numbers),
+    ),
+    merged(
+        with_type("event_property", event_type=event_types, property=st.sampled_from(PROPERTIES)),
+        property_comparison(),
     ),
 )
 
@@ -108,7 +113,7 @@ def test_it_agrees_with_the_reference_evaluator(
         expected = reference.evaluate(
             definition, events=events, properties={}, now=now, lookup_definition=segments.get
         )
-        assert set(found) == expected, definition
+        assert set(found) == expected, (definition, events)
         return set(found)
 
     match(rule)

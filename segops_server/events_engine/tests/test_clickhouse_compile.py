@@ -121,3 +121,50 @@ def test_it_refuses_condition_types_it_does_not_compile_yet() -> None:
         clickhouse_definition_compile(
             {"logic": "AND", "conditions": [trait]}, tenant_id=TENANT, now=NOW, lookup_definition={}.get
         )
+
+
+def _latest(op: str, value: Any = None, prop: str = "plan") -> dict[str, Any]:
+    condition = {"type": "event_property", "event_type": "plan_changed", "property": prop, "operator": op}
+    return condition if value is None else {**condition, "value": value}
+
+
+@pytest.fixture
+def plans() -> Transport:
+    transport = chdb_fresh()
+    _store(
+        transport,
+        [
+            (TENANT, "alice", "plan_changed", 5, {"plan": "basic", "seats": 3}),
+            (TENANT, "alice", "plan_changed", 1, {"plan": "pro", "seats": "12.50"}),  # the latest
+            (TENANT, "bob", "plan_changed", 2, {"plan": {"tier": "team"}, "seats": "1e3"}),
+            (TENANT, "carol", "plan_changed", 2, {"plan": True, "seats": 0.1}),
+            (TENANT, "dave", "plan_changed", 2, {"plan": None, "seats": [1]}),
+            (TENANT, "erin", "page_viewed", 1, {"plan": "pro"}),  # not the event type read
+            (OTHER, "frank", "plan_changed", 1, {"plan": "pro"}),
+        ],
+    )
+    return transport
+
+
+@needs_chdb
+def test_it_reads_the_latest_payload_property(plans: Transport) -> None:
+    assert _members(plans, _latest("eq", "pro")) == {"alice"}  # the latest, not the earlier "basic"
+    assert _members(plans, _latest("neq", "pro")) == {"bob", "carol", "dave", "erin"}  # NOT eq, missing too
+    assert _members(plans, _latest("in", ["basic", True])) == {"carol"}
+    assert _members(plans, _latest("is_true")) == {"carol"}
+    assert _members(plans, _latest("is_false")) == set()
+    # An object is set (ClickHouse keeps its leaves), JSON null is not.
+    assert _members(plans, _latest("is_set")) == {"alice", "bob", "carol"}
+
+
+@needs_chdb
+def test_it_reads_payload_numbers_and_text_as_the_databases_do(plans: Transport) -> None:
+    assert _members(plans, _latest("eq", 12.5, prop="seats")) == {"alice"}  # "12.50" is a plain decimal
+    assert _members(plans, _latest("lt", 1, prop="seats")) == {"carol"}  # "1e3" and [1] are no numbers
+    assert _members(plans, _latest("between", [0.1, 0.1], prop="seats")) == {"carol"}  # exactly 0.1
+    assert _members(plans, _latest("eq", "12.50", prop="seats")) == {"alice"}  # strings equal strings
+    assert _members(plans, _latest("starts_with", "p")) == {"alice"}
+    assert _members(plans, _latest("ends_with", "ro")) == {"alice"}
+    assert _members(plans, _latest("contains", "")) == {"alice"}  # text operators: strings only
+    assert _members(plans, _latest("matches_regex", "^pr?o$")) == {"alice"}
+    assert _members(plans, _latest("does_not_contain", "x")) == {"alice", "bob", "carol", "dave", "erin"}
