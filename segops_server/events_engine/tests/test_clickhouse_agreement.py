@@ -57,6 +57,12 @@ leaf = st.one_of(
         with_type("event_property", event_type=event_types, property=st.sampled_from(PROPERTIES)),
         property_comparison(),
     ),
+    with_type(
+        "event_sequence",
+        events=st.lists(event_types, min_size=2, max_size=3),
+        window_days=windows,
+        strict=st.booleans(),
+    ),
 )
 
 

@@ -168,3 +168,29 @@ def test_it_reads_payload_numbers_and_text_as_the_databases_do(plans: Transport)
     assert _members(plans, _latest("contains", "")) == {"alice"}  # text operators: strings only
     assert _members(plans, _latest("matches_regex", "^pr?o$")) == {"alice"}
     assert _members(plans, _latest("does_not_contain", "x")) == {"alice", "bob", "carol", "dave", "erin"}
+
+
+@needs_chdb
+def test_it_matches_sequences_in_order_within_the_window() -> None:
+    transport = chdb_fresh()
+    _store(
+        transport,
+        [
+            (TENANT, "alice", "signup", 10, {}),
+            (TENANT, "alice", "page_viewed", 9, {}),
+            (TENANT, "alice", "order_placed", 8, {}),  # 2 days after signup, with a view between
+            (TENANT, "bob", "order_placed", 9, {}),
+            (TENANT, "bob", "signup", 8, {}),  # the wrong order
+            (TENANT, "carol", "signup", 3, {}),
+            (TENANT, "carol", "order_placed", 2, {}),  # 1 day after, nothing between
+            (OTHER, "dave", "signup", 3, {}),
+            (OTHER, "dave", "order_placed", 2, {}),
+        ],
+    )
+    sequence = {"type": "event_sequence", "events": ["signup", "order_placed"]}
+    assert _members(transport, sequence) == {"alice", "carol"}
+    assert _members(transport, {**sequence, "window_days": 1}) == {"carol"}  # exactly 1 day is within
+    assert _members(transport, {**sequence, "window_days": 0}) == set()
+    assert _members(transport, {**sequence, "strict": True}) == {"carol"}
+    twice = {"type": "event_sequence", "events": ["signup", "signup"]}
+    assert _members(transport, twice) == set()  # one event never follows itself

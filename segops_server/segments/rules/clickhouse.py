@@ -13,6 +13,10 @@ Differences from the databases' dialects, each handled here:
 - The query condition cache (ClickHouse 25.3+, on by default) is off for these queries: with
   `{pN:Type}` parameters it answered later queries from granules remembered for other values
   (seen on chDB 26.9: after one `event_property` rule, every other returned no users at all).
+- A payload is a `JSON` column: a property is `getSubcolumn(payload, key)`, a Dynamic that is
+  NULL for JSON null and a missing key alike (the same to every operator). An object has no value
+  at its own key, only its leaf paths, so `is_set` looks for a path under `key.` (docs/architecture.md
+  says what that cannot tell apart).
 - There is no profiles table: the users are the tenant's distinct event users, which is what
   the profiles are (one per user with an event).
 
@@ -35,7 +39,9 @@ from segops_server.segments.rules.conditions.sqltext import Sql, exact, sql
 from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
 
 # The condition types this dialect compiles; the others raise EngineUnsupported.
-SUPPORTED_TYPES = frozenset({"event_count", "event_property", "monetary", "recency", "segment_membership"})
+SUPPORTED_TYPES = frozenset(
+    {"event_count", "event_property", "event_sequence", "monetary", "recency", "segment_membership"}
+)
 
 _TYPES = {
     "bigint": "Int64",
