@@ -18,7 +18,8 @@ Differences from the databases' dialects, each handled here:
   at its own key, only its leaf paths, so `is_set` looks for a path under `key.` (docs/architecture.md
   says what that cannot tell apart).
 - There is no profiles table: the users are the tenant's distinct event users, which is what
-  the profiles are (one per user with an event).
+  the profiles are (one per user with an event), and their traits the payload of their latest
+  identify event, which is what the profiles' properties are.
 
 Condition types whose SQL is not written for ClickHouse yet are refused with
 `EngineUnsupported`, never run in another dialect.
@@ -33,6 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from segops_server.events_engine.schema import EVENTS_TABLE
+from segops_server.ingestion.models import IDENTIFY_EVENT
 from segops_server.segments.rules.compiler import Compiler, Scope
 from segops_server.segments.rules.conditions import condition_type
 from segops_server.segments.rules.conditions.sqltext import Sql, exact, sql
@@ -40,7 +42,15 @@ from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, 
 
 # The condition types this dialect compiles; the others raise EngineUnsupported.
 SUPPORTED_TYPES = frozenset(
-    {"event_count", "event_property", "event_sequence", "monetary", "recency", "segment_membership"}
+    {
+        "event_count",
+        "event_property",
+        "event_sequence",
+        "monetary",
+        "recency",
+        "segment_membership",
+        "user_property",
+    }
 )
 
 _TYPES = {
@@ -188,6 +198,12 @@ class ClickHouseCompiler(Compiler):
     def days_before(self, moment: str, days: int) -> Sql:
         # DateTime64 arithmetic keeps the microseconds; UTC has no DST, so a day is 86,400 s.
         return sql("subtractDays({m}, {d})", m=moment, d=self.param(days, "bigint"))
+
+    def traits(self, scope: Scope) -> str:
+        # A profile's properties are the payload of the user's latest identify event, by
+        # occurred_at and then arrival (ingestion/storage.py), which this table holds: its
+        # latest event of that type is the profile's properties, with no profiles to copy.
+        return f"{self.latest_of(scope, IDENTIFY_EVENT)}.payload"
 
     def latest_sql(self, event_type: str) -> Sql:
         """Each user's most recent event of a type: latest occurred_at, then the highest id."""

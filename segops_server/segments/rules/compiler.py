@@ -294,6 +294,11 @@ class Compiler(Dialect):
             scope.latest[event_type] = self.alias("l")
         return scope.latest[event_type]
 
+    def traits(self, scope: Scope) -> str:
+        """The JSON column of the user's traits: their profile's properties."""
+        scope.needs_profiles = True
+        return f"{scope.profiles}.properties"
+
     def aggregate(self, group: Group, expression: Sql, start: datetime | None) -> Sql:
         name = group.aggregates.get(expression)
         if name is None:
