@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from segops_server.events_engine.schema import EVENT_COLUMNS, EVENTS_TABLE
 from segops_server.events_engine.transport import Transport
+from segops_server.ingestion.models import IDENTIFY_EVENT
 from segops_server.segments.rules import dsl, reference
 from segops_server.segments.rules.clickhouse import SUPPORTED_TYPES, clickhouse_definition_compile
 from segops_server.segments.tests.test_compiler_agreement import (
     PROPERTIES,
+    USERS,
     compared,
     days,
     event_rows,
@@ -29,12 +31,20 @@ from segops_server.segments.tests.test_compiler_agreement import (
     nows,
     numbers,
     numeric_ops,
+    payloads,
+    property_comparison,
+    times,
     windows,
     with_type,
 )
 from segops_server.testing.chdb import chdb_fresh, needs_chdb
 
 TENANT, OTHER = 11, 12
+
+# Traits are the payload of a user's latest identify event (ingestion/storage.py): histories
+# with some, among the other events, so ties and strict sequences meet them too.
+identifies = st.lists(st.tuples(st.sampled_from(USERS), st.just(IDENTIFY_EVENT), times, payloads), max_size=6)
+histories = st.tuples(event_rows, identifies).flatmap(lambda pair: st.permutations(pair[0] + pair[1]))
 
 leaf = st.one_of(
     merged(
@@ -51,6 +61,17 @@ leaf = st.one_of(
             window_days=windows,
         ),
         compared(numeric_ops, "value", numbers),
+    ),
+    merged(
+        with_type("event_property", event_type=event_types, property=st.sampled_from(PROPERTIES)),
+        property_comparison(),
+    ),
+    merged(with_type("user_property", property=st.sampled_from(PROPERTIES)), property_comparison()),
+    with_type(
+        "event_sequence",
+        events=st.lists(event_types, min_size=2, max_size=3),
+        window_days=windows,
+        strict=st.booleans(),
     ),
 )
 
@@ -91,13 +112,17 @@ def _store(transport: Transport, rows: list[Any]) -> list[dict[str, Any]]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(rows=event_rows, now=nows, first=definitions([]), second=definitions([1]), rule=definitions([1, 2]))
+@given(rows=histories, now=nows, first=definitions([]), second=definitions([1]), rule=definitions([1, 2]))
 def test_it_agrees_with_the_reference_evaluator(
     rows: list[Any], now: datetime, first: dict[str, Any], second: dict[str, Any], rule: dict[str, Any]
 ) -> None:
     transport = chdb_fresh()
     events = _store(transport, rows)
     segments = {1: first, 2: second}
+    traits: dict[str, dict[str, Any]] = {}
+    for e in sorted(events, key=lambda e: (e["occurred_at"], e["id"])):
+        if e["event_type"] == IDENTIFY_EVENT:
+            traits[e["user_id"]] = e["payload"]
 
     def match(definition: dict[str, Any]) -> set[str]:
         text, params = clickhouse_definition_compile(
@@ -106,9 +131,9 @@ def test_it_agrees_with_the_reference_evaluator(
         found = [r[0] for r in transport.query(text, params)]
         assert len(found) == len(set(found)), "user ids must be distinct"
         expected = reference.evaluate(
-            definition, events=events, properties={}, now=now, lookup_definition=segments.get
+            definition, events=events, properties=traits, now=now, lookup_definition=segments.get
         )
-        assert set(found) == expected, definition
+        assert set(found) == expected, (definition, events)
         return set(found)
 
     match(rule)

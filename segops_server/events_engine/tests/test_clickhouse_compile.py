@@ -11,6 +11,7 @@ import pytest
 
 from segops_server.events_engine.schema import EVENT_COLUMNS, EVENTS_TABLE
 from segops_server.events_engine.transport import Transport
+from segops_server.segments.rules import clickhouse
 from segops_server.segments.rules.clickhouse import EngineUnsupported, clickhouse_definition_compile
 from segops_server.testing.chdb import chdb_fresh, needs_chdb
 
@@ -115,9 +116,84 @@ def test_it_keeps_definition_values_out_of_the_text(history: Transport) -> None:
     assert {row[0] for row in history.query(text, params)} == {"alice", "bob", "carol", "dave"}
 
 
-def test_it_refuses_condition_types_it_does_not_compile_yet() -> None:
+def test_it_refuses_condition_types_it_does_not_compile_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every registered type compiles today; a new one is refused until its SQL is written.
+    monkeypatch.setattr(clickhouse, "SUPPORTED_TYPES", clickhouse.SUPPORTED_TYPES - {"user_property"})
     trait = {"type": "user_property", "property": "plan", "operator": "eq", "value": "pro"}
     with pytest.raises(EngineUnsupported, match="user_property"):
         clickhouse_definition_compile(
             {"logic": "AND", "conditions": [trait]}, tenant_id=TENANT, now=NOW, lookup_definition={}.get
         )
+
+
+def _latest(op: str, value: Any = None, prop: str = "plan") -> dict[str, Any]:
+    condition = {"type": "event_property", "event_type": "plan_changed", "property": prop, "operator": op}
+    return condition if value is None else {**condition, "value": value}
+
+
+@pytest.fixture
+def plans() -> Transport:
+    transport = chdb_fresh()
+    _store(
+        transport,
+        [
+            (TENANT, "alice", "plan_changed", 5, {"plan": "basic", "seats": 3}),
+            (TENANT, "alice", "plan_changed", 1, {"plan": "pro", "seats": "12.50"}),  # the latest
+            (TENANT, "bob", "plan_changed", 2, {"plan": {"tier": "team"}, "seats": "1e3"}),
+            (TENANT, "carol", "plan_changed", 2, {"plan": True, "seats": 0.1}),
+            (TENANT, "dave", "plan_changed", 2, {"plan": None, "seats": [1]}),
+            (TENANT, "erin", "page_viewed", 1, {"plan": "pro"}),  # not the event type read
+            (OTHER, "frank", "plan_changed", 1, {"plan": "pro"}),
+        ],
+    )
+    return transport
+
+
+@needs_chdb
+def test_it_reads_the_latest_payload_property(plans: Transport) -> None:
+    assert _members(plans, _latest("eq", "pro")) == {"alice"}  # the latest, not the earlier "basic"
+    assert _members(plans, _latest("neq", "pro")) == {"bob", "carol", "dave", "erin"}  # NOT eq, missing too
+    assert _members(plans, _latest("in", ["basic", True])) == {"carol"}
+    assert _members(plans, _latest("is_true")) == {"carol"}
+    assert _members(plans, _latest("is_false")) == set()
+    # An object is set (ClickHouse keeps its leaves), JSON null is not.
+    assert _members(plans, _latest("is_set")) == {"alice", "bob", "carol"}
+
+
+@needs_chdb
+def test_it_reads_payload_numbers_and_text_as_the_databases_do(plans: Transport) -> None:
+    assert _members(plans, _latest("eq", 12.5, prop="seats")) == {"alice"}  # "12.50" is a plain decimal
+    assert _members(plans, _latest("lt", 1, prop="seats")) == {"carol"}  # "1e3" and [1] are no numbers
+    assert _members(plans, _latest("between", [0.1, 0.1], prop="seats")) == {"carol"}  # exactly 0.1
+    assert _members(plans, _latest("eq", "12.50", prop="seats")) == {"alice"}  # strings equal strings
+    assert _members(plans, _latest("starts_with", "p")) == {"alice"}
+    assert _members(plans, _latest("ends_with", "ro")) == {"alice"}
+    assert _members(plans, _latest("contains", "")) == {"alice"}  # text operators: strings only
+    assert _members(plans, _latest("matches_regex", "^pr?o$")) == {"alice"}
+    assert _members(plans, _latest("does_not_contain", "x")) == {"alice", "bob", "carol", "dave", "erin"}
+
+
+@needs_chdb
+def test_it_matches_sequences_in_order_within_the_window() -> None:
+    transport = chdb_fresh()
+    _store(
+        transport,
+        [
+            (TENANT, "alice", "signup", 10, {}),
+            (TENANT, "alice", "page_viewed", 9, {}),
+            (TENANT, "alice", "order_placed", 8, {}),  # 2 days after signup, with a view between
+            (TENANT, "bob", "order_placed", 9, {}),
+            (TENANT, "bob", "signup", 8, {}),  # the wrong order
+            (TENANT, "carol", "signup", 3, {}),
+            (TENANT, "carol", "order_placed", 2, {}),  # 1 day after, nothing between
+            (OTHER, "dave", "signup", 3, {}),
+            (OTHER, "dave", "order_placed", 2, {}),
+        ],
+    )
+    sequence = {"type": "event_sequence", "events": ["signup", "order_placed"]}
+    assert _members(transport, sequence) == {"alice", "carol"}
+    assert _members(transport, {**sequence, "window_days": 1}) == {"carol"}  # exactly 1 day is within
+    assert _members(transport, {**sequence, "window_days": 0}) == set()
+    assert _members(transport, {**sequence, "strict": True}) == {"carol"}
+    twice = {"type": "event_sequence", "events": ["signup", "signup"]}
+    assert _members(transport, twice) == set()  # one event never follows itself

@@ -4,6 +4,7 @@ the members land in the database's stays, where the API reads them, as on the da
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from django.utils import timezone
 from segops_server.events_engine.schema import EVENT_COLUMNS, EVENTS_TABLE
 from segops_server.events_engine.transport import Transport
 from segops_server.ingestion.models import Event
+from segops_server.ingestion.services import events_store
+from segops_server.ingestion.validation import event_validate
 from segops_server.segments.tests.test_segments_api import BUYERS, _create, _history, _send
 from segops_server.testing.chdb import chdb_fresh, chdb_url, needs_chdb
 from segops_server.testing.factories import Team
@@ -96,10 +99,43 @@ def test_it_previews_from_clickhouse(team: Team, clickhouse: Transport) -> None:
     assert sorted(response.json()["sample_user_ids"]) == ["alice", "bob"]
 
 
+def _identify(team: Team, user_id: str, days_ago: int, traits: dict[str, Any], **ids: str) -> None:
+    now = timezone.now()
+    raw = {
+        "user_id": user_id,
+        "event_type": "context_identified",
+        "occurred_at": (now - timedelta(days=days_ago)).isoformat(),
+        "payload": traits,
+        **ids,
+    }
+    events_store(tenant=team.tenant, events=[event_validate(raw, now=now)], received_at=now)
+
+
+@pytest.mark.django_db
+def test_it_reads_traits_from_the_latest_identify_event(team: Team, clickhouse: Transport) -> None:
+    _identify(team, "alice", 1, {"plan": "pro"})
+    _identify(team, "alice", 5, {"plan": "free"})  # stored later, but older: not the traits
+    _identify(team, "bob", 2, {"plan": "free"})
+
+    def preview(operator: str, **value: Any) -> list[str]:
+        trait = {"type": "user_property", "property": "plan", "operator": operator, **value}
+        definition = {"logic": "AND", "conditions": [trait]}
+        response = team.client("viewer").post(
+            "/api/segments/preview/", {"definition": definition}, format="json"
+        )
+        assert response.status_code == 200, response.json()
+        return sorted(response.json()["sample_user_ids"])
+
+    assert preview("eq", value="pro") == ["alice"]
+    assert preview("is_not_set") == ["carol"]  # never identified: no traits
+    with override_settings(SEGOPS_EVENTS_ENGINE="database"):
+        assert preview("eq", value="pro") == ["alice"]  # the profiles' properties say the same
+        assert preview("is_not_set") == ["carol"]
+
+
 @pytest.mark.django_db
 def test_it_answers_400_for_what_clickhouse_does_not_evaluate_yet(team: Team, clickhouse: Transport) -> None:
-    trait = {"type": "user_property", "property": "plan", "operator": "is_set"}
-    trait = {"logic": "AND", "conditions": [trait]}
-    response = team.client("viewer").post("/api/segments/preview/", {"definition": trait}, format="json")
+    _identify(team, "alice", 1, {"plan": "pro"}, anonymous_id="visitor-1")  # an identity edge
+    response = team.client("viewer").post("/api/segments/preview/", {"definition": BUYERS}, format="json")
     assert response.status_code == 400
     assert "clickhouse" in str(response.json())

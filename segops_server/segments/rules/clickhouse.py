@@ -10,8 +10,16 @@ Differences from the databases' dialects, each handled here:
   databases read the JSON text.
 - A LEFT JOIN fills missing rows with defaults unless `join_use_nulls = 1`, which the query sets:
   "no events of this type" must stay NULL.
+- The query condition cache (ClickHouse 25.3+, on by default) is off for these queries: with
+  `{pN:Type}` parameters it answered later queries from granules remembered for other values
+  (seen on chDB 26.9: after one `event_property` rule, every other returned no users at all).
+- A payload is a `JSON` column: a property is `getSubcolumn(payload, key)`, a Dynamic that is
+  NULL for JSON null and a missing key alike (the same to every operator). An object has no value
+  at its own key, only its leaf paths, so `is_set` looks for a path under `key.` (docs/architecture.md
+  says what that cannot tell apart).
 - There is no profiles table: the users are the tenant's distinct event users, which is what
-  the profiles are (one per user with an event).
+  the profiles are (one per user with an event), and their traits the payload of their latest
+  identify event, which is what the profiles' properties are.
 
 Condition types whose SQL is not written for ClickHouse yet are refused with
 `EngineUnsupported`, never run in another dialect.
@@ -26,13 +34,24 @@ from decimal import Decimal
 from typing import Any
 
 from segops_server.events_engine.schema import EVENTS_TABLE
+from segops_server.ingestion.models import IDENTIFY_EVENT
 from segops_server.segments.rules.compiler import Compiler, Scope
 from segops_server.segments.rules.conditions import condition_type
 from segops_server.segments.rules.conditions.sqltext import Sql, exact, sql
 from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
 
 # The condition types this dialect compiles; the others raise EngineUnsupported.
-SUPPORTED_TYPES = frozenset({"event_count", "monetary", "recency", "segment_membership"})
+SUPPORTED_TYPES = frozenset(
+    {
+        "event_count",
+        "event_property",
+        "event_sequence",
+        "monetary",
+        "recency",
+        "segment_membership",
+        "user_property",
+    }
+)
 
 _TYPES = {
     "bigint": "Int64",
@@ -44,6 +63,10 @@ _TYPES = {
 
 # A plain decimal number in a string, as conditions.numbers.PLAIN_DECIMAL_RE (RE2 syntax).
 PLAIN_DECIMAL = r"'^-?[0-9]+(\\.[0-9]+)?$'"
+
+
+# Every compiled query's settings (see the module's docstring).
+QUERY_SETTINGS = "join_use_nulls = 1, use_query_condition_cache = 0"
 
 
 class EngineUnsupported(DefinitionError):
@@ -79,7 +102,7 @@ def clickhouse_definition_compile(
     params: dict[str, Any] = {}
     for param in query.params:
         params[param.name] = param.value
-    return f"{query.text} SETTINGS join_use_nulls = 1", params
+    return f"{query.text} SETTINGS {QUERY_SETTINGS}", params
 
 
 class ClickHouseCompiler(Compiler):
@@ -134,17 +157,53 @@ class ClickHouseCompiler(Compiler):
     def key(self, name: str) -> Sql:
         return self.text(name)
 
+    def value_of(self, base: str, name: str) -> Sql:
+        """The payload's value at the key: a Dynamic, NULL for JSON null and a missing key."""
+        return sql("getSubcolumn({b}, {k})", b=base, k=self.key(name))
+
     def number_of(self, base: str, name: str) -> Sql:
-        """The value as a number: a JSON number, or a string that is a plain decimal; else NULL."""
-        value = sql("getSubcolumn({b}, {k})", b=base, k=self.key(name))
         return sql(
             "multiIf(dynamicType({v}) IN ('Int64', 'UInt64', 'Float64'), "
             "toDecimal128OrNull(toString({v}), 18), "
             "dynamicType({v}) = 'String' AND match(toString({v}), {re}), "
             "toDecimal128OrNull(toString({v}), 18), NULL)",
-            v=value,
+            v=self.value_of(base, name),
             re=PLAIN_DECIMAL,
         )
+
+    def text_of(self, base: str, name: str) -> Sql:
+        return sql("dynamicElement({v}, 'String')", v=self.value_of(base, name))
+
+    def is_set(self, base: str, name: str) -> Sql:
+        # An object is stored as its leaf paths (`plan.tier`), not at its own key: it is set
+        # when it has one (so an empty object, or one of nulls only, reads as not set).
+        return sql(
+            "(dynamicType({v}) <> 'None' "
+            "OR arrayExists(p -> startsWith(p, concat({k}, '.')), JSONAllPaths({b})))",
+            v=self.value_of(base, name),
+            k=self.key(name),
+            b=base,
+        )
+
+    def is_boolean(self, base: str, name: str, value: bool) -> Sql:
+        word = "true" if value else "false"  # our constant, not the definition's text
+        return sql(f"(dynamicElement({{v}}, 'Bool') = {word})", v=self.value_of(base, name))
+
+    def contains(self, text: Sql, part: Sql) -> Sql:
+        return sql("position({t}, {v}) > 0", t=text, v=part)
+
+    def regex_match(self, text: Sql, pattern: Sql) -> Sql:
+        return sql("match({t}, {v})", t=text, v=pattern)  # RE2, as segments/rules/regex.py
+
+    def days_before(self, moment: str, days: int) -> Sql:
+        # DateTime64 arithmetic keeps the microseconds; UTC has no DST, so a day is 86,400 s.
+        return sql("subtractDays({m}, {d})", m=moment, d=self.param(days, "bigint"))
+
+    def traits(self, scope: Scope) -> str:
+        # A profile's properties are the payload of the user's latest identify event, by
+        # occurred_at and then arrival (ingestion/storage.py), which this table holds: its
+        # latest event of that type is the profile's properties, with no profiles to copy.
+        return f"{self.latest_of(scope, IDENTIFY_EVENT)}.payload"
 
     def latest_sql(self, event_type: str) -> Sql:
         """Each user's most recent event of a type: latest occurred_at, then the highest id."""

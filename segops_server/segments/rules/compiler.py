@@ -35,11 +35,9 @@ from segops_server.segments.rules.conditions.sqltext import (
     joined,
     sql,
 )
+from segops_server.segments.rules.dialect import Dialect
 from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
 from segops_server.segments.rules.identities import resolved_sources
-
-# A plain decimal number in a string, as conditions.numbers.PLAIN_DECIMAL_RE (PostgreSQL regex syntax).
-PG_PLAIN_DECIMAL = r"'^-?[0-9]+(\.[0-9]+)?$'"
 
 
 def definition_compile(
@@ -102,7 +100,7 @@ class Scope:
     latest: dict[str, str] = field(default_factory=dict)
 
 
-class Compiler:
+class Compiler(Dialect):
     """Builds one query: the parameters of either dialect, the joins, the dispatch to each type."""
 
     def __init__(
@@ -296,6 +294,11 @@ class Compiler:
             scope.latest[event_type] = self.alias("l")
         return scope.latest[event_type]
 
+    def traits(self, scope: Scope) -> str:
+        """The JSON column of the user's traits: their profile's properties."""
+        scope.needs_profiles = True
+        return f"{scope.profiles}.properties"
+
     def aggregate(self, group: Group, expression: Sql, start: datetime | None) -> Sql:
         name = group.aggregates.get(expression)
         if name is None:
@@ -332,40 +335,6 @@ class Compiler:
             symbol = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
             inner = sql("{s} {o} {x}", s=subject, o=symbol, x=v(value))
         return sql("({i})", i=inner)
-
-    # ---- JSON properties (payloads and traits)
-
-    def key(self, name: str) -> Sql:
-        # The name is from a safe character set, and still a parameter; SQLite takes a path.
-        return self.text(name) if self.pg else self.text(f'$."{name}"')
-
-    def number_of(self, base: str, name: str) -> Sql:
-        """The value as a number: a JSON number, or a string that is a plain decimal; else NULL."""
-        k = self.key(name)
-        if self.pg:
-            return sql(
-                "CASE jsonb_typeof({b} -> {k}) WHEN 'number' THEN ({b} -> {k})::numeric "
-                "WHEN 'string' THEN CASE WHEN ({b} ->> {k}) ~ {re} THEN ({b} ->> {k})::numeric END END",
-                b=base,
-                k=k,
-                re=PG_PLAIN_DECIMAL,
-            )
-        t = sql("json_extract({b}, {k})", b=base, k=k)
-        # GLOB (no callback into Python): starts with a digit or -digit, ends with a digit,
-        # only digits and dots after the first character, at most one dot.
-        plain = sql(
-            "({t} GLOB '[0-9]*' OR {t} GLOB '-[0-9]*') AND {t} GLOB '*[0-9]' "
-            "AND substr({t}, 2) NOT GLOB '*[^0-9.]*' AND {t} NOT GLOB '*.*.*'",
-            t=t,
-        )
-        return sql(
-            "CASE json_type({b}, {k}) WHEN 'integer' THEN {t} WHEN 'real' THEN {t} "
-            "WHEN 'text' THEN CASE WHEN {plain} THEN CAST({t} AS NUMERIC) END END",
-            b=base,
-            k=k,
-            t=t,
-            plain=plain,
-        )
 
     def latest_sql(self, event_type: str) -> Sql:
         """Each user's most recent event of a type: latest occurred_at, then the highest id."""

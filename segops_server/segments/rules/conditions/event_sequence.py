@@ -113,20 +113,7 @@ def _within(compiler: Compiler, start: str, end: str, window_days: int | None) -
     """end - start <= window_days days, exactly (microseconds count)."""
     if window_days is None:
         return Sql("")
-    if compiler.pg:
-        return sql(
-            " AND {s} >= {e} - make_interval(secs => {d})",
-            s=start,
-            e=end,
-            d=compiler.param(window_days * 86_400, "double precision"),
-        )
-    # Shift the date part only (UTC has no DST): text in, text out, no rounding.
-    return sql(
-        " AND {s} >= (date(substr({e}, 1, 10), {d}) || substr({e}, 11))",
-        s=start,
-        e=end,
-        d=compiler.text(f"-{window_days} days"),
-    )
+    return sql(" AND {s} >= {before}", s=start, before=compiler.days_before(end, window_days))
 
 
 def _chains(compiler: Compiler, steps: list[str], window: int | None) -> Sql:

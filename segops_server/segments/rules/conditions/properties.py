@@ -101,20 +101,18 @@ def property_sql(compiler: Compiler, base: str, condition: dict[str, Any]) -> Sq
 
 def _positive_sql(compiler: Compiler, base: str, name: str, op: str, value: Any) -> Sql:
     if op == "is_set":
-        return sql("{t} <> 'null'", t=_json_type(compiler, base, name))
+        return compiler.is_set(base, name)
     if op in ("is_true", "is_false"):
-        return _equals_sql(compiler, base, name, op == "is_true")
+        return compiler.is_boolean(base, name, op == "is_true")
     if op == "eq":
         return sql("({e})", e=_equals_sql(compiler, base, name, value))
     if op == "in":
         return sql("({e})", e=joined(" OR ", _equals_any_sql(compiler, base, name, value)))
     if op in ("gt", "gte", "lt", "lte", "between"):
         return compiler.compare(compiler.number_of(base, name), op, value)
-    text = _text_of(compiler, base, name)
+    text = compiler.text_of(base, name)
     if op == "contains":
-        return sql(
-            "strpos({t}, {v}) > 0" if compiler.pg else "instr({t}, {v}) > 0", t=text, v=compiler.text(value)
-        )
+        return compiler.contains(text, compiler.text(value))
     if op == "starts_with":
         return sql("substr({t}, 1, length({v})) = {v}", t=text, v=compiler.text(value))
     if op == "ends_with":
@@ -124,20 +122,16 @@ def _positive_sql(compiler: Compiler, base: str, name: str, op: str, value: Any)
             v=compiler.text(value),
         )
     if op == "matches_regex":
-        # PostgreSQL's ~ (under statement_timeout); SQLite's REGEXP is RE2 (segments/rules/regex.py).
-        return sql("{t} ~ {v}" if compiler.pg else "{t} REGEXP {v}", t=text, v=compiler.text(value))
+        return compiler.regex_match(text, compiler.text(value))
     raise DefinitionError(f"operator: unknown operator {op!r}")
 
 
 def _equals_sql(compiler: Compiler, base: str, name: str, value: Any) -> Sql:
     """Booleans equal JSON booleans; numbers compare numerically; strings equal strings only."""
     if isinstance(value, bool):
-        word = "true" if value else "false"
-        if compiler.pg:
-            return sql("({b} -> {k}) = {w}", b=base, k=compiler.key(name), w=compiler.param(word, "jsonb"))
-        return sql("json_type({b}, {k}) = {w}", b=base, k=compiler.key(name), w=compiler.text(word))
+        return compiler.is_boolean(base, name, value)
     if isinstance(value, str):
-        return sql("{t} = {v}", t=_text_of(compiler, base, name), v=compiler.text(value))
+        return sql("{t} = {v}", t=compiler.text_of(base, name), v=compiler.text(value))
     return sql("{n} = {v}", n=compiler.number_of(base, name), v=compiler.number(value))
 
 
@@ -148,25 +142,7 @@ def _equals_any_sql(compiler: Compiler, base: str, name: str, values: list[Any])
     booleans = dict.fromkeys(v for v in values if isinstance(v, bool))
     pieces = [_equals_sql(compiler, base, name, v) for v in booleans]
     if strings:
-        pieces.append(compiler.one_of(_text_of(compiler, base, name), strings, "text"))
+        pieces.append(compiler.one_of(compiler.text_of(base, name), strings, "text"))
     if numbers:
         pieces.append(compiler.one_of(compiler.number_of(base, name), numbers, "numeric"))
     return pieces
-
-
-def _text_of(compiler: Compiler, base: str, name: str) -> Sql:
-    """The value as text if it is a JSON string (NULL otherwise)."""
-    if compiler.pg:
-        return sql(
-            "CASE WHEN jsonb_typeof({b} -> {k}) = 'string' THEN {b} ->> {k} END", b=base, k=compiler.key(name)
-        )
-    return sql(
-        "CASE WHEN json_type({b}, {k}) = 'text' THEN json_extract({b}, {k}) END", b=base, k=compiler.key(name)
-    )
-
-
-def _json_type(compiler: Compiler, base: str, name: str) -> Sql:
-    """The JSON type name; 'null' for JSON null, NULL when the key is missing."""
-    if compiler.pg:
-        return sql("jsonb_typeof({b} -> {k})", b=base, k=compiler.key(name))
-    return sql("json_type({b}, {k})", b=base, k=compiler.key(name))

@@ -35,8 +35,7 @@ class UserProperty(PropertyType):
         }
 
     def sql(self, compiler: Compiler, condition: dict[str, Any], scope: Scope, stack: tuple[int, ...]) -> Sql:
-        scope.needs_profiles = True
-        return property_sql(compiler, f"{scope.profiles}.properties", condition)
+        return property_sql(compiler, compiler.traits(scope), condition)
 
     def event_types(self, condition: dict[str, Any]) -> frozenset[str] | None:
         # Traits come from identify events only (ingestion/storage.py folds them into profiles).
