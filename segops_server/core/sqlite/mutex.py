@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimedOut
 
 
@@ -32,24 +33,36 @@ class WritersMutex:
         self._mu = threading.Lock()
         self._pid = 0
         self._fd = -1
-        self._pool: ThreadPoolExecutor | None = None
+        self._requests: queue.SimpleQueue[Future[bool]] | None = None  # for the waiting thread
         self._pending: Future[bool] | None = None  # the blocking wait under way, if any
         self._waiters = 0  # writers waiting for that wait's outcome
         self._handed = False  # that wait got the lock for them
 
-    def _opened(self) -> ThreadPoolExecutor:
+    def _opened(self) -> queue.SimpleQueue[Future[bool]]:
         """The file and the waiting thread of this process (a forked child opens its own: a lock
-        on an inherited open file would be its parent's too)."""
-        if self._pid != os.getpid() or self._pool is None:
+        on an inherited open file would be its parent's too). The thread is a daemon: a process
+        that exits while it waits is not held up by another's lock."""
+        if self._pid != os.getpid() or self._requests is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="segops-writers-mutex")
+            self._requests = queue.SimpleQueue()
+            threading.Thread(
+                target=self._serve, args=(self._requests,), name="segops-writers-mutex", daemon=True
+            ).start()
             self._pending, self._waiters, self._handed, self._pid = None, 0, False, os.getpid()
-        return self._pool
+        return self._requests
+
+    def _serve(self, requests: queue.SimpleQueue[Future[bool]]) -> None:
+        while True:
+            future = requests.get()
+            try:
+                future.set_result(self._wait())
+            except BaseException as exc:  # handed to the writer waiting for it
+                future.set_exception(exc)
 
     def acquire(self, timeout: float) -> bool:
         """Take the lock within `timeout` seconds (0: only if free now); False if not."""
         with self._mu:
-            pool = self._opened()
+            requests = self._opened()
             if self._pending is None:
                 try:
                     fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -57,7 +70,8 @@ class WritersMutex:
                 except BlockingIOError:
                     if timeout <= 0:
                         return False
-                    self._pending = pool.submit(self._wait)
+                    self._pending = Future()
+                    requests.put(self._pending)
             elif timeout <= 0:
                 return False
             pending = self._pending
