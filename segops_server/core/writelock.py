@@ -6,15 +6,22 @@ by default) while another process held the lock, so /healthz and the delivery AP
 write, queued behind them, and writes past the timeout answered 500.
 
 In a server process (wsgi.py turns it on) a statement that takes the lock outside a transaction
-(Django's BEGIN IMMEDIATE, an autocommit UPDATE) first takes this process's gate:
+(Django's BEGIN IMMEDIATE, an autocommit UPDATE) first takes this process's gate, then the
+server processes' writers mutex (core/sqlite/mutex.py), and keeps both until its transaction
+ends (COMMIT, ROLLBACK or close; an autocommit statement's right after it): the next writer, of
+this process or another, is woken the moment they are let go, instead of by SQLite's busy
+handler, which sleeps up to 100 ms between looks at the lock.
 
-- one thread at a time waits for the lock, at most SEGOPS_SQLITE_WRITE_WAIT_SECONDS (its busy
-  timeout); the others queue on the gate as long as the database makes progress: under normal
-  contention, however heavy, someone commits every few milliseconds (the WAL file changes);
-  when nobody has committed for STALL_SECONDS the lock is held by someone who is not writing;
-- a writer that cannot get the gate in that time, or the lock in its wait, marks the process
-  *stalled*: from then on writers are refused at once (`WriteLockBusy`, answered 503 with
-  Retry-After by core/outage.py), except one that keeps trying, until one gets the lock.
+- one thread at a time waits for the mutex and the lock, each at most
+  SEGOPS_SQLITE_WRITE_WAIT_SECONDS (the lock's busy timeout, for a holder that does not take
+  the mutex: the task worker, a command); the others queue on the gate as long as the database
+  makes progress: under normal contention, however heavy, someone commits every few
+  milliseconds (the WAL file changes); when nobody has committed for STALL_SECONDS the lock is
+  held by someone who is not writing. While the gate's holder is running its own transaction
+  they wait for it at most SEGOPS_SQLITE_WRITE_WAIT_SECONDS;
+- a writer that cannot get the gate in that time, or the mutex or the lock in its wait, marks
+  the process *stalled*: from then on writers are refused at once (`WriteLockBusy`, answered
+  503 with Retry-After by core/outage.py), except one that keeps trying, until one gets the lock.
 
 So while another process holds the lock for a long time at most one thread per process waits,
 the others answer reads and refuse writes at once, and nothing is written half: a refused write
@@ -34,6 +41,7 @@ from contextlib import contextmanager
 from django.db import connection
 
 from segops_server.core.outage import WriteLockBusy
+from segops_server.core.sqlite.mutex import writers_mutex
 
 STALL_SECONDS = 0.5  # no commit by anyone for this long while a writer waits: the lock is held
 POLL_SECONDS = 0.02
@@ -68,6 +76,7 @@ class WriteGate:
         self._local = threading.local()
         self.wait_seconds: float = 0.0
         self.stalled = False
+        self._writing = False  # the gate's holder has the lock and is in its transaction
 
     @property
     def enabled(self) -> bool:
@@ -86,11 +95,16 @@ class WriteGate:
         """Wait for the gate while the database is making progress; False once it has not
         changed for STALL_SECONDS (the lock is held by someone who is not writing)."""
         seen, seen_at = _last_commit(path), time.monotonic()
+        started = seen_at
         while not self._gate.acquire(timeout=POLL_SECONDS):
             if self.stalled:
                 return False
             now, changed = time.monotonic(), _last_commit(path)
-            if changed != seen:
+            if self._writing:  # a thread of this process has the lock: its transaction is running
+                if now - started > self.wait_seconds:
+                    return False
+                seen, seen_at = changed, now
+            elif changed != seen:
                 seen, seen_at = changed, now
             elif now - seen_at > STALL_SECONDS:
                 self.stalled = True
@@ -100,15 +114,26 @@ class WriteGate:
     @contextmanager
     def turn(self, db: sqlite3.Connection, path: str) -> Iterator[None]:
         """Run one lock-taking statement of `db` (the database at `path`) as this process's only
-        writer waiting for the lock."""
+        writer; if it began a transaction, the turn lasts until that ends (`end`)."""
         no_wait = getattr(self._local, "no_wait", False)
         if not self._gate.acquire(blocking=False) and (no_wait or self.stalled or not self._queue(path)):
             raise self._refuse("another write of this server is waiting for it")
+        mutex = writers_mutex(path)
+        try:
+            if not mutex.acquire(0 if no_wait else self.wait_seconds):
+                if not no_wait:
+                    self.stalled = True
+                raise self._refuse(f"another server process has held it for over {self.wait_seconds:g} s")
+        except BaseException:
+            self._gate.release()
+            raise
+        self._local.turn = (db, mutex)
         try:
             if no_wait:
                 db.execute("PRAGMA busy_timeout = 0")
             try:
                 yield
+                self._writing = db.in_transaction
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc):
                     raise
@@ -119,6 +144,20 @@ class WriteGate:
                 if no_wait:
                     db.execute(f"PRAGMA busy_timeout = {int(self.wait_seconds * 1000)}")
             self.stalled = False
+        finally:
+            self.end(db)
+
+    def end(self, db: sqlite3.Connection, *, closed: bool = False) -> None:
+        """After a statement, a commit, a rollback or a close of `db`: once it is not in a
+        transaction, this thread's turn (if `db` has it) is over and the next writer's begins."""
+        turn = getattr(self._local, "turn", None)
+        if turn is None or turn[0] is not db or (not closed and db.in_transaction):
+            return
+        self._local.turn = None
+        self._writing = False
+        mutex = turn[1]
+        try:
+            mutex.release()
         finally:
             self._gate.release()
 

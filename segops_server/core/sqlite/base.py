@@ -23,13 +23,19 @@ class GatedCursor(base.SQLiteCursorWrapper):
         if gate.enabled and not self.connection.in_transaction and takes_write_lock(query):
             with gate.turn(self.connection, self.path):
                 return super().execute(query, params)
-        return super().execute(query, params)
+        try:
+            return super().execute(query, params)
+        finally:
+            gate.end(self.connection)  # a COMMIT or ROLLBACK statement ends this thread's turn
 
     def executemany(self, query: str, param_list: Any) -> Any:
         if gate.enabled and not self.connection.in_transaction and takes_write_lock(query):
             with gate.turn(self.connection, self.path):
                 return super().executemany(query, param_list)
-        return super().executemany(query, param_list)
+        try:
+            return super().executemany(query, param_list)
+        finally:
+            gate.end(self.connection)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -38,6 +44,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if gate.enabled:
             params["timeout"] = gate.wait_seconds  # sqlite3's busy timeout, in seconds
         return params
+
+    # A server thread's turn to write (core/writelock.py) lasts until its transaction ends.
+    def _commit(self) -> None:
+        try:
+            super()._commit()  # type: ignore[misc]  # django-stubs leave it out
+        finally:
+            gate.end(self.connection)
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()  # type: ignore[misc]
+        finally:
+            gate.end(self.connection)
+
+    def _close(self) -> None:
+        db = self.connection
+        try:
+            super()._close()  # type: ignore[misc]
+        finally:
+            gate.end(db, closed=True)  # closing rolls back what was not committed
 
     def create_cursor(self, name: str | None = None) -> Any:
         cursor = self.connection.cursor(factory=GatedCursor)

@@ -197,3 +197,45 @@ def test_it_is_off_outside_server_processes(database: ConnectionHandler, holder:
     gate.disable()
     assert not gate.enabled
     assert database["default"].get_connection_params()["timeout"] == 20
+
+
+def test_a_thread_waits_for_its_process_s_running_transaction_past_the_stall_limit(
+    database: ConnectionHandler,
+) -> None:
+    """The gate's holder is running its own transaction (it has the lock): a slow one is not a
+    stall, and the next writer of the process goes as soon as it commits."""
+    began = threading.Event()
+
+    def slow_transaction() -> None:
+        with database["default"].cursor() as cursor:
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute("INSERT INTO t (v) VALUES (1)")
+            began.set()
+            time.sleep(writelock.STALL_SECONDS + 0.3)
+            cursor.execute("COMMIT")
+        database["default"].close()
+
+    first = threading.Thread(target=slow_transaction)
+    first.start()
+    began.wait(5)
+    seconds, exc = _timed_failure(database)
+    first.join()
+    assert exc is None
+    assert seconds > writelock.STALL_SECONDS  # it waited for the holder's commit
+    assert not gate.stalled
+
+
+def test_closing_a_connection_in_a_transaction_ends_its_turn(database: ConnectionHandler) -> None:
+    def abandoned() -> None:
+        with database["default"].cursor() as cursor:
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute("INSERT INTO t (v) VALUES (7)")
+        database["default"].close()  # rolled back: the turn is over
+
+    thread = threading.Thread(target=abandoned)
+    thread.start()
+    thread.join()
+    assert _write(database) < 0.5
+    with database["default"].cursor() as cursor:
+        cursor.execute("SELECT v FROM t")
+        assert cursor.fetchall() == [(1,)]
