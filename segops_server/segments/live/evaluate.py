@@ -3,8 +3,9 @@ and the difference applied to the segment's current member set.
 
 A segment is evaluated for a batch of users with its compiled rule restricted to those users
 (definition_compile's `only_users`), a read outside any transaction. The difference with the
-current generation's rows is then applied in one short transaction per segment that first takes
-the segment's row (an UPDATE that changes nothing, unless a compute runs or the generation moved):
+current generation's rows is then applied, for all the round's segments, in one short transaction
+(one commit a round) that first takes each segment's row in primary-key order (an UPDATE that
+changes nothing, unless a compute runs or the generation moved: that segment is left out):
 a compute that claims the segment after it sees the applied rows and every event read; a compute
 that claimed it before makes the evaluation wait (the users stay pending and are evaluated
 against the new generation once it is swapped in). So live changes and computes never interleave
