@@ -4,12 +4,12 @@ and the difference applied to the segment's current member set.
 A segment is evaluated for a batch of users with its compiled rule restricted to those users
 (definition_compile's `only_users`), a read outside any transaction. The difference with the
 current generation's rows is then applied, for all the round's segments, in one short transaction
-(one commit a round) that first takes each segment's row in primary-key order (an UPDATE that
-changes nothing, unless a compute runs or the generation moved: that segment is left out):
-a compute that claims the segment after it sees the applied rows and every event read; a compute
-that claimed it before makes the evaluation wait (the users stay pending and are evaluated
-against the new generation once it is swapped in). So live changes and computes never interleave
-into a wrong set.
+(one commit a round) that takes each segment's row in primary-key order (an UPDATE that changes
+nothing, unless a compute runs or the generation moved: that segment is left out), and renews the
+lease on the users last: a compute that claims the segment after it sees the applied rows and
+every event read; a compute that claimed it before makes the evaluation wait (the users stay
+pending and are evaluated against the new generation once it is swapped in). So live changes and
+computes never interleave into a wrong set.
 """
 
 from __future__ import annotations
@@ -220,29 +220,28 @@ class Evaluated:
 
 def _apply(*, tenant: Tenant, evaluated: list[Evaluated], lease: Lease, out: Outcome) -> None:
     """Apply the round's differences in one transaction (one commit a round, not one a segment),
-    the segments taken in primary-key order (as every round takes them: two evaluators wait for
-    each other, never deadlock). A segment a compute took first is left out (busy); if this
-    worker's lease on the users lapsed (another worker evaluates them), nothing is applied."""
+    taking the segments' rows in primary-key order; a segment a compute took first is left out
+    (busy). Last, the lease on the users is renewed: if it lapsed (another worker evaluates
+    them), nothing is applied. Every round locks in that order (segments by key, then queue
+    rows), so two evaluators applying at once wait for each other, never deadlock; and the
+    queue rows, which ingestion updates, are held only for the commit."""
     entered = exited = 0
     with transaction.atomic():
-        held_lease = False
         for item in evaluated:
             difference = _segment_difference(tenant=tenant, item=item)
             if difference is None:
                 out.busy.add(item.segment.pk)
-                continue
-            if not difference[0] and not difference[1]:
-                continue
-            if not held_lease and not queue.users_hold(rows=lease.rows, owner=lease.owner, now=lease.now):
-                transaction.set_rollback(True)
-                out.busy.update(e.segment.pk for e in evaluated)
-                return
-            held_lease = True
-            _segment_change(tenant=tenant, segment=item.segment, difference=difference, now=lease.now)
-            entered += len(difference[0])
-            exited += len(difference[1])
-        if held_lease:
-            transaction.on_commit(snapshots.changed)
+            elif difference[0] or difference[1]:
+                _segment_change(tenant=tenant, segment=item.segment, difference=difference, now=lease.now)
+                entered += len(difference[0])
+                exited += len(difference[1])
+        if not entered and not exited:
+            return
+        if not queue.users_hold(rows=lease.rows, owner=lease.owner, now=lease.now):
+            transaction.set_rollback(True)
+            out.busy.update(item.segment.pk for item in evaluated)
+            return
+        transaction.on_commit(snapshots.changed)
     out.entered += entered
     out.exited += exited
 
