@@ -29,8 +29,11 @@ from segops_server.webhooks.signing import secret_generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import fresh_database, percentile, production_server
-from ingest import BATCH_GOAL, SINGLE_GOAL, run_phase
+from ingest import run_phase
 from segments import generate
+
+BATCH_GOAL = 25_000  # events/s, 2 clients sending batches of 500
+SINGLE_GOAL = 1_500  # requests/s, 8 clients sending single events
 
 PROBE = {
     "logic": "AND",

@@ -3,12 +3,13 @@ and the difference applied to the segment's current member set.
 
 A segment is evaluated for a batch of users with its compiled rule restricted to those users
 (definition_compile's `only_users`), a read outside any transaction. The difference with the
-current generation's rows is then applied in one short transaction per segment that first takes
-the segment's row (an UPDATE that changes nothing, unless a compute runs or the generation moved):
-a compute that claims the segment after it sees the applied rows and every event read; a compute
-that claimed it before makes the evaluation wait (the users stay pending and are evaluated
-against the new generation once it is swapped in). So live changes and computes never interleave
-into a wrong set.
+current generation's rows is then applied, for all the round's segments, in one short transaction
+(one commit a round) that takes each segment's row in primary-key order (an UPDATE that changes
+nothing, unless a compute runs or the generation moved: that segment is left out), and renews the
+lease on the users last: a compute that claims the segment after it sees the applied rows and
+every event read; a compute that claimed it before makes the evaluation wait (the users stay
+pending and are evaluated against the new generation once it is swapped in). So live changes and
+computes never interleave into a wrong set.
 """
 
 from __future__ import annotations
@@ -62,14 +63,22 @@ class Outcome:
     busy: set[int] = field(default_factory=set)
     evaluations: int = 0  # segments evaluated (each for the users it can have changed for)
     evaluated: int = 0  # (segment, user) pairs evaluated
-    # Where the round's time went: "reads" (profiles, timers, what changed), "rules", "apply".
+    # Where the round's time went: "fold" (pending profile deltas), "reads" (timers, what
+    # changed), "rules", "apply".
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     next_due: dict[str, datetime] = field(default_factory=dict)  # when time changes them next
 
 
-def live_round(*, now: datetime | None = None, limit: int | None = None, owner: str | None = None) -> int:
+def live_round(
+    *,
+    now: datetime | None = None,
+    limit: int | None = None,
+    owner: str | None = None,
+    out: Outcome | None = None,
+) -> int:
     """Claim the due users (up to `limit`), evaluate them, let their rows go; returns how many.
-    `owner` names the leases (this process's worker id, and the evaluator thread's number)."""
+    `owner` names the leases (this process's worker id, and the evaluator thread's number); `out`,
+    if given, receives the round's totals (bench/live_round.py reads where the time went)."""
     owner = owner or worker_id()
     now = now or timezone.now()
     started = time.monotonic()
@@ -77,7 +86,7 @@ def live_round(*, now: datetime | None = None, limit: int | None = None, owner: 
     by_tenant: dict[int, list[queue.Claimed]] = defaultdict(list)
     for row in rows:
         by_tenant[row.tenant_id].append(row)
-    total = Outcome()
+    total = out if out is not None else Outcome()
     for tenant_id, claimed in by_tenant.items():
         outcome = users_evaluate(tenant_id=tenant_id, claimed=claimed, owner=owner, now=now)
         total.evaluations += outcome.evaluations
@@ -123,6 +132,8 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
         return outcome
     clock = time.monotonic()
     profiles_fold_pending(tenant_id=tenant_id)  # the profiles (traits) the rules read
+    outcome.seconds["fold"] += time.monotonic() - clock
+    clock = time.monotonic()
     tenant = Tenant.objects.get(pk=tenant_id)
     lookup = definition_lookup(tenant)
     windows = segments_windows(segments, lookup)
@@ -144,6 +155,7 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
             else {}
         )
     outcome.seconds["reads"] += time.monotonic() - clock
+    evaluated: list[Evaluated] = []
     for segment in segments:
         # The rule of the member set being kept: the definition it was computed with.
         version = segment.computed_version
@@ -170,14 +182,11 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             matched = {row[0] for row in cursor.fetchall()}
+        evaluated.append(Evaluated(segment=segment, user_ids=users, matched=matched))
         outcome.seconds["rules"] += time.monotonic() - clock
-        clock = time.monotonic()
-        lease = Lease(rows=claimed, owner=owner, now=now)
-        if not _apply(
-            tenant=tenant, segment=segment, user_ids=users, matched=matched, lease=lease, out=outcome
-        ):
-            outcome.busy.add(segment.pk)
-        outcome.seconds["apply"] += time.monotonic() - clock
+    clock = time.monotonic()
+    _apply(tenant=tenant, evaluated=evaluated, lease=Lease(rows=claimed, owner=owner, now=now), out=outcome)
+    outcome.seconds["apply"] += time.monotonic() - clock
     return outcome
 
 
@@ -200,61 +209,90 @@ class Lease:
     now: datetime
 
 
-def _apply(
-    *, tenant: Tenant, segment: Segment, user_ids: list[str], matched: set[str], lease: Lease, out: Outcome
-) -> bool:
-    """Apply one segment's difference for `user_ids`; False if a compute took the segment first,
-    or if this worker's lease on the users lapsed (another worker evaluates them)."""
-    generation = segment.generation
-    now = lease.now
+@dataclass(frozen=True)
+class Evaluated:
+    """One segment's answer for the users it was evaluated for: those of them its rule matched."""
+
+    segment: Segment
+    user_ids: list[str]
+    matched: set[str]
+
+
+def _apply(*, tenant: Tenant, evaluated: list[Evaluated], lease: Lease, out: Outcome) -> None:
+    """Apply the round's differences in one transaction (one commit a round, not one a segment),
+    taking the segments' rows in primary-key order; a segment a compute took first is left out
+    (busy). Last, the lease on the users is renewed: if it lapsed (another worker evaluates
+    them), nothing is applied. Every round locks in that order (segments by key, then queue
+    rows), so two evaluators applying at once wait for each other, never deadlock; and the
+    queue rows, which ingestion updates, are held only for the commit."""
+    entered = exited = 0
     with transaction.atomic():
-        held = (
-            Segment.objects.for_tenant(tenant)
-            .filter(pk=segment.pk, generation=generation)
-            .exclude(compute_state=ComputeState.RUNNING)
-            .update(generation=F("generation"))
-        )
-        if not held:
-            return False
-        current = _members_among(segment.pk, generation, user_ids)
-        entered = sorted(matched - current)
-        exited = sorted(current - matched)
+        for item in evaluated:
+            difference = _segment_difference(tenant=tenant, item=item)
+            if difference is None:
+                out.busy.add(item.segment.pk)
+            elif difference[0] or difference[1]:
+                _segment_change(tenant=tenant, segment=item.segment, difference=difference, now=lease.now)
+                entered += len(difference[0])
+                exited += len(difference[1])
         if not entered and not exited:
-            return True
-        if not queue.users_hold(rows=lease.rows, owner=lease.owner, now=now):
+            return
+        if not queue.users_hold(rows=lease.rows, owner=lease.owner, now=lease.now):
             transaction.set_rollback(True)
-            return False
-        if exited:  # their stays end now: deleted, as no reader holds an older generation of them
-            SegmentMember.objects.for_tenant(tenant).filter(
-                stay_covers(generation), segment_id=segment.pk, user_id__in=exited
-            ).delete()
-        SegmentMember.objects.for_tenant(tenant).bulk_create(
-            SegmentMember(
-                tenant=tenant, segment_id=segment.pk, generation=generation, user_id=u, computed_at=now
-            )
-            for u in entered
-        )
-        SegmentChange.objects.for_tenant(tenant).bulk_create(
-            [_change(tenant, segment, generation, u, ChangeKind.EXITED, now) for u in exited]
-            + [_change(tenant, segment, generation, u, ChangeKind.ENTERED, now) for u in entered]
-        )
-        Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
-            member_count=F("member_count") + len(entered) - len(exited), last_live_change_at=now
-        )
-        count = Segment.objects.for_tenant(tenant).values_list("member_count", flat=True).get(pk=segment.pk)
-        segment_size_record(segment_id=segment.pk, tenant_id=tenant.pk, day=now.date(), count=count)
-        # The webhooks' deliveries and the activations' syncs of these changes, in this transaction.
-        live_outbox_write(
-            tenant=tenant,
-            segment=segment,
-            generation=generation,
-            users={"entered": entered, "exited": exited},
-            now=now,
-        )
+            out.busy.update(item.segment.pk for item in evaluated)
+            return
         transaction.on_commit(snapshots.changed)
-    out.entered += len(entered)
-    out.exited += len(exited)
-    return True
+    out.entered += entered
+    out.exited += exited
+
+
+def _segment_difference(*, tenant: Tenant, item: Evaluated) -> tuple[list[str], list[str]] | None:
+    """In the applying transaction: take the segment's row (an UPDATE that changes nothing, unless
+    a compute runs or the generation moved: then None), and the users who entered and exited."""
+    segment = item.segment
+    held = (
+        Segment.objects.for_tenant(tenant)
+        .filter(pk=segment.pk, generation=segment.generation)
+        .exclude(compute_state=ComputeState.RUNNING)
+        .update(generation=F("generation"))
+    )
+    if not held:
+        return None
+    current = _members_among(segment.pk, segment.generation, item.user_ids)
+    return sorted(item.matched - current), sorted(current - item.matched)
+
+
+def _segment_change(
+    *, tenant: Tenant, segment: Segment, difference: tuple[list[str], list[str]], now: datetime
+) -> None:
+    """Write one segment's difference: members, change feed, size, webhook and activation outbox."""
+    generation = segment.generation
+    entered, exited = difference
+    if exited:  # their stays end now: deleted, as no reader holds an older generation of them
+        SegmentMember.objects.for_tenant(tenant).filter(
+            stay_covers(generation), segment_id=segment.pk, user_id__in=exited
+        ).delete()
+    SegmentMember.objects.for_tenant(tenant).bulk_create(
+        SegmentMember(tenant=tenant, segment_id=segment.pk, generation=generation, user_id=u, computed_at=now)
+        for u in entered
+    )
+    SegmentChange.objects.for_tenant(tenant).bulk_create(
+        [_change(tenant, segment, generation, u, ChangeKind.EXITED, now) for u in exited]
+        + [_change(tenant, segment, generation, u, ChangeKind.ENTERED, now) for u in entered]
+    )
+    Segment.objects.for_tenant(tenant).filter(pk=segment.pk).update(
+        member_count=F("member_count") + len(entered) - len(exited), last_live_change_at=now
+    )
+    count = Segment.objects.for_tenant(tenant).values_list("member_count", flat=True).get(pk=segment.pk)
+    segment_size_record(segment_id=segment.pk, tenant_id=tenant.pk, day=now.date(), count=count)
+    # The webhooks' deliveries and the activations' syncs of these changes, in this transaction.
+    live_outbox_write(
+        tenant=tenant,
+        segment=segment,
+        generation=generation,
+        users={"entered": entered, "exited": exited},
+        now=now,
+    )
 
 
 def _members_among(segment_id: int, generation: int, user_ids: list[str]) -> set[str]:

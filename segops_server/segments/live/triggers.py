@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Max, Min
+
 from segops_server.ingestion.models import Event
 from segops_server.segments.live.timers import Window, definition_windows
 from segops_server.segments.rules.conditions import condition_type
@@ -124,18 +126,23 @@ class Recent:
 
 def events_since(*, tenant_id: int, user_ids: list[str], since: datetime) -> Recent:
     """The types of each user's events received since `since` (less MARGIN), and which of the
-    users had none before."""
+    users had none before: one read of the users' events (through the (tenant, user) index),
+    grouped by user and type."""
     start = since - MARGIN
-    events = Event.objects.for_tenant(tenant_id).filter(user_id__in=user_ids)
-    rows = events.filter(received_at__gte=start).values_list("user_id", "event_type").distinct()
-    types: dict[str, set[str]] = {}
-    for user_id, event_type in rows:
-        types.setdefault(user_id, set()).add(event_type)
-    known = set(
-        events.filter(user_id__in=list(types), received_at__lt=start)
-        .values_list("user_id", flat=True)
-        .distinct()
+    rows = (
+        Event.objects.for_tenant(tenant_id)
+        .filter(user_id__in=user_ids)
+        .values_list("user_id", "event_type")
+        .annotate(latest=Max("received_at"), earliest=Min("received_at"))
+        .order_by()
     )
+    types: dict[str, set[str]] = {}
+    known: set[str] = set()
+    for user_id, event_type, latest, earliest in rows:
+        if latest >= start:
+            types.setdefault(user_id, set()).add(event_type)
+        if earliest < start:
+            known.add(user_id)
     return Recent(types=types, new=set(types) - known)
 
 

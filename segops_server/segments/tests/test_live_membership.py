@@ -168,6 +168,24 @@ def test_a_running_compute_keeps_the_user_pending_until_it_is_done(team: Team) -
     assert _members(segment) == {"ann"}
 
 
+def test_a_compute_on_one_segment_leaves_the_rounds_other_changes_applied(team: Team) -> None:
+    """A round's changes are applied in one transaction: the segment a compute holds is left out
+    (its users stay pending), the round's other segments change."""
+    _send(team, "ann", at=NOW)
+    busy = _segment(team, _rule(_orders(2)))
+    free = _segment(team, _rule(_orders(2)))
+    Segment.objects.for_tenant(team.tenant).filter(pk=busy.pk).update(compute_state=ComputeState.RUNNING)
+    _send(team, "ann", at=NOW + timedelta(seconds=1))
+    live_round(now=NOW + timedelta(seconds=1))
+    assert (_members(busy), _members(free)) == (set(), {"ann"})
+    assert SegmentChange.objects.for_tenant(team.tenant).filter(segment=free, user_id="ann").count() == 1
+    assert LivePending.objects.for_tenant(team.tenant).filter(user_id="ann").exists()
+    Segment.objects.for_tenant(team.tenant).filter(pk=busy.pk).update(compute_state=ComputeState.IDLE)
+    _drain(NOW + timedelta(seconds=3))
+    assert (_members(busy), _members(free)) == ({"ann"}, {"ann"})
+    assert SegmentChange.objects.for_tenant(team.tenant).filter(segment=free, user_id="ann").count() == 1
+
+
 def test_an_event_during_a_first_compute_waits_for_it(team: Team) -> None:
     """A segment's first compute may not read an event that comes while it runs: the user stays
     pending until the first member set is in, then is evaluated against it."""
