@@ -16,26 +16,16 @@ from hypothesis import strategies as st
 from segops_server.events_engine.schema import EVENT_COLUMNS, EVENTS_TABLE
 from segops_server.events_engine.transport import Transport
 from segops_server.ingestion.models import IDENTIFY_EVENT
-from segops_server.segments.rules import dsl, reference
+from segops_server.segments.rules import reference
 from segops_server.segments.rules.clickhouse import SUPPORTED_TYPES, clickhouse_definition_compile
 from segops_server.segments.tests.test_compiler_agreement import (
-    PROPERTIES,
     USERS,
-    compared,
-    days,
+    definitions,
     event_rows,
-    event_types,
-    group,
     leaves,
-    merged,
     nows,
-    numbers,
-    numeric_ops,
     payloads,
-    property_comparison,
     times,
-    windows,
-    with_type,
 )
 from segops_server.testing.chdb import chdb_fresh, needs_chdb
 
@@ -45,49 +35,6 @@ TENANT, OTHER = 11, 12
 # with some, among the other events, so ties and strict sequences meet them too.
 identifies = st.lists(st.tuples(st.sampled_from(USERS), st.just(IDENTIFY_EVENT), times, payloads), max_size=6)
 histories = st.tuples(event_rows, identifies).flatmap(lambda pair: st.permutations(pair[0] + pair[1]))
-
-leaf = st.one_of(
-    merged(
-        with_type("event_count", event_type=event_types, window_days=windows),
-        compared(numeric_ops, "value", st.integers(0, 4)),
-    ),
-    merged(with_type("recency", event_type=event_types), compared(numeric_ops, "window_days", days)),
-    merged(
-        with_type(
-            "monetary",
-            event_type=event_types,
-            property=st.sampled_from(PROPERTIES),
-            metric=st.sampled_from(dsl.METRICS),
-            window_days=windows,
-        ),
-        compared(numeric_ops, "value", numbers),
-    ),
-    merged(
-        with_type("event_property", event_type=event_types, property=st.sampled_from(PROPERTIES)),
-        property_comparison(),
-    ),
-    merged(with_type("user_property", property=st.sampled_from(PROPERTIES)), property_comparison()),
-    with_type(
-        "event_sequence",
-        events=st.lists(event_types, min_size=2, max_size=3),
-        window_days=windows,
-        strict=st.booleans(),
-    ),
-)
-
-
-def definitions(references: list[int], depth: int = 3) -> st.SearchStrategy[dict[str, Any]]:
-    conditions: st.SearchStrategy[dict[str, Any]] = leaf
-    if references:
-        membership = with_type(
-            "segment_membership",
-            segment_id=st.sampled_from(references),
-            operator=st.sampled_from(["in", "not_in"]),
-        )
-        conditions = st.one_of(leaf, leaf, membership)
-    for _ in range(depth - 1):
-        conditions = st.one_of(conditions, conditions, group(conditions))
-    return group(conditions)
 
 
 def _store(transport: Transport, rows: list[Any]) -> list[dict[str, Any]]:
