@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 class Snapshot:
     epoch: int | str
     segment_ids: frozenset[int]  # every segment of the tenant, computed or not
-    by_user: dict[str, tuple[tuple[int, str, datetime], ...]] | None  # None: too big to keep
+    by_user: dict[str, tuple[tuple[int, str, datetime | None], ...]] | None  # None: too big to keep
 
     def segments_of(self, user_id: str) -> list[dict[str, Any]]:
         assert self.by_user is not None
@@ -56,10 +56,12 @@ _builders: dict[int, threading.Thread] = {}
 _guard = threading.Lock()
 _ATTEMPTS = 3  # builds in a row while the epoch keeps changing under them
 # Real-time segments change membership many times a second: a tenant's snapshot is then built at
-# most this often per process, and questions meanwhile go to the database (its index answers
-# them; a build reads every member of the tenant).
+# most every REBUILD_SECONDS per process, and never sooner than BUILD_SHARE times its last build's
+# duration after it (a build reads every member of the tenant: a big tenant's builds take at most
+# about 1/BUILD_SHARE of a core). Questions meanwhile go to the database (its index answers them).
 REBUILD_SECONDS = 2.0
-_built_at: dict[int, float] = {}
+BUILD_SHARE = 10
+_next_build_at: dict[int, float] = {}
 
 
 def enabled() -> bool:
@@ -87,10 +89,7 @@ def snapshot_for(tenant_id: int) -> Snapshot | None:
 
 def _build_soon(tenant_id: int) -> None:
     with _guard:
-        if (
-            tenant_id in _builders
-            or time.monotonic() - _built_at.get(tenant_id, -REBUILD_SECONDS) < REBUILD_SECONDS
-        ):
+        if tenant_id in _builders or time.monotonic() < _next_build_at.get(tenant_id, 0.0):
             return
         builder = _builders[tenant_id] = threading.Thread(
             target=_builder, args=(tenant_id,), name=f"membership-snapshot-{tenant_id}", daemon=True
@@ -99,6 +98,7 @@ def _build_soon(tenant_id: int) -> None:
 
 
 def _builder(tenant_id: int) -> None:
+    started = time.monotonic()
     try:
         for _ in range(_ATTEMPTS):
             epoch = _EPOCH.current()
@@ -114,7 +114,8 @@ def _builder(tenant_id: int) -> None:
         connection.close()  # this thread's own connection
         with _guard:
             _builders.pop(tenant_id, None)
-            _built_at[tenant_id] = time.monotonic()
+            finished = time.monotonic()
+            _next_build_at[tenant_id] = finished + max(REBUILD_SECONDS, BUILD_SHARE * (finished - started))
 
 
 def wait_for_builders(timeout: float = 30) -> None:
@@ -124,7 +125,7 @@ def wait_for_builders(timeout: float = 30) -> None:
 
 
 _ROWS_SQL = (
-    "SELECT m.user_id, s.id, s.name, s.last_computed_at FROM {members} m "
+    "SELECT m.user_id, s.id FROM {members} m "
     "JOIN {segments} s ON s.id = m.segment_id AND {covers} "
     "WHERE s.tenant_id = %s AND m.tenant_id = %s ORDER BY s.id LIMIT %s"
 )
@@ -132,16 +133,16 @@ _ROWS_SQL = (
 
 def _build(tenant_id: int, epoch: int | str) -> Snapshot:
     """Read with the epoch taken *before* the read: a change committed meanwhile leaves the
-    snapshot already stale rather than wrongly current."""
+    snapshot already stale rather than wrongly current. Each member row is read as (user, segment)
+    only: a segment's name and compute time are one shared entry, read once."""
     limit = settings.SEGOPS_MEMBERSHIP_SNAPSHOT_MAX_ROWS
-    field = Segment._meta.get_field("last_computed_at")
-    converters = connection.ops.get_db_converters(field.get_col(Segment._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {Segment._meta.db_table} WHERE tenant_id = %s",  # noqa: S608
-            [tenant_id],
+    entries = {
+        pk: (pk, name, computed_at)
+        for pk, name, computed_at in Segment.objects.for_tenant(tenant_id).values_list(
+            "pk", "name", "last_computed_at"
         )
-        segment_ids = frozenset(row[0] for row in cursor.fetchall())
+    }
+    with connection.cursor() as cursor:
         sql = _ROWS_SQL.format(
             members=SegmentMember._meta.db_table,
             segments=Segment._meta.db_table,
@@ -149,18 +150,14 @@ def _build(tenant_id: int, epoch: int | str) -> Snapshot:
         )
         cursor.execute(sql, [tenant_id, tenant_id, limit + 1])
         rows = cursor.fetchall()
+    segment_ids = frozenset(entries)
     if len(rows) > limit:
         return Snapshot(epoch=epoch, segment_ids=segment_ids, by_user=None)
-    by_user: dict[str, list[tuple[int, str, datetime]]] = {}
-    shared: dict[tuple[int, Any], tuple[int, str, datetime]] = {}  # one object per segment generation
-    for user_id, segment_id, name, raw_computed_at in rows:
-        entry = shared.get((segment_id, raw_computed_at))
-        if entry is None:
-            computed_at = raw_computed_at
-            for converter in converters:
-                computed_at = converter(computed_at, field, connection)
-            entry = shared[(segment_id, raw_computed_at)] = (segment_id, name, computed_at)
-        by_user.setdefault(user_id, []).append(entry)
+    by_user: dict[str, list[tuple[int, str, datetime | None]]] = {}
+    for user_id, segment_id in rows:
+        entry = entries.get(segment_id)
+        if entry is not None:  # a segment created after the first read is the next epoch's
+            by_user.setdefault(user_id, []).append(entry)
     return Snapshot(
         epoch=epoch, segment_ids=segment_ids, by_user={user: tuple(found) for user, found in by_user.items()}
     )
@@ -168,4 +165,4 @@ def _build(tenant_id: int, epoch: int | str) -> Snapshot:
 
 def clear() -> None:
     _snapshots.clear()
-    _built_at.clear()
+    _next_build_at.clear()

@@ -140,3 +140,27 @@ def test_a_tenant_changing_often_is_rebuilt_at_most_every_few_seconds(
     clock[0] += snapshots.REBUILD_SECONDS
     assert _ask(reader.key, "user_id=alice")[1] == 1  # this one starts the build
     assert _ask(reader.key, "user_id=alice")[1] == 0
+
+
+def test_a_slow_build_waits_ten_times_its_length_before_the_next(
+    team: Team, buyers: int, reader: IssuedKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big tenant changing every second: its builds take at most a tenth of a core."""
+    clock = [1000.0]
+    monkeypatch.setattr("segops_server.segments.delivery.snapshots.time.monotonic", lambda: clock[0])
+    build = snapshots._build
+
+    def slow_build(tenant_id: int, epoch: int | str) -> snapshots.Snapshot:
+        clock[0] += 1.0  # a build that reads for a second
+        return build(tenant_id, epoch)
+
+    monkeypatch.setattr(snapshots, "_build", slow_build)
+    _ask(reader.key, "user_id=alice")  # starts the first build
+    assert _ask(reader.key, "user_id=alice")[1] == 0
+    snapshots._EPOCH.bump()
+    clock[0] += snapshots.REBUILD_SECONDS  # enough after a quick build, not after this one
+    assert _ask(reader.key, "user_id=alice")[1] == 1
+    assert _ask(reader.key, "user_id=alice")[1] == 1  # still no build started
+    clock[0] += snapshots.BUILD_SHARE * 1.0
+    assert _ask(reader.key, "user_id=alice")[1] == 1  # this one starts the build
+    assert _ask(reader.key, "user_id=alice") == ({"user_id": "alice", "segments": ANY}, 0)
