@@ -97,7 +97,6 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's backend, plus the write gate in server processes (core/writelock.py).
     DATABASES["default"]["ENGINE"] = "segops_server.core.sqlite"
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets readers run beside one writer; IMMEDIATE takes the write lock when a transaction
     # starts, so two processes wait on the busy timeout instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
