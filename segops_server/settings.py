@@ -278,7 +278,7 @@ SEGOPS_WEBHOOK_SENDER_THREADS = env_int("SEGOPS_WEBHOOK_SENDER_THREADS", 4, mini
 # Real-time evaluator threads in each task worker (each claims its own users, on its own
 # connection), and how many users one of them claims per round.
 SEGOPS_LIVE_THREADS = env_int("SEGOPS_LIVE_THREADS", 2, minimum=1)
-SEGOPS_LIVE_BATCH = env_int("SEGOPS_LIVE_BATCH", 500, minimum=1)
+SEGOPS_LIVE_BATCH = env_int("SEGOPS_LIVE_BATCH", 2000, minimum=1)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)

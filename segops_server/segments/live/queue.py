@@ -181,4 +181,4 @@ def pending_count() -> int:
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "SEGOPS_LIVE_BATCH", 500))
+    return int(settings.SEGOPS_LIVE_BATCH)
