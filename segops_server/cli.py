@@ -163,10 +163,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def scheduler_round() -> None:
     """One round of the scheduler: fold profile deltas, queue due segment computes, expire old
-    exports and membership changes, purge spent idempotency keys and quota counters."""
+    exports and membership changes, purge spent idempotency keys and quota counters, and a
+    deleted tenant's events from ClickHouse."""
     from segops_server.core.idempotency import idempotency_purge
     from segops_server.core.quotas import quotas_purge
     from segops_server.core.workers import heartbeats_purge
+    from segops_server.events_engine.retention import events_retention_round
     from segops_server.ingestion.services import profiles_fold_pending
     from segops_server.segments.changes.services import changes_purge
     from segops_server.segments.compute.services import segments_refresh_due
@@ -181,6 +183,7 @@ def scheduler_round() -> None:
     changes_purge()
     heartbeats_purge()
     exports_scratch_purge()
+    events_retention_round()  # a deleted tenant's events leave ClickHouse too
 
 
 def rescue_round() -> None:
