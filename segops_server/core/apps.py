@@ -6,4 +6,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from segops_server.core import schema  # noqa: F401  (registers OpenAPI extensions)
+        from segops_server.core import (
+            schema,  # noqa: F401  (registers OpenAPI extensions)
+            sqllists,  # noqa: F401  (registers the `among` lookup)
+        )

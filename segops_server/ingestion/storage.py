@@ -276,11 +276,10 @@ def events_store_one_statement(
         )
         params += [tenant_id, tenant_id]
     if live:  # the users to evaluate in real time, in the same statement: durable with their events
-        users, live_params = live_queue.upsert_params(
+        sql += f", lq AS ({live_queue.upsert_sql()})"
+        params += live_queue.upsert_params(
             tenant_id=tenant_id, user_ids=(e.user_id for e in events), due_at=received_at
         )
-        sql += f", lq AS ({live_queue.upsert_sql(users)})"
-        params += live_params
     _one_statement_run(sql, params, [(tenant_id, events)])
 
 

@@ -14,7 +14,6 @@ computes never interleave into a wrong set.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import defaultdict
@@ -28,6 +27,7 @@ from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
 from segops_server.analytics.services import segment_size_record
+from segops_server.core.sqllists import json_param, rows_sql
 from segops_server.core.workers import worker_id
 from segops_server.identity.selectors import edges_exist, users_resolve
 from segops_server.ingestion.services import profiles_fold_pending
@@ -42,7 +42,7 @@ from segops_server.segments.live.triggers import (
     events_since,
     windows_crossed,
 )
-from segops_server.segments.members import stay_covers, stay_covers_sql
+from segops_server.segments.members import stay_covers
 from segops_server.segments.models import ChangeKind, ComputeState, Segment, SegmentChange, SegmentMember
 from segops_server.segments.rules.lookup import definition_lookup
 from segops_server.segments.rules.tenant_compile import tenant_definition_compile
@@ -258,7 +258,7 @@ def _segment_difference(*, tenant: Tenant, item: Evaluated) -> tuple[list[str], 
     )
     if not held:
         return None
-    current = _members_among(segment.pk, segment.generation, item.user_ids)
+    current = _members_among(tenant, segment.pk, segment.generation, item.user_ids)
     return sorted(item.matched - current), sorted(current - item.matched)
 
 
@@ -306,32 +306,20 @@ def _segment_change(
 
 def _insert_each(sql: str, params: list[Any], user_ids: list[str]) -> None:
     """Run `sql` (an INSERT ... SELECT with `{user}` and `{users}` to fill) once for all of
-    `user_ids`, in their order: the list is one parameter (an array, or JSON on SQLite), so a
-    round's thousands of rows are neither model objects nor a placeholder each."""
+    `user_ids`, in their order: the list is one parameter (core/sqllists.py), so a round's
+    thousands of rows are neither model objects nor a placeholder each."""
     if not user_ids:
         return
-    value: list[str] | str
-    if connection.vendor == "postgresql":
-        user, users, value = "u.x", "unnest(%s::text[]) WITH ORDINALITY AS u(x, n) ORDER BY u.n", user_ids
-    else:
-        user, users, value = "j.value", "json_each(%s) AS j ORDER BY j.key", json.dumps(user_ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(user=user, users=users), [*params, value])
+        users = f"({rows_sql([('user_id', 'text')])}) AS u"
+        rows = json_param([u] for u in user_ids)
+        cursor.execute(sql.format(user="u.user_id", users=users), [*params, rows])
 
 
-def _members_among(segment_id: int, generation: int, user_ids: list[str]) -> set[str]:
-    """Which of `user_ids` are in the member set: the list as one parameter (an array, or JSON on
-    SQLite), not a placeholder per user."""
-    table = SegmentMember._meta.db_table
-    value: list[str] | str
-    if connection.vendor == "postgresql":
-        among, value = "m.user_id = ANY(%s::text[])", user_ids
-    else:
-        among, value = "m.user_id IN (SELECT value FROM json_each(%s))", json.dumps(user_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT m.user_id FROM {table} m WHERE m.segment_id = %s AND {stay_covers_sql('m', '%s')} "  # noqa: S608
-            f"AND {among}",
-            [segment_id, generation, generation, value],  # the stay rule takes the generation twice
-        )
-        return {row[0] for row in cursor.fetchall()}
+def _members_among(tenant: Tenant, segment_id: int, generation: int, user_ids: list[str]) -> set[str]:
+    """Which of `user_ids` are in the member set (the list as one parameter)."""
+    return set(
+        SegmentMember.objects.for_tenant(tenant)
+        .filter(stay_covers(generation), segment_id=segment_id, user_id__among=user_ids)
+        .values_list("user_id", flat=True)
+    )

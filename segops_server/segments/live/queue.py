@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
+from segops_server.core.sqllists import json_param, rows_sql, values_sql
 from segops_server.segments.models import LivePending
 
 LEASE = timedelta(seconds=30)  # a claimed row's worker renews nothing: evaluations are short
@@ -30,35 +31,35 @@ def _least() -> str:
     return "LEAST" if connection.vendor == "postgresql" else "MIN"
 
 
-def upsert_sql(rows: int) -> str:
-    """INSERT of `rows` (tenant_id, user_id, due_at) rows, each merged into the user's row.
+def upsert_sql() -> str:
+    """INSERT of the users in upsert_params' list (the list is one parameter, core/sqllists.py),
+    each merged into the user's row.
 
     A user already waiting, unclaimed, since no later than this due time is left as it is: the
     evaluation that claims the row reads every event from its due time on, this one's included.
     Only a claimed row (its stamp tells its evaluator a newer event came) or a row due later (a
     time window's moment) is written, so a busy user's events do not rewrite the row each time."""
-    cast = "::bigint" if connection.vendor == "postgresql" else ""
-    stamp = "::timestamptz" if connection.vendor == "postgresql" else ""
-    values = ", ".join([f"(%s{cast}, %s, %s{stamp}, 0, '')"] * rows)
+    rows = rows_sql([("user_id", "text"), ("due_at", "timestamptz")])
+    tenant = "%s::bigint" if connection.vendor == "postgresql" else "%s"
     return (
         f"INSERT INTO {_table()} AS q (tenant_id, user_id, due_at, stamp, lease_owner) "  # noqa: S608
-        f"VALUES {values} ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
+        f"SELECT {tenant}, r.user_id, r.due_at, 0, '' FROM ({rows}) AS r WHERE true "
+        f"ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
         f"due_at = {_least()}(q.due_at, excluded.due_at), stamp = q.stamp + 1 "
         "WHERE q.lease_owner <> '' OR q.due_at > excluded.due_at"
     )
 
 
-def upsert_params(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> tuple[int, list[Any]]:
-    """(row count, params) for upsert_sql: each user once, in order (no two writers deadlock)."""
+def upsert_params(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> list[Any]:
+    """The params of upsert_sql: each user once, in order (no two writers deadlock)."""
     return _params(tenant_id, dict.fromkeys(user_ids, due_at))
 
 
-def _params(tenant_id: int, dues: dict[str, datetime]) -> tuple[int, list[Any]]:
+def _params(tenant_id: int, dues: dict[str, datetime]) -> list[Any]:
     adapt = connection.ops.adapt_datetimefield_value
-    params: list[Any] = []
-    for user_id in sorted(dues):
-        params += [tenant_id, user_id, adapt(dues[user_id])]
-    return len(dues), params
+    # SQLite compares the stored text: the due times in the form Django stores them.
+    text = (lambda at: at.isoformat()) if connection.vendor == "postgresql" else adapt
+    return [tenant_id, json_param([user_id, text(dues[user_id])] for user_id in sorted(dues))]
 
 
 def users_enqueue(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) -> None:
@@ -68,11 +69,10 @@ def users_enqueue(*, tenant_id: int, user_ids: Iterable[str], due_at: datetime) 
 
 def users_enqueue_at(*, tenant_id: int, dues: dict[str, datetime]) -> None:
     """Ask for an evaluation of each user from their own due time on."""
-    count, params = _params(tenant_id, dues)
-    if not count:
+    if not dues:
         return
     with connection.cursor() as cursor:
-        cursor.execute(upsert_sql(count), params)
+        cursor.execute(upsert_sql(), _params(tenant_id, dues))
 
 
 @dataclass(frozen=True)
@@ -123,21 +123,17 @@ def users_done(*, rows: list[Claimed], owner: str, next_due: dict[str, datetime]
     their membership (`next_due`) as their row's due time, in the same transaction."""
     if not rows:
         return
-    pairs = ", ".join(["(%s, %s)"] * len(rows))
-    params: list[Any] = [owner]
-    for row in rows:
-        params += [row.id, row.stamp]
-    ids = ", ".join(["%s"] * len(rows))
+    pairs = rows_sql([("id", "bigint"), ("stamp", "bigint")])
     with transaction.atomic(), connection.cursor() as cursor:
         # One statement each, whatever the batch: a row whose stamp moved stays, its lease let go.
         cursor.execute(
-            f"DELETE FROM {_table()} WHERE lease_owner = %s AND (id, stamp) IN (VALUES {pairs})",  # noqa: S608
-            params,
+            f"DELETE FROM {_table()} WHERE lease_owner = %s AND (id, stamp) IN ({pairs})",  # noqa: S608
+            [owner, json_param([row.id, row.stamp] for row in rows)],
         )
         cursor.execute(
             f"UPDATE {_table()} SET lease_owner = '', lease_expires_at = NULL "  # noqa: S608
-            f"WHERE lease_owner = %s AND id IN ({ids})",
-            [owner, *(row.id for row in rows)],
+            f"WHERE lease_owner = %s AND id IN ({values_sql(integer=True)})",
+            [owner, _ids(rows)],
         )
         if next_due:
             users_enqueue_at(tenant_id=rows[0].tenant_id, dues=next_due)
@@ -149,12 +145,11 @@ def users_later(*, rows: list[Claimed], owner: str, due_at: datetime) -> None:
     nobody, expires then."""
     if not rows:
         return
-    ids = ", ".join(["%s"] * len(rows))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_table()} SET lease_owner = '', lease_expires_at = %s "  # noqa: S608
-            f"WHERE lease_owner = %s AND id IN ({ids})",
-            [connection.ops.adapt_datetimefield_value(due_at), owner, *(row.id for row in rows)],
+            f"WHERE lease_owner = %s AND id IN ({values_sql(integer=True)})",
+            [connection.ops.adapt_datetimefield_value(due_at), owner, _ids(rows)],
         )
 
 
@@ -165,14 +160,17 @@ def users_hold(*, rows: list[Claimed], owner: str, now: datetime) -> bool:
     a newer one (the other's claim waits for this transaction, or this one sees it)."""
     if not rows:
         return True
-    ids = ", ".join(["%s"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_table()} SET lease_expires_at = %s "  # noqa: S608
-            f"WHERE lease_owner = %s AND id IN ({ids})",
-            [connection.ops.adapt_datetimefield_value(now + LEASE), owner, *(row.id for row in rows)],
+            f"WHERE lease_owner = %s AND id IN ({values_sql(integer=True)})",
+            [connection.ops.adapt_datetimefield_value(now + LEASE), owner, _ids(rows)],
         )
         return int(cursor.rowcount) == len(rows)
+
+
+def _ids(rows: list[Claimed]) -> str:
+    return json_param(row.id for row in rows)
 
 
 def pending_count() -> int:

@@ -75,7 +75,7 @@ def next_moments(
 
     events = Event.objects.for_tenant(tenant_id)
     if user_ids is not None:
-        events = events.filter(user_id__in=user_ids)
+        events = events.filter(user_id__among=user_ids)
     for which, event_type, days in sorted(windows):
         window = timedelta(days=days)
         of_type = events.filter(event_type=event_type)

@@ -131,7 +131,7 @@ def events_since(*, tenant_id: int, user_ids: list[str], since: datetime) -> Rec
     start = since - MARGIN
     rows = (
         Event.objects.for_tenant(tenant_id)
-        .filter(user_id__in=user_ids)
+        .filter(user_id__among=user_ids)
         .values_list("user_id", "event_type")
         .annotate(latest=Max("received_at"), earliest=Min("received_at"))
         .order_by()
@@ -153,7 +153,7 @@ def windows_crossed(
     `now`: an event of its type that left it ("first"), or whose age passed its days ("last";
     checked on every such event, a superset of checking the last one)."""
     crossed: dict[Window, set[str]] = {}
-    events = Event.objects.for_tenant(tenant_id).filter(user_id__in=user_ids)
+    events = Event.objects.for_tenant(tenant_id).filter(user_id__among=user_ids)
     for window in sorted(windows):
         _, event_type, days = window
         span = timedelta(days=days)
