@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
-from segops_server.core.sqllists import json_param, rows_sql, values_sql
+from segops_server.core.sqllists import among_sql, json_param, list_param, rows_sql
 from segops_server.segments.models import LivePending
 
 LEASE = timedelta(seconds=30)  # a claimed row's worker renews nothing: evaluations are short
@@ -123,16 +123,23 @@ def users_done(*, rows: list[Claimed], owner: str, next_due: dict[str, datetime]
     their membership (`next_due`) as their row's due time, in the same transaction."""
     if not rows:
         return
-    pairs = rows_sql([("id", "bigint"), ("stamp", "bigint")])
     with transaction.atomic(), connection.cursor() as cursor:
         # One statement each, whatever the batch: a row whose stamp moved stays, its lease let go.
+        # The rows are found by id (the list, an index scan); their stamps are the claimed ones.
+        if connection.vendor == "postgresql":
+            pairs = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+            pair_params = [_ids(rows), list_param(row.stamp for row in rows)]
+        else:
+            pairs = rows_sql([("id", "bigint"), ("stamp", "bigint")])
+            pair_params = [json_param([row.id, row.stamp] for row in rows)]
         cursor.execute(
-            f"DELETE FROM {_table()} WHERE lease_owner = %s AND (id, stamp) IN ({pairs})",  # noqa: S608
-            [owner, json_param([row.id, row.stamp] for row in rows)],
+            f"DELETE FROM {_table()} WHERE lease_owner = %s AND {among_sql('id', integer=True)} "  # noqa: S608
+            f"AND (id, stamp) IN ({pairs})",
+            [owner, _ids(rows), *pair_params],
         )
         cursor.execute(
             f"UPDATE {_table()} SET lease_owner = '', lease_expires_at = NULL "  # noqa: S608
-            f"WHERE lease_owner = %s AND id IN ({values_sql(integer=True)})",
+            f"WHERE lease_owner = %s AND {among_sql('id', integer=True)}",
             [owner, _ids(rows)],
         )
         if next_due:
@@ -148,7 +155,7 @@ def users_later(*, rows: list[Claimed], owner: str, due_at: datetime) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_table()} SET lease_owner = '', lease_expires_at = %s "  # noqa: S608
-            f"WHERE lease_owner = %s AND id IN ({values_sql(integer=True)})",
+            f"WHERE lease_owner = %s AND {among_sql('id', integer=True)}",
             [connection.ops.adapt_datetimefield_value(due_at), owner, _ids(rows)],
         )
 
@@ -163,14 +170,14 @@ def users_hold(*, rows: list[Claimed], owner: str, now: datetime) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_table()} SET lease_expires_at = %s "  # noqa: S608
-            f"WHERE lease_owner = %s AND id IN ({values_sql(integer=True)})",
+            f"WHERE lease_owner = %s AND {among_sql('id', integer=True)}",
             [connection.ops.adapt_datetimefield_value(now + LEASE), owner, _ids(rows)],
         )
         return int(cursor.rowcount) == len(rows)
 
 
 def _ids(rows: list[Claimed]) -> str:
-    return json_param(row.id for row in rows)
+    return list_param(row.id for row in rows)
 
 
 def pending_count() -> int:
