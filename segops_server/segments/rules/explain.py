@@ -16,17 +16,13 @@ from segops_server.ingestion.models import Event
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.models import Segment
 from segops_server.segments.rules.conditions import condition_type
-from segops_server.segments.rules.tenant_compile import tenant_definition_compile
+from segops_server.segments.rules.tenant_compile import events_catch_up, tenant_definition_compile
 
 MAX_EVENTS = 10_000
 
 
 def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: datetime) -> bool:
-    sql, params = tenant_definition_compile(
-        definition,
-        tenant=tenant,
-        now=now,
-    )
+    sql, params = tenant_definition_compile(definition, tenant=tenant, now=now, for_user=user_id, ship=False)
     # Bounded like a preview: a Viewer chooses which segment to explain.
     with (
         bounded_read(connection),
@@ -44,6 +40,7 @@ def _value_seen(condition: dict[str, Any], events: list[Event], traits: dict[str
 
 def segment_explain(*, tenant: Tenant, segment: Segment, user_id: str) -> dict[str, Any]:
     profiles_refresh(tenant=tenant)
+    events_catch_up()  # on the ClickHouse engine, once for every condition evaluated below
     now = timezone.now()
     definition = segment.definition or {"logic": "AND", "conditions": []}
     # The user's events and traits as segments see them: with those of the ids counting for it.
