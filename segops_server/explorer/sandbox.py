@@ -24,6 +24,7 @@ from segops_server.ingestion.validation import ValidEvent
 from segops_server.segments.definitions.selectors import rule_refused
 from segops_server.segments.delivery.selectors import user_segments
 from segops_server.segments.models import Segment
+from segops_server.segments.rules.clickhouse import EngineUnsupported
 from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.rules.lookup import definition_lookup
 from segops_server.segments.rules.tenant_compile import events_catch_up, tenant_definition_compile
@@ -107,6 +108,8 @@ def sandbox_publish(*, tenant: Tenant, event: ValidEvent) -> dict[str, Any]:
                 extra_event=event,  # on the database, written below in a savepoint
                 ship=False,
             )
+        except EngineUnsupported:
+            raise  # the engine's limit, for every segment: the caller's 400, not a skip
         except DefinitionError:
             skipped.append(segment)  # its rule refers to a deleted segment: it cannot be evaluated
             continue

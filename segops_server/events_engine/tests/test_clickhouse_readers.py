@@ -195,3 +195,23 @@ def test_each_reader_reads_clickhouse(team: Team, shop: Transport) -> None:
         assert explained["matched"] is True
         sandbox = _publish(team, user_id="carol", event_type="page_viewed")
         assert [s["name"] for s in sandbox["entered"]] == ["Repeat"]
+
+
+def test_each_reader_answers_400_for_identity_merges(team: Team, shop: Transport) -> None:
+    """What the engine does not evaluate yet is the caller's 400 from every reader, never a 409
+    ("edit the rule") nor a sandbox that skips every segment."""
+    segment = segment_create(tenant=team.tenant, actor=team.owner, name="Buyers", definition=_rule(ORDERS))
+    segment_compute_run(segment_id=segment.pk)
+    _store(team, {**_event("alice", "page_viewed", 1), "anonymous_id": "visitor-1"})  # an edge
+    viewer = team.client("viewer")
+    with _on("clickhouse"):
+        answers = [
+            viewer.post("/api/segments/preview/", {"definition": segment.definition}, format="json"),
+            viewer.post(f"/api/segments/{segment.pk}/estimate/"),
+            viewer.get(f"/api/explorer/users/alice/segments/{segment.pk}/explain/"),
+            team.client("member").post(
+                "/api/explorer/sandbox/publish/", {"user_id": "bob", "event_type": "x"}, format="json"
+            ),
+        ]
+    assert [a.status_code for a in answers] == [400] * 4, [a.json() for a in answers]
+    assert all("clickhouse" in str(a.json()) for a in answers)

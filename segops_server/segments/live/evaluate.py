@@ -201,8 +201,8 @@ def users_evaluate(*, tenant_id: int, claimed: list[queue.Claimed], owner: str, 
 def _not_shipped(tenant_id: int, user_ids: list[str]) -> set[str]:
     """On the ClickHouse engine, after shipping what has settled (once a round, not once a
     segment): the users with an event ClickHouse does not hold yet. Evaluating them now would
-    miss it, so they wait for a later round (SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS at most, as
-    long as they keep sending events no faster than that). None on the database engine."""
+    miss it, so they wait for a later round (about SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS; longer
+    while they send events more often than that). None on the database engine."""
     through = events_catch_up()
     if through is None:
         return set()
