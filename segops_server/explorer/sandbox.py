@@ -107,7 +107,10 @@ def sandbox_publish(*, tenant: Tenant, event: ValidEvent) -> dict[str, Any]:
                 for_user=event.user_id,
                 extra_event=event,  # on the database, written below in a savepoint
                 ship=False,
+                timeout_seconds=settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS,
             )
+        except StatementTimeout as exc:
+            raise rule_refused(exc) from None
         except EngineUnsupported:
             raise  # the engine's limit, for every segment: the caller's 400, not a skip
         except DefinitionError:

@@ -215,3 +215,49 @@ def test_each_reader_answers_400_for_identity_merges(team: Team, shop: Transport
         ]
     assert [a.status_code for a in answers] == [400] * 4, [a.json() for a in answers]
     assert all("clickhouse" in str(a.json()) for a in answers)
+
+
+class _Slow:
+    """The transport, except that a rule query bounded at `seconds` fails as ClickHouse does
+    past its max_execution_time (the error chdb raises)."""
+
+    def __init__(self, transport: Transport, seconds: int) -> None:
+        self.transport, self.bound = transport, f"max_execution_time = {seconds}"
+
+    def query(self, text: str, params: Any = None) -> list[tuple[Any, ...]]:
+        if self.bound in text:
+            raise RuntimeError("Code: 159. DB::Exception: Timeout exceeded: elapsed 7 ms. (TIMEOUT_EXCEEDED)")
+        return self.transport.query(text, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+def test_each_reader_bounds_the_clickhouse_query_as_the_database_one(
+    team: Team, shop: Transport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SEGOPS_PREVIEW_TIMEOUT_SECONDS (SEGOPS_COMPUTE_TIMEOUT_SECONDS for a compute) each
+    reader answers as it does when the database's statement runs out of time."""
+    from segops_server.segments.rules import tenant_compile
+
+    segment = segment_create(tenant=team.tenant, actor=team.owner, name="Buyers", definition=_rule(ORDERS))
+    segment_compute_run(segment_id=segment.pk)
+    viewer = team.client("viewer")
+    bounds = override_settings(SEGOPS_PREVIEW_TIMEOUT_SECONDS=7, SEGOPS_COMPUTE_TIMEOUT_SECONDS=8)
+    with _on("clickhouse"), bounds:
+        monkeypatch.setattr(tenant_compile, "clickhouse_transport", lambda: _Slow(shop, 7))
+        preview = viewer.post("/api/segments/preview/", {"definition": segment.definition}, format="json")
+        took = {"detail": "This rule took longer than 7 s to evaluate."}
+        assert (preview.status_code, preview.json()) == (400, took)
+        estimate = viewer.post(f"/api/segments/{segment.pk}/estimate/").json()
+        assert (estimate["estimated_members"], estimate["exact"]) == (3, False)  # the last compute's
+        explain = viewer.get(f"/api/explorer/users/alice/segments/{segment.pk}/explain/")
+        assert explain.status_code == 400, explain.json()
+        sandbox = team.client("member").post(
+            "/api/explorer/sandbox/publish/", {"user_id": "bob", "event_type": "x"}, format="json"
+        )
+        assert sandbox.status_code == 400, sandbox.json()
+        monkeypatch.setattr(tenant_compile, "clickhouse_transport", lambda: _Slow(shop, 8))
+        segment_compute_run(segment_id=segment.pk)
+        segment.refresh_from_db()
+        assert "took too long" in segment.error, segment.error

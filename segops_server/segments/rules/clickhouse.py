@@ -108,10 +108,11 @@ def clickhouse_definition_compile(
     lookup_definition: LookupDefinition,
     only_users: list[str] | None = None,
     extra_events: Sequence[ExtraEvent] = (),
+    timeout_seconds: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`,
     over the ClickHouse events table and `extra_events`; params by name, for the `{name:Type}`
-    placeholders."""
+    placeholders. `timeout_seconds`: the query's bound (ClickHouse's max_execution_time)."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     definition = definition_validate(definition, lookup_definition=lookup_definition)
@@ -126,7 +127,8 @@ def clickhouse_definition_compile(
     params: dict[str, Any] = {}
     for param in query.params:
         params[param.name] = param.value
-    return f"{query.text} SETTINGS {QUERY_SETTINGS}", params
+    bound = "" if timeout_seconds is None else f", max_execution_time = {int(timeout_seconds)}"
+    return f"{query.text} SETTINGS {QUERY_SETTINGS}{bound}", params
 
 
 class ClickHouseCompiler(Compiler):

@@ -22,12 +22,15 @@ MAX_EVENTS = 10_000
 
 
 def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: datetime) -> bool:
-    sql, params = tenant_definition_compile(definition, tenant=tenant, now=now, for_user=user_id, ship=False)
+    bound = settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS
+    sql, params = tenant_definition_compile(
+        definition, tenant=tenant, now=now, for_user=user_id, ship=False, timeout_seconds=bound
+    )
     # Bounded like a preview: a Viewer chooses which segment to explain.
     with (
         bounded_read(connection),
         connection.cursor() as cursor,
-        statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
+        statement_timeout(cursor, bound),
     ):
         cursor.execute(f"SELECT 1 FROM ({sql}) q WHERE q.user_id = %s", [*params, user_id])  # noqa: S608
         return cursor.fetchone() is not None
