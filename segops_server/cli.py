@@ -1,4 +1,5 @@
-"""The `segops` operator command: run the server, manage the database, scan for leaked keys."""
+"""The `segops` operator command: run the server, manage the database, scan for leaked keys,
+copy events to ClickHouse."""
 
 from __future__ import annotations
 
@@ -162,10 +163,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def scheduler_round() -> None:
     """One round of the scheduler: fold profile deltas, queue due segment computes, expire old
-    exports and membership changes, purge spent idempotency keys and quota counters."""
+    exports and membership changes, purge spent idempotency keys and quota counters, and a
+    deleted tenant's events from ClickHouse."""
     from segops_server.core.idempotency import idempotency_purge
     from segops_server.core.quotas import quotas_purge
     from segops_server.core.workers import heartbeats_purge
+    from segops_server.events_engine.retention import events_retention_round
     from segops_server.ingestion.services import profiles_fold_pending
     from segops_server.segments.changes.services import changes_purge
     from segops_server.segments.compute.services import segments_refresh_due
@@ -180,6 +183,7 @@ def scheduler_round() -> None:
     changes_purge()
     heartbeats_purge()
     exports_scratch_purge()
+    events_retention_round()  # a deleted tenant's events leave ClickHouse too
 
 
 def rescue_round() -> None:
@@ -280,6 +284,24 @@ def cmd_keys_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_backfill(args: argparse.Namespace) -> int:
+    """Copy the stored events to ClickHouse, then compare each tenant's counts (events_engine/command.py)."""
+    _setup_django()
+    from segops_server.events_engine.command import backfill_command
+
+    return backfill_command(batch=args.batch, out=sys.stdout, err=sys.stderr)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segops", description="Operate a SegOps installation.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,6 +314,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan = keys.add_parser("scan", help="find SegOps keys in files; exits 1 if any is found")
     scan.add_argument("paths", nargs="+", metavar="PATH")
     scan.set_defaults(func=cmd_keys_scan)
+    events = sub.add_parser("events", help="events engine tools").add_subparsers(
+        dest="events_command", required=True
+    )
+    backfill = events.add_parser(
+        "backfill", help="copy the stored events to ClickHouse, then check each tenant's count"
+    )
+    backfill.add_argument(
+        "--batch", type=_positive, default=None, metavar="N", help="events per insert (default 100000)"
+    )
+    backfill.set_defaults(func=cmd_events_backfill)
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)

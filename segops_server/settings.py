@@ -97,7 +97,6 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's backend, plus the write gate in server processes (core/writelock.py).
     DATABASES["default"]["ENGINE"] = "segops_server.core.sqlite"
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets readers run beside one writer; IMMEDIATE takes the write lock when a transaction
     # starts, so two processes wait on the busy timeout instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -279,7 +278,7 @@ SEGOPS_WEBHOOK_SENDER_THREADS = env_int("SEGOPS_WEBHOOK_SENDER_THREADS", 4, mini
 # Real-time evaluator threads in each task worker (each claims its own users, on its own
 # connection), and how many users one of them claims per round.
 SEGOPS_LIVE_THREADS = env_int("SEGOPS_LIVE_THREADS", 2, minimum=1)
-SEGOPS_LIVE_BATCH = env_int("SEGOPS_LIVE_BATCH", 500, minimum=1)
+SEGOPS_LIVE_BATCH = env_int("SEGOPS_LIVE_BATCH", 2000, minimum=1)
 SEGOPS_REFRESH_REUSE_GRACE_SECONDS = env_int("SEGOPS_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
 SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("SEGOPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)

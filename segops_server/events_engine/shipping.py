@@ -58,6 +58,30 @@ def events_batch_ship(
     return int(last)
 
 
+def events_ship_next(
+    transport: Transport, *, batch: int = BATCH, settle: timedelta | None = None
+) -> tuple[int, int]:
+    """Ship the next batch under the cursor's row lock, recorded in the same transaction:
+    (the cursor before, the cursor after), equal when no event was ready. Another shipper's
+    batches (the worker's, a backfill's) wait on the lock, so the two take turns."""
+    with transaction.atomic():
+        cursor, _ = EventShipCursor.objects.select_for_update().get_or_create(pk=1)
+        before = cursor.last_event_id
+        last = events_batch_ship(transport, after_id=before, batch=batch, settle=settle)
+        if last != before:
+            cursor.last_event_id = last
+            cursor.save(update_fields=["last_event_id", "updated_at"])
+    return before, last
+
+
+def events_shipped_between(after_id: int, upto_id: int) -> int:
+    """How many stored events have an id in (after_id, upto_id]: those a cursor moving from the
+    one to the other shipped (the ids are the primary key, so this counts an index range)."""
+    if upto_id <= after_id:
+        return 0
+    return Event.objects.unscoped_all_tenants().filter(pk__gt=after_id, pk__lte=upto_id).count()
+
+
 def events_ship_pending(
     transport: Transport,
     *,
@@ -65,21 +89,14 @@ def events_ship_pending(
     settle: timedelta | None = None,
     max_batches: int | None = None,
 ) -> int:
-    """Ship batches until none is left (or `max_batches`), each under the cursor's row lock and
-    recorded in the same transaction; how many events were shipped."""
+    """Ship batches until none is left (or `max_batches`); how many events were shipped."""
     shipped = 0
     done = 0
     while max_batches is None or done < max_batches:
-        with transaction.atomic():
-            cursor, _ = EventShipCursor.objects.select_for_update().get_or_create(pk=1)
-            last = events_batch_ship(transport, after_id=cursor.last_event_id, batch=batch, settle=settle)
-            if last == cursor.last_event_id:
-                return shipped
-            shipped += (
-                Event.objects.unscoped_all_tenants().filter(pk__gt=cursor.last_event_id, pk__lte=last).count()
-            )
-            cursor.last_event_id = last
-            cursor.save(update_fields=["last_event_id", "updated_at"])
+        before, last = events_ship_next(transport, batch=batch, settle=settle)
+        if last == before:
+            return shipped
+        shipped += events_shipped_between(before, last)
         done += 1
     return shipped
 

@@ -31,14 +31,20 @@ def _least() -> str:
 
 
 def upsert_sql(rows: int) -> str:
-    """INSERT of `rows` (tenant_id, user_id, due_at) rows, each merged into the user's row."""
+    """INSERT of `rows` (tenant_id, user_id, due_at) rows, each merged into the user's row.
+
+    A user already waiting, unclaimed, since no later than this due time is left as it is: the
+    evaluation that claims the row reads every event from its due time on, this one's included.
+    Only a claimed row (its stamp tells its evaluator a newer event came) or a row due later (a
+    time window's moment) is written, so a busy user's events do not rewrite the row each time."""
     cast = "::bigint" if connection.vendor == "postgresql" else ""
     stamp = "::timestamptz" if connection.vendor == "postgresql" else ""
     values = ", ".join([f"(%s{cast}, %s, %s{stamp}, 0, '')"] * rows)
     return (
         f"INSERT INTO {_table()} AS q (tenant_id, user_id, due_at, stamp, lease_owner) "  # noqa: S608
         f"VALUES {values} ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
-        f"due_at = {_least()}(q.due_at, excluded.due_at), stamp = q.stamp + 1"
+        f"due_at = {_least()}(q.due_at, excluded.due_at), stamp = q.stamp + 1 "
+        "WHERE q.lease_owner <> '' OR q.due_at > excluded.due_at"
     )
 
 
@@ -175,4 +181,4 @@ def pending_count() -> int:
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "SEGOPS_LIVE_BATCH", 500))
+    return int(settings.SEGOPS_LIVE_BATCH)

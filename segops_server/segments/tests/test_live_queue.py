@@ -74,7 +74,26 @@ def test_a_request_queues_each_of_its_users_once_with_its_events() -> None:
         received_at=later,
     )
     row = LivePending.objects.for_tenant(tenant).get(user_id="a")
-    assert (row.due_at, row.stamp) == (NOW, 1)  # coalesced: still due at the first event's time
+    # Coalesced: still due at the first event's time, and an unclaimed row is not even rewritten.
+    assert (row.due_at, row.stamp) == (NOW, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_for_a_user_being_evaluated_keeps_them_due() -> None:
+    tenant = live_tenant()
+    queue.users_enqueue(tenant_id=tenant.pk, user_ids=["a", "b"], due_at=NOW)
+    claimed = queue.users_claim(owner="w", now=NOW, limit=10)
+    later = NOW + timedelta(seconds=5)
+    events_store(
+        tenant=tenant,
+        events=[event_validate({"user_id": "a", "event_type": "x"}, now=later)],
+        received_at=later,
+    )
+    assert LivePending.objects.for_tenant(tenant).get(user_id="a").stamp == 1  # a newer event came
+    queue.users_done(rows=claimed, owner="w", next_due={})
+    row = LivePending.objects.for_tenant(tenant).get()  # b is done; a is due again for its event
+    assert (row.user_id, row.lease_owner, row.due_at) == ("a", "", NOW)
+    assert [c.user_id for c in queue.users_claim(owner="w", now=later, limit=10)] == ["a"]
 
 
 @pytest.mark.django_db(transaction=True)
