@@ -101,9 +101,14 @@ def events_ship_pending(
     return shipped
 
 
+def events_shipped_through() -> int:
+    """The last event id shipped (every stored event up to it is in ClickHouse)."""
+    return int(EventShipCursor.objects.filter(pk=1).values_list("last_event_id", flat=True).first() or 0)
+
+
 def events_ship_lag() -> tuple[int, float | None]:
     """(events stored and not yet shipped, seconds since the oldest of them was received)."""
-    cursor = EventShipCursor.objects.filter(pk=1).values_list("last_event_id", flat=True).first() or 0
+    cursor = events_shipped_through()
     waiting = Event.objects.unscoped_all_tenants().filter(pk__gt=cursor)
     oldest = waiting.order_by("pk").values_list("received_at", flat=True).first()
     age = None if oldest is None else max(0.0, (timezone.now() - oldest).total_seconds())

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from segops_server.access import rules
 from segops_server.accounts.tenancy import TenantScopedAPIView
+from segops_server.core.errors import Invalid
 from segops_server.core.serializing import many_data
 from segops_server.explorer import selectors
 from segops_server.explorer.sandbox import sandbox_publish
@@ -24,6 +25,7 @@ from segops_server.explorer.serializers import (
     UserSummarySerializer,
 )
 from segops_server.ingestion.validation import EventError, event_validate
+from segops_server.segments.rules.clickhouse import EngineUnsupported
 
 
 class _ExplorerView(TenantScopedAPIView):
@@ -95,4 +97,8 @@ class SandboxView(TenantScopedAPIView):
             event = event_validate(request.data, now=timezone.now())
         except EventError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
-        return Response(SandboxResultSerializer(sandbox_publish(tenant=self.tenant, event=event)).data)
+        try:
+            published = sandbox_publish(tenant=self.tenant, event=event)
+        except EngineUnsupported as exc:
+            raise Invalid({"detail": exc.message}) from None  # as a preview's
+        return Response(SandboxResultSerializer(published).data)

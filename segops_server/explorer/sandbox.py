@@ -24,9 +24,10 @@ from segops_server.ingestion.validation import ValidEvent
 from segops_server.segments.definitions.selectors import rule_refused
 from segops_server.segments.delivery.selectors import user_segments
 from segops_server.segments.models import Segment
+from segops_server.segments.rules.clickhouse import EngineUnsupported
 from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.rules.lookup import definition_lookup
-from segops_server.segments.rules.tenant_compile import tenant_definition_compile
+from segops_server.segments.rules.tenant_compile import events_catch_up, tenant_definition_compile
 
 # Segments per statement: SQLite allows at most 500 terms in one compound SELECT.
 CHUNK = 100
@@ -92,6 +93,7 @@ def sandbox_publish(*, tenant: Tenant, event: ValidEvent) -> dict[str, Any]:
     now = timezone.now()
     segments = _active_segments(tenant)
     lookup = definition_lookup(tenant)
+    events_catch_up()  # on the ClickHouse engine, once for all the segments below
     compiled: list[tuple[int, str, list[Any]]] = []
     skipped: list[Segment] = []
     for segment in segments:
@@ -102,7 +104,15 @@ def sandbox_publish(*, tenant: Tenant, event: ValidEvent) -> dict[str, Any]:
                 tenant=tenant,
                 now=now,
                 lookup=lookup,
+                for_user=event.user_id,
+                extra_event=event,  # on the database, written below in a savepoint
+                ship=False,
+                timeout_seconds=settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS,
             )
+        except StatementTimeout as exc:
+            raise rule_refused(exc) from None
+        except EngineUnsupported:
+            raise  # the engine's limit, for every segment: the caller's 400, not a skip
         except DefinitionError:
             skipped.append(segment)  # its rule refers to a deleted segment: it cannot be evaluated
             continue

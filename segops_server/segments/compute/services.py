@@ -146,6 +146,7 @@ def segment_compute_run(*, segment_id: int, now: datetime | None = None) -> None
             segment.definition,
             tenant=tenant,
             now=now,
+            timeout_seconds=settings.SEGOPS_COMPUTE_TIMEOUT_SECONDS,
         )
 
         def swap(count: int) -> None:

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from segops_server.access import rules
-from segops_server.core.errors import Conflict
+from segops_server.core.errors import Conflict, Invalid
 from segops_server.core.pagination import PageNumberPagination, paginated_response
 from segops_server.segments.api_base import SegmentsView
 from segops_server.segments.definitions import selectors, services
@@ -20,6 +20,7 @@ from segops_server.segments.definitions.serializers import (
     SegmentSerializer,
     SegmentVersionSerializer,
 )
+from segops_server.segments.rules.clickhouse import EngineUnsupported
 from segops_server.segments.rules.dsl import DefinitionError
 
 
@@ -103,6 +104,8 @@ class EstimateView(SegmentsView):
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
         try:
             estimated = selectors.estimate(segment=segment)
+        except EngineUnsupported as exc:  # the tenant's data, not the rule: as for a preview
+            raise Invalid({"detail": exc.message}) from None
         except DefinitionError as exc:
             # As for explain: the saved rule refers to a deleted segment; the segment needs an edit.
             raise Conflict(

@@ -43,16 +43,15 @@ def preview(
 ) -> dict[str, Any]:
     """How many users match right now, a deterministic sample (lowest ids) and the compiled SQL."""
     profiles_refresh(tenant=tenant)
-    sql, params = tenant_definition_compile(
-        definition,
-        tenant=tenant,
-        now=now or timezone.now(),
-    )
+    bound = settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS
     try:
+        sql, params = tenant_definition_compile(
+            definition, tenant=tenant, now=now or timezone.now(), timeout_seconds=bound
+        )
         with (
             bounded_read(connection),
             connection.cursor() as cursor,
-            statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
+            statement_timeout(cursor, bound),
         ):
             cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608 (compiled, parameterised)
             matched = cursor.fetchone()[0]
@@ -89,16 +88,15 @@ def estimate(*, segment: Segment, now: datetime | None = None) -> dict[str, Any]
         raise Invalid({"detail": "Save a definition before estimating this segment."})
     now = now or timezone.now()
     profiles_refresh(tenant=tenant)
-    sql, params = tenant_definition_compile(
-        segment.definition,
-        tenant=tenant,
-        now=now,
-    )
+    bound = settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS
     try:
+        sql, params = tenant_definition_compile(
+            segment.definition, tenant=tenant, now=now, timeout_seconds=bound
+        )
         with (
             bounded_read(connection),
             connection.cursor() as cursor,
-            statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
+            statement_timeout(cursor, bound),
         ):
             cursor.execute(f"SELECT count(*) FROM ({sql}) q", params)  # noqa: S608 (compiled, parameterised)
             counted = int(cursor.fetchone()[0])

@@ -24,7 +24,7 @@ from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermissi
 from segops_server.accounts.tenancy import TenantScopedAPIView, TenantScopedMixin
 from segops_server.core.converters import MAX_ID_DIGITS
 from segops_server.core.cursors import cursor_page
-from segops_server.core.errors import Conflict
+from segops_server.core.errors import Conflict, Invalid
 from segops_server.core.fastpath import Decline, Mirrors, query_params, short_way_of
 from segops_server.core.ids import InvalidId, user_id_parse
 from segops_server.core.parsers import DepthLimitedJSONParser
@@ -42,6 +42,7 @@ from segops_server.segments.delivery.serializers import (
     MembersQuerySerializer,
     UserSegmentSerializer,
 )
+from segops_server.segments.rules.clickhouse import EngineUnsupported
 from segops_server.segments.rules.dsl import DefinitionError
 from segops_server.segments.rules.explain import segment_explain
 
@@ -197,6 +198,8 @@ class ExplainView(SegmentsView):
         segment = selectors.segment_get(tenant=self.tenant, segment_id=segment_id)
         try:
             explained = segment_explain(tenant=self.tenant, segment=segment, user_id=user_id)
+        except EngineUnsupported as exc:  # the tenant's data, not the rule: as for a preview
+            raise Invalid({"detail": exc.message}) from None
         except DefinitionError as exc:
             # The saved rule no longer compiles (a segment it refers to was deleted): the segment's
             # state, not this request, is what is wrong.

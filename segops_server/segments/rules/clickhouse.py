@@ -17,6 +17,9 @@ Differences from the databases' dialects, each handled here:
   NULL for JSON null and a missing key alike (the same to every operator). An object has no value
   at its own key, only its leaf paths, so `is_set` looks for a path under `key.` (docs/architecture.md
   says what that cannot tell apart).
+- An evaluation can count events that are not in the table (the sandbox's event, stored
+  nowhere): `extra_events` are rows added to the table's by UNION ALL, each value a parameter,
+  with ids above any stored one (so "latest" ties go to them, as to the next id stored).
 - There is no profiles table: the users are the tenant's distinct event users, which is what
   the profiles are (one per user with an event), and their traits the payload of their latest
   identify event, which is what the profiles' properties are.
@@ -28,16 +31,17 @@ Condition types whose SQL is not written for ClickHouse yet are refused with
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from segops_server.events_engine.schema import EVENTS_TABLE
+from segops_server.events_engine.schema import EVENT_COLUMNS, EVENTS_TABLE
 from segops_server.ingestion.models import IDENTIFY_EVENT
 from segops_server.segments.rules.compiler import Compiler, Scope
 from segops_server.segments.rules.conditions import condition_type
-from segops_server.segments.rules.conditions.sqltext import Sql, exact, sql
+from segops_server.segments.rules.conditions.sqltext import Sql, exact, joined, sql
 from segops_server.segments.rules.dsl import DefinitionError, LookupDefinition, definition_validate
 
 # The condition types this dialect compiles; the others raise EngineUnsupported.
@@ -75,6 +79,20 @@ class EngineUnsupported(DefinitionError):
 
 
 @dataclass(frozen=True)
+class ExtraEvent:
+    """An event evaluated as if stored (the sandbox's): its tenant is the compile's."""
+
+    user_id: str
+    event_type: str
+    occurred_at: datetime
+    payload_json: str
+    anonymous_id: str | None = None
+
+
+EXTRA_IDS_TO = 2**64 - 1  # extra events' ids end here, in their order: above any stored id
+
+
+@dataclass(frozen=True)
 class Param:
     """One server-side parameter: its name in the text, and its value."""
 
@@ -89,20 +107,28 @@ def clickhouse_definition_compile(
     now: datetime,
     lookup_definition: LookupDefinition,
     only_users: list[str] | None = None,
+    extra_events: Sequence[ExtraEvent] = (),
+    timeout_seconds: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """(sql, params) selecting the distinct user_id of the tenant's users matching `definition`,
-    over the ClickHouse events table; params by name, for the `{name:Type}` placeholders."""
+    over the ClickHouse events table and `extra_events`; params by name, for the `{name:Type}`
+    placeholders. `timeout_seconds`: the query's bound (ClickHouse's max_execution_time)."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     definition = definition_validate(definition, lookup_definition=lookup_definition)
     compiler = ClickHouseCompiler(
-        tenant_id=tenant_id, now=now.astimezone(UTC), lookup=lookup_definition, only_users=only_users
+        tenant_id=tenant_id,
+        now=now.astimezone(UTC),
+        lookup=lookup_definition,
+        only_users=only_users,
+        extra_events=extra_events,
     )
     query = compiler.query(definition, stack=())
     params: dict[str, Any] = {}
     for param in query.params:
         params[param.name] = param.value
-    return f"{query.text} SETTINGS {QUERY_SETTINGS}", params
+    bound = "" if timeout_seconds is None else f", max_execution_time = {int(timeout_seconds)}"
+    return f"{query.text} SETTINGS {QUERY_SETTINGS}{bound}", params
 
 
 class ClickHouseCompiler(Compiler):
@@ -115,14 +141,48 @@ class ClickHouseCompiler(Compiler):
         now: datetime,
         lookup: LookupDefinition,
         only_users: list[str] | None = None,
+        extra_events: Sequence[ExtraEvent] = (),
     ) -> None:
         super().__init__(
             vendor="clickhouse", tenant_id=tenant_id, now=now, lookup=lookup, only_users=only_users
         )
         self._names = itertools.count()
-        self.events = EVENTS_TABLE
+        self.events = self._events(extra_events)
         # The tenant filter is pushed into this subquery by ClickHouse (the outer WHERE has it).
-        self.profiles = f"(SELECT DISTINCT tenant_id, user_id FROM {EVENTS_TABLE})"  # noqa: S608 (our names)
+        self.profiles = sql("(SELECT DISTINCT tenant_id, user_id FROM {events})", events=self.events)
+
+    def _typed(self, value: Any, ch_type: str) -> Sql:
+        name = f"p{next(self._names)}"
+        return Sql(f"{{{name}:{ch_type}}}", (Param(name, value),))
+
+    def _events(self, extra: Sequence[ExtraEvent]) -> str | Sql:
+        """The table, or the table and `extra` rows (the last of them with the highest id)."""
+        if not extra:
+            return EVENTS_TABLE
+        columns = ", ".join(EVENT_COLUMNS)
+        rows = [
+            sql(
+                "SELECT {id} AS id, {tenant} AS tenant_id, {type} AS event_type, {user} AS user_id, "
+                "{at} AS occurred_at, {at} AS received_at, {anonymous} AS anonymous_id, "
+                "CAST({payload} AS JSON) AS payload",
+                id=self._typed(EXTRA_IDS_TO - len(extra) + 1 + index, "UInt64"),
+                tenant=self._typed(self.tenant_id, "UInt64"),
+                type=self._typed(event.event_type, "String"),
+                user=self._typed(event.user_id, "String"),
+                at=self._typed(event.occurred_at.astimezone(UTC), "DateTime64(6, 'UTC')"),
+                anonymous=(
+                    Sql("CAST(NULL AS Nullable(String))")
+                    if event.anonymous_id is None
+                    else self._typed(event.anonymous_id, "Nullable(String)")
+                ),
+                payload=self._typed(event.payload_json, "String"),
+            )
+            for index, event in enumerate(extra)
+        ]
+        return sql(
+            f"(SELECT {columns} FROM {EVENTS_TABLE} UNION ALL {{rows}})",  # noqa: S608 (our names)
+            rows=joined(" UNION ALL ", rows),
+        )
 
     def condition(self, condition: dict[str, Any], scope: Scope, stack: tuple[int, ...]) -> Sql:
         kind = condition_type(condition.get("type"))

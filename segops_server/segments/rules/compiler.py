@@ -121,8 +121,8 @@ class Compiler(Dialect):
         self.lookup = lookup
         self._aliases = itertools.count(1)
         # What the conditions read: the tables, or the same rows with ids resolved (identities.py).
-        self.events = RESOLVED_EVENTS if resolve_identities else EVENTS
-        self.profiles = RESOLVED_PROFILES if resolve_identities else PROFILES
+        self.events: str | Sql = RESOLVED_EVENTS if resolve_identities else EVENTS
+        self.profiles: str | Sql = RESOLVED_PROFILES if resolve_identities else PROFILES
 
     # ---- parameters: a placeholder per value; PostgreSQL gets explicit types, so the query
     # ---- also runs with untyped (text) parameters, as psycopg sends them from other clients.

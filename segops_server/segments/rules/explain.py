@@ -16,22 +16,21 @@ from segops_server.ingestion.models import Event
 from segops_server.ingestion.services import profiles_refresh
 from segops_server.segments.models import Segment
 from segops_server.segments.rules.conditions import condition_type
-from segops_server.segments.rules.tenant_compile import tenant_definition_compile
+from segops_server.segments.rules.tenant_compile import events_catch_up, tenant_definition_compile
 
 MAX_EVENTS = 10_000
 
 
 def _matches(tenant: Tenant, definition: dict[str, Any], user_id: str, now: datetime) -> bool:
+    bound = settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS
     sql, params = tenant_definition_compile(
-        definition,
-        tenant=tenant,
-        now=now,
+        definition, tenant=tenant, now=now, for_user=user_id, ship=False, timeout_seconds=bound
     )
     # Bounded like a preview: a Viewer chooses which segment to explain.
     with (
         bounded_read(connection),
         connection.cursor() as cursor,
-        statement_timeout(cursor, settings.SEGOPS_PREVIEW_TIMEOUT_SECONDS),
+        statement_timeout(cursor, bound),
     ):
         cursor.execute(f"SELECT 1 FROM ({sql}) q WHERE q.user_id = %s", [*params, user_id])  # noqa: S608
         return cursor.fetchone() is not None
@@ -44,6 +43,7 @@ def _value_seen(condition: dict[str, Any], events: list[Event], traits: dict[str
 
 def segment_explain(*, tenant: Tenant, segment: Segment, user_id: str) -> dict[str, Any]:
     profiles_refresh(tenant=tenant)
+    events_catch_up()  # on the ClickHouse engine, once for every condition evaluated below
     now = timezone.now()
     definition = segment.definition or {"logic": "AND", "conditions": []}
     # The user's events and traits as segments see them: with those of the ids counting for it.
