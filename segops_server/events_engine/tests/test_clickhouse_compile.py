@@ -236,3 +236,31 @@ def test_it_reads_keys_with_dashes_and_digits() -> None:
     assert _members(transport, spent) == {"alice"}
     second = {"type": "event_property", "event_type": "order_placed", "property": "2nd", "operator": "eq"}
     assert _members(transport, {**second, "value": "y"}) == {"bob"}
+
+
+@needs_chdb
+def test_amounts_in_cents_read_as_their_shortest_text() -> None:
+    # number_of reads two-place amounts by arithmetic, not through their text: the same value
+    # for cents up to 1e13 and far past it, for three places, and for doubles a step away from cents.
+    transport = chdb_fresh()
+    amounts = (
+        "arrayJoin([toFloat64(r) / 100, toFloat64(r) / 1000, (toFloat64(r) / 100) * (1 + 2e-16),"
+        " -toFloat64(r) / 100, toFloat64(r * 50) / 100, 9999999999999.99, 10000000000000.01, -0., 1e-7,"
+        " 0.005, 1.005])"
+    )
+    transport.command(
+        f"INSERT INTO {EVENTS_TABLE} (id, tenant_id, event_type, user_id, occurred_at, received_at, payload) "
+        f"SELECT number, {TENANT}, 'order_placed', 'u', now64(6), now64(6), "
+        f"concat('{{\"amount\":', toString(x), '}}') "
+        f"FROM (SELECT number, {amounts} AS x FROM (SELECT number, intHash64(number) % 2000000000000000 AS r "
+        "FROM numbers(30000)))"
+    )
+    compiler = clickhouse.ClickHouseCompiler(tenant_id=TENANT, now=NOW, lookup={}.get)
+    number = compiler.number_of("payload", "amount")
+    params = {p.name: p.value for p in number.params}
+    rows = transport.query(
+        f"SELECT count(), countIf(isNull({number.text})), "
+        f"countIf({number.text} != toDecimal128OrNull(toString(payload.amount), 18)) FROM {EVENTS_TABLE}",
+        params,
+    )
+    assert rows == [(330_000, 0, 0)]

@@ -172,12 +172,26 @@ class ClickHouseCompiler(Compiler):
         return sql("{b}.{k}", b=base, k=self.param(name, "identifier"))
 
     def number_of(self, base: str, name: str) -> Sql:
+        """The number's exact value, as the databases read the JSON text.
+
+        A Float64 is read from its shortest text (toString), which is the costly part of a sum
+        (about twice a Float64 sum's CPU). Amounts are mostly in cents, so those come first by
+        arithmetic: when |x| < 1e13 and r = round(x * 100) gives r / 100 = x (a division rounded
+        to the nearest double), the decimal r/100 reads back as x, and it is the only decimal of
+        at most two places that does (below 1e13 adjacent doubles are under 0.002 apart, two such
+        decimals at least 0.01), so x's shortest text, which has no more places, is r/100 too:
+        the same value, with no text. Every other number takes the text."""
+        value = self.value_of(base, name)
+        cents = sql("round(dynamicElement({v}, 'Float64') * 100)", v=value)
         return sql(
-            "multiIf(dynamicType({v}) IN ('Int64', 'UInt64', 'Float64'), "
+            "multiIf(abs(dynamicElement({v}, 'Float64')) < 1e13 "
+            "AND {c} / 100 = dynamicElement({v}, 'Float64'), toDecimal128(toInt64({c}), 18) / 100, "
+            "dynamicType({v}) IN ('Int64', 'UInt64', 'Float64'), "
             "toDecimal128OrNull(toString({v}), 18), "
             "dynamicType({v}) = 'String' AND match(toString({v}), {re}), "
             "toDecimal128OrNull(toString({v}), 18), NULL)",
-            v=self.value_of(base, name),
+            v=value,
+            c=cents,
             re=PLAIN_DECIMAL,
         )
 
