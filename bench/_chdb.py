@@ -63,7 +63,7 @@ FROM numbers({{events:UInt64}})
 
 
 def absolute_goal(events: int) -> float:
-    """Issue 15's goal in seconds: 0.5 s at 10M events, 5 s at 100M (0.05 s per million)."""
+    """The goal for the rule in seconds: 0.5 s at 10M events, 5 s at 100M (0.05 s a million)."""
     return 0.5 * events / 10_000_000
 
 
