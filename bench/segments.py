@@ -1,6 +1,7 @@
-"""Segments at scale: 10 million events for 1 million users in PostgreSQL.
+"""Segments at scale: 10 million events for 1 million users in PostgreSQL, or in ClickHouse (chDB).
 
     uv run --frozen python bench/segments.py [--events 10000000] [--users 1000000] [--seconds 15]
+    uv run --frozen python bench/segments.py --engine chdb [--events 100000000] [--also-database]
 
 Reports (1) the time to evaluate the documented "High-Value Churners" rule (monetary sum of
 order_placed.total >= 500 AND recency of order_placed > 30 days) with the compiled SQL, next to
@@ -10,6 +11,27 @@ concurrent clients on the production server, twice: as fast as the server answer
 serves, latency at saturation), and with the clients paced to offer the goal's rate (--rate,
 a little over 2,000/s), where the goal's p99 is judged: requests/s and latency percentiles. The
 load generator is wrk (Debian package `wrk`).
+
+`--engine chdb` (the ClickHouse events engine, in-process) reports (1) only, on ClickHouse: the
+same distribution of events (users, event types, order totals, times) generated inside ClickHouse
+by INSERT ... SELECT FROM numbers(N) into the product's events table (schema_ensure), then merged
+(OPTIMIZE ... FINAL, the table at rest); the rule compiled by the product for ClickHouse, timed
+(best of 3 after a warm-up) next to the best hand-written ClickHouse SQL and the same with the
+compiled rule's exact decimals (the member counts must agree), the ratio (goal 1.2) and the
+absolute goal (0.5 s at 10M events, 5 s at 100M: 0.05 s a million); then the compute through
+the API of a server with SEGOPS_EVENTS_ENGINE=clickhouse and SEGOPS_CLICKHOUSE_URL=chdb://<dir>.
+With --also-database (the default up to 10M events) the PostgreSQL figure of (1) is measured in
+the same run, on the same database. The delivery API reads only the database, so (2) is not
+repeated.
+
+chDB opens a directory in one process at a time (a second process fails to start its embedded
+server), and the server's task worker opens it as it starts. So the run goes: a server starts
+(the tenant and its key are registered; its worker creates the events table) and stops; this
+process opens the directory, generates and times, and closes it; the PostgreSQL figure (its
+events are marked as already copied to ClickHouse, so the server does not copy them in); then a
+server starts again for the compute, and only its worker has the directory. Timing through the
+server's process instead would add HTTP and the compute's member writes to a query's time.
+The database needs no profiles for this: on ClickHouse a rule's users are the events' users.
 """
 
 from __future__ import annotations
@@ -28,7 +50,8 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import fresh_database, production_server, wrk
+from _chdb import chdb_generate, chdb_report, ship_cursor_skip
+from _server import Server, fresh_database, production_server, wrk
 
 from segops_server.segments.rules.examples import HIGH_VALUE_CHURNERS
 
@@ -134,10 +157,91 @@ def delivery_load(
     raise SystemExit("install wrk (apt-get install wrk) for the delivery load")
 
 
+def database_figure(url: str, tenant_id: int, events: int, users: int) -> None:
+    """Events generated in PostgreSQL, and the compiled rule timed next to the hand-written SQL."""
+    start = time.perf_counter()
+    generate(url, tenant_id, events, users)
+    print(f"generated {events:,} events for {users:,} users in {time.perf_counter() - start:.0f} s")
+    now = datetime.now(UTC)
+    sql, params = compiled(url, tenant_id, now)
+    # The compiled query uses %s placeholders (Django style); psycopg takes the same.
+    (t_compiled, n_compiled), (t_hand, n_hand) = timed(
+        url, [(sql, params), (HAND_WRITTEN, {"tenant": tenant_id, "now": now})]
+    )
+    ratio = t_compiled / t_hand
+    print(
+        f"High-Value Churners on PostgreSQL: compiled SQL {t_compiled * 1000:,.0f} ms ({n_compiled:,} users), "
+        f"hand-written SQL {t_hand * 1000:,.0f} ms ({n_hand:,} users), ratio {ratio:.2f} "
+        f"({'meets' if ratio <= 1.2 else 'ABOVE'} goal 1.2)"
+    )
+
+
+def api_compute(server: Server, key: str) -> None:
+    """High-Value Churners saved and computed through the API (task worker, members, swap)."""
+    headers = {"Authorization": f"ApiKey {key}"}
+    segment = server.request(
+        "POST",
+        "/api/segments/",
+        {"name": "High-Value Churners", "definition": HIGH_VALUE_CHURNERS},
+        headers,
+    )
+    start = time.perf_counter()
+    server.request("POST", f"/api/segments/{segment['id']}/compute/", None, headers)
+    while True:
+        state = server.request("GET", f"/api/segments/{segment['id']}/", None, headers)
+        if state["status"] in ("computed", "failed"):
+            break
+        time.sleep(0.2)
+    print(
+        f"compute through the API (worker, INSERT of members, swap): {time.perf_counter() - start:.1f} s, "
+        f"status {state['status']}, {state['member_count']:,} members"
+    )
+
+
+def tenant_of(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("SELECT id FROM accounts_tenant WHERE slug = 'bench'").fetchone()[0])  # type: ignore[index]
+
+
+def chdb_main(args: argparse.Namespace) -> int:
+    """--engine chdb: the server stopped while this process has the chDB directory open (see the docstring)."""
+    also_database = args.events <= 10_000_000 if args.also_database is None else args.also_database
+    directory = tempfile.mkdtemp(prefix="segops-bench-chdb-")
+    env = {"SEGOPS_EVENTS_ENGINE": "clickhouse", "SEGOPS_CLICKHOUSE_URL": f"chdb://{directory}"}
+    try:
+        with fresh_database("segops_bench_segments") as url:
+            with production_server(url, workers=args.workers, threads=args.threads, env=env) as server:
+                key = server.secret_key()  # the tenant and its key; the worker creates the events table
+            tenant_id = tenant_of(url)
+            loaded, merged = chdb_generate(directory, tenant_id, args.events, args.users)
+            print(
+                f"chDB: generated {args.events:,} events for {args.users:,} users in {loaded:.0f} s "
+                f"(merged in {merged:.0f} s)"
+            )
+            chdb_report(directory, url, tenant_id, datetime.now(UTC), args.events)
+            if also_database:
+                database_figure(url, tenant_id, args.events, args.users)
+                ship_cursor_skip(url)
+            with production_server(url, workers=args.workers, threads=args.threads, env=env) as server:
+                api_compute(server, key)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--engine", choices=("database", "chdb"), default="database")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument(
+        "--also-database",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --engine chdb, also the PostgreSQL figure (default: when --events <= 10,000,000)",
+    )
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument(
@@ -156,6 +260,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="SEGOPS_WORKERS (default: the server's)")
     parser.add_argument("--threads", type=int, default=None, help="SEGOPS_THREADS (default: the server's)")
     args = parser.parse_args()
+    if args.engine == "chdb":
+        return chdb_main(args)
 
     cache_env = {
         "SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1",
@@ -166,45 +272,9 @@ def main() -> int:
         production_server(url, workers=args.workers, threads=args.threads, env=cache_env) as server,
     ):
         key = server.secret_key()
-        with psycopg.connect(url) as conn:
-            tenant_id = conn.execute("SELECT id FROM accounts_tenant WHERE slug = 'bench'").fetchone()[0]  # type: ignore[index]
-        start = time.perf_counter()
-        generate(url, tenant_id, args.events, args.users)
-        print(
-            f"generated {args.events:,} events for {args.users:,} users in {time.perf_counter() - start:.0f} s"
-        )
-
-        now = datetime.now(UTC)
-        sql, params = compiled(url, tenant_id, now)
-        # The compiled query uses %s placeholders (Django style); psycopg takes the same.
-        (t_compiled, n_compiled), (t_hand, n_hand) = timed(
-            url, [(sql, params), (HAND_WRITTEN, {"tenant": tenant_id, "now": now})]
-        )
-        ratio = t_compiled / t_hand
-        print(
-            f"High-Value Churners: compiled SQL {t_compiled * 1000:,.0f} ms ({n_compiled:,} users), "
-            f"hand-written SQL {t_hand * 1000:,.0f} ms ({n_hand:,} users), ratio {ratio:.2f} "
-            f"({'meets' if ratio <= 1.2 else 'ABOVE'} goal 1.2)"
-        )
-
-        headers = {"Authorization": f"ApiKey {key}"}
-        segment = server.request(
-            "POST",
-            "/api/segments/",
-            {"name": "High-Value Churners", "definition": HIGH_VALUE_CHURNERS},
-            headers,
-        )
-        start = time.perf_counter()
-        server.request("POST", f"/api/segments/{segment['id']}/compute/", None, headers)
-        while True:
-            state = server.request("GET", f"/api/segments/{segment['id']}/", None, headers)
-            if state["status"] in ("computed", "failed"):
-                break
-            time.sleep(0.2)
-        print(
-            f"compute through the API (worker, INSERT of members, swap): {time.perf_counter() - start:.1f} s, "
-            f"status {state['status']}, {state['member_count']:,} members"
-        )
+        tenant_id = tenant_of(url)
+        database_figure(url, tenant_id, args.events, args.users)
+        api_compute(server, key)
 
         # The database at rest before the load, as it is minutes after a bulk import: the
         # checkpoint writes the load's dirty pages now, and the members table has statistics.

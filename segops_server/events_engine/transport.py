@@ -92,7 +92,14 @@ class ChdbTransport:
         self._run(sql, params, "CSV")
 
     def query(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        table = self._run(sql, params, "ArrowTable")
+        import pyarrow as pa
+
+        # The Arrow file read here, not chdb's "ArrowTable" format, which imports pandas for it:
+        # seconds on a process's first query (a server worker's first compute), for nothing.
+        result = self._run(sql, params, "Arrow")
+        if len(result) == 0:
+            return []
+        table = pa.RecordBatchFileReader(result.get_memview().view()).read_all()
         columns = [column.to_pylist() for column in table.columns]
         return list(zip(*columns, strict=True)) if columns else []
 

@@ -197,3 +197,70 @@ def test_it_matches_sequences_in_order_within_the_window() -> None:
     assert _members(transport, {**sequence, "strict": True}) == {"carol"}
     twice = {"type": "event_sequence", "events": ["signup", "signup"]}
     assert _members(transport, twice) == set()  # one event never follows itself
+
+
+def _read_columns(transport: Transport, definition: dict[str, Any]) -> set[str]:
+    """The columns ClickHouse reads from the events table for the compiled rule (its plan)."""
+    text, params = clickhouse_definition_compile(
+        definition, tenant_id=TENANT, now=NOW, lookup_definition={}.get
+    )
+    plan = transport.query(f"EXPLAIN actions = 1 {text}", params)
+    lines = [str(row[0]).strip(" │└─") for row in plan]  # without the tree's drawing
+    columns: set[str] = set()
+    for index, line in enumerate(lines):
+        if line.startswith("ReadFromMergeTree"):
+            output = next(n for n in lines[index + 1 :] if n.startswith("Output:"))
+            columns.update(name.strip() for name in output.removeprefix("Output:").split(","))
+    return columns
+
+
+@needs_chdb
+def test_it_reads_only_the_payload_keys_a_rule_names(history: Transport) -> None:
+    # Not the whole JSON column (every key of every event): the path's own subcolumn.
+    read = _read_columns(history, {"logic": "AND", "conditions": [_spent("gte", 1)]})
+    assert "payload.amount" in read
+    assert "payload" not in read
+
+
+@needs_chdb
+def test_it_reads_keys_with_dashes_and_digits() -> None:
+    transport = chdb_fresh()
+    _store(
+        transport,
+        [
+            (TENANT, "alice", "order_placed", 1, {"order-total": "12.50", "2nd": "x"}),
+            (TENANT, "bob", "order_placed", 1, {"order-total": 3, "2nd": "y"}),
+        ],
+    )
+    spent = {**_spent("gte", 10), "property": "order-total"}
+    assert _members(transport, spent) == {"alice"}
+    second = {"type": "event_property", "event_type": "order_placed", "property": "2nd", "operator": "eq"}
+    assert _members(transport, {**second, "value": "y"}) == {"bob"}
+
+
+@needs_chdb
+def test_amounts_in_cents_read_as_their_shortest_text() -> None:
+    # number_of reads two-place amounts by arithmetic, not through their text: the same value
+    # for cents up to 1e13 and far past it, for three places, and for doubles a step away from cents.
+    transport = chdb_fresh()
+    amounts = (
+        "arrayJoin([toFloat64(r) / 100, toFloat64(r) / 1000, (toFloat64(r) / 100) * (1 + 2e-16),"
+        " -toFloat64(r) / 100, toFloat64(r * 50) / 100, 9999999999999.99, 10000000000000.01, -0., 1e-7,"
+        " 0.005, 1.005])"
+    )
+    transport.command(
+        f"INSERT INTO {EVENTS_TABLE} (id, tenant_id, event_type, user_id, occurred_at, received_at, payload) "
+        f"SELECT number, {TENANT}, 'order_placed', 'u', now64(6), now64(6), "
+        f"concat('{{\"amount\":', toString(x), '}}') "
+        f"FROM (SELECT number, {amounts} AS x FROM (SELECT number, intHash64(number) % 2000000000000000 AS r "
+        "FROM numbers(30000)))"
+    )
+    compiler = clickhouse.ClickHouseCompiler(tenant_id=TENANT, now=NOW, lookup={}.get)
+    number = compiler.number_of("payload", "amount")
+    params = {p.name: p.value for p in number.params}
+    rows = transport.query(
+        f"SELECT count(), countIf(isNull({number.text})), "
+        f"countIf({number.text} != toDecimal128OrNull(toString(payload.amount), 18)) FROM {EVENTS_TABLE}",
+        params,
+    )
+    assert rows == [(330_000, 0, 0)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -96,3 +98,21 @@ def test_it_puts_only_identifiers_in_insert_text() -> None:
     assert identifiers(["segops_events", "id"]) == ["segops_events", "id"]
     with pytest.raises(ValueError, match="identifier"):
         identifiers(["segops_events", "id); DROP TABLE x; --"])
+
+
+@needs_chdb
+def test_chdb_queries_do_not_import_pandas(tmp_path: Any) -> None:
+    # chdb's "ArrowTable" format imports pandas (seconds, on a worker's first compute); the
+    # transport reads the Arrow file itself. A fresh process, as this one may have pandas already.
+    code = (
+        "import sys\n"
+        "from segops_server.events_engine.transport import ChdbTransport\n"
+        f"transport = ChdbTransport({str(tmp_path / 'chdb')!r})\n"
+        "assert transport.query('SELECT 1 AS n, {s:String} AS s', {'s': 'x'}) == [(1, 'x')]\n"
+        "assert transport.query('SELECT 1 AS n WHERE 0') == []\n"
+        "transport.close()\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    command = [sys.executable, "-c", code]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
