@@ -10,14 +10,11 @@ the benchmark opens it. See segments.py's docstring for the order.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 
 import psycopg
+from _server import django_child
 
 from segops_server.events_engine.schema import EVENTS_TABLE, schema_ensure
 from segops_server.events_engine.transport import ChdbTransport, Params
@@ -104,30 +101,18 @@ def chdb_timed(path: str, queries: list[tuple[str, Params]], runs: int = 3) -> l
 def chdb_compiled(database_url: str, tenant_id: int, now: datetime) -> tuple[str, Params]:
     """The rule compiled for ClickHouse by the product (in a child process that sets Django up),
     its parameters in ClickHouse's text form."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SEGOPS_ENV": "local",
-        "SEGOPS_DATA_DIR": tempfile.mkdtemp(),
-    }
-    code = (
-        "import json, sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','segops_server.settings');"
-        "django.setup();"
+    data = django_child(
+        database_url,
         "from datetime import datetime;"
         "from segops_server.events_engine.transport import param_text;"
         "from segops_server.segments.rules.clickhouse import clickhouse_definition_compile;"
         "sql, params = clickhouse_definition_compile(json.loads(sys.argv[1]), tenant_id=int(sys.argv[2]),"
         " now=datetime.fromisoformat(sys.argv[3]), lookup_definition=lambda i: None);"
-        "print(json.dumps({'sql': sql, 'params': {k: param_text(v) for k, v in params.items()}}))"
+        "print(json.dumps({'sql': sql, 'params': {k: param_text(v) for k, v in params.items()}}))",
+        json.dumps(HIGH_VALUE_CHURNERS),
+        str(tenant_id),
+        now.isoformat(),
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(HIGH_VALUE_CHURNERS), str(tenant_id), now.isoformat()],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    data = json.loads(out.stdout.strip().splitlines()[-1])
     return data["sql"], data["params"]
 
 

@@ -176,3 +176,23 @@ def wrk(url: str, lua: str, *, clients: int, seconds: float) -> dict[str, float]
             number = parts[1].rstrip("mus")
             result[f"p{parts[0][:-1]}_ms"] = float(number) * units[parts[1][len(number) :]]
     return result
+
+
+def django_child(database_url: str, code: str, *args: str) -> Any:
+    """Run `code` in a child Python process with Django set up on `database_url` (its arguments in
+    sys.argv[1:]); the JSON it prints last. For what the product computes, measured apart from
+    this process (which may hold a chDB directory, or other settings)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SEGOPS_ENV": "local",
+        "SEGOPS_DATA_DIR": tempfile.mkdtemp(),
+    }
+    setup = (
+        "import json, sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','segops_server.settings');"
+        "django.setup();"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", setup + code, *args], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

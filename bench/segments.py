@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +49,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _chdb import chdb_generate, chdb_report, ship_cursor_skip
-from _server import Server, fresh_database, production_server, wrk
+from _server import Server, django_child, fresh_database, production_server, wrk
 
 from segops_server.segments.rules.examples import HIGH_VALUE_CHURNERS
 
@@ -117,24 +115,17 @@ def timed(url: str, queries: list[tuple[str, object]], runs: int = 5) -> list[tu
 
 
 def compiled(url: str, tenant_id: int, now: datetime) -> tuple[str, list[object]]:
-    env = {**os.environ, "DATABASE_URL": url, "SEGOPS_ENV": "local", "SEGOPS_DATA_DIR": tempfile.mkdtemp()}
-    code = (
-        "import json, sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','segops_server.settings');"
-        "django.setup();"
+    data = django_child(
+        url,
         "from datetime import datetime;"
         "from segops_server.segments.rules.compiler import definition_compile;"
         "sql, params = definition_compile(json.loads(sys.argv[1]), tenant_id=int(sys.argv[2]),"
         " vendor='postgresql', now=datetime.fromisoformat(sys.argv[3]), lookup_definition=lambda i: None);"
-        "print(json.dumps({'sql': sql, 'params': [str(p) for p in params]}))"
+        "print(json.dumps({'sql': sql, 'params': [str(p) for p in params]}))",
+        json.dumps(HIGH_VALUE_CHURNERS),
+        str(tenant_id),
+        now.isoformat(),
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(HIGH_VALUE_CHURNERS), str(tenant_id), now.isoformat()],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    data = json.loads(out.stdout.strip().splitlines()[-1])
     return data["sql"], data["params"]
 
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from django.test import override_settings
 
 from segops_server.events_engine.engine import clickhouse_transport
 from segops_server.events_engine.schema import EVENTS_TABLE
@@ -36,3 +39,13 @@ def chdb_fresh() -> Transport:
     transport = clickhouse_transport(chdb_url())
     transport.command(f"TRUNCATE TABLE {EVENTS_TABLE}")
     return transport
+
+
+@contextmanager
+def chdb_engine(*, settle_seconds: int | None = 0) -> Iterator[Transport]:
+    """The ClickHouse events engine switched on over this process's chDB, emptied; events ship at
+    once (`settle_seconds` 0) unless told otherwise (None: the setting's own value)."""
+    transport = chdb_fresh()
+    settle = {} if settle_seconds is None else {"SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS": settle_seconds}
+    with override_settings(SEGOPS_EVENTS_ENGINE="clickhouse", SEGOPS_CLICKHOUSE_URL=chdb_url(), **settle):
+        yield transport

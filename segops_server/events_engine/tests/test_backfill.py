@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.db.models import F
-from django.test import override_settings
 
 from segops_server.accounts.models import Tenant
 from segops_server.events_engine import backfill
@@ -19,7 +18,7 @@ from segops_server.events_engine.shipping import events_ship_next, events_ship_p
 from segops_server.events_engine.tests.test_backfill_command import shipped_ids, store_events, stored_ids
 from segops_server.events_engine.transport import Transport
 from segops_server.ingestion.models import Event, EventShipCursor
-from segops_server.testing.chdb import chdb_fresh, chdb_url, needs_chdb
+from segops_server.testing.chdb import chdb_engine, needs_chdb
 from segops_server.testing.factories import Team, make_tenant
 
 pytestmark = [needs_chdb, pytest.mark.django_db]
@@ -34,8 +33,7 @@ def tenants(team: Team) -> list[Tenant]:
 
 @pytest.fixture
 def clickhouse(tenants: list[Tenant]) -> Iterator[Transport]:
-    transport = chdb_fresh()
-    with override_settings(SEGOPS_EVENTS_ENGINE="clickhouse", SEGOPS_CLICKHOUSE_URL=chdb_url()):
+    with chdb_engine(settle_seconds=None) as transport:
         yield transport
 
 

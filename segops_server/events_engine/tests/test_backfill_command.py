@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 
 from segops_server.accounts.models import Tenant
@@ -18,7 +17,7 @@ from segops_server.events_engine.transport import Transport
 from segops_server.ingestion.models import Event, EventShipCursor
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
-from segops_server.testing.chdb import chdb_fresh, chdb_url, needs_chdb
+from segops_server.testing.chdb import chdb_engine, needs_chdb
 from segops_server.testing.factories import Team, make_tenant
 
 pytestmark = [needs_chdb, pytest.mark.django_db]
@@ -47,12 +46,7 @@ def tenants(team: Team) -> list[Tenant]:
 
 @pytest.fixture
 def clickhouse(tenants: list[Tenant]) -> Iterator[Transport]:
-    transport = chdb_fresh()
-    with override_settings(
-        SEGOPS_EVENTS_ENGINE="clickhouse",
-        SEGOPS_CLICKHOUSE_URL=chdb_url(),
-        SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS=0,
-    ):
+    with chdb_engine() as transport:
         yield transport
 
 

@@ -17,7 +17,7 @@ from segops_server.ingestion.models import Event
 from segops_server.ingestion.services import events_store
 from segops_server.ingestion.validation import event_validate
 from segops_server.segments.tests.test_segments_api import BUYERS, _create, _history, _send
-from segops_server.testing.chdb import chdb_fresh, chdb_url, needs_chdb
+from segops_server.testing.chdb import chdb_engine, needs_chdb
 from segops_server.testing.factories import Team
 
 pytestmark = needs_chdb
@@ -26,13 +26,8 @@ pytestmark = needs_chdb
 @pytest.fixture
 def clickhouse(team: Team) -> Iterator[Transport]:
     """The team's history stored in the database; the engine switched on (chDB, empty)."""
-    transport = chdb_fresh()
     _history(team)
-    with override_settings(
-        SEGOPS_EVENTS_ENGINE="clickhouse",
-        SEGOPS_CLICKHOUSE_URL=chdb_url(),
-        SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS=0,
-    ):
+    with chdb_engine() as transport:
         yield transport
 
 

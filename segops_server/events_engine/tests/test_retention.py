@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-from django.test import override_settings
 
 from segops_server.accounts.services import tenant_delete
 from segops_server.cli import scheduler_round
@@ -15,7 +14,7 @@ from segops_server.events_engine.schema import EVENTS_TABLE
 from segops_server.events_engine.shipping import events_ship_pending
 from segops_server.events_engine.transport import Transport
 from segops_server.segments.tests.test_segments_api import _history
-from segops_server.testing.chdb import chdb_fresh, chdb_url, needs_chdb
+from segops_server.testing.chdb import chdb_engine, needs_chdb
 from segops_server.testing.factories import Team
 
 pytestmark = [needs_chdb, pytest.mark.django_db]
@@ -23,12 +22,7 @@ pytestmark = [needs_chdb, pytest.mark.django_db]
 
 @pytest.fixture
 def clickhouse(team: Team) -> Iterator[Transport]:
-    transport = chdb_fresh()
-    with override_settings(
-        SEGOPS_EVENTS_ENGINE="clickhouse",
-        SEGOPS_CLICKHOUSE_URL=chdb_url(),
-        SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS=0,
-    ):
+    with chdb_engine() as transport:
         yield transport
 
 

@@ -19,7 +19,7 @@ from segops_server.events_engine.shipping import (
 from segops_server.events_engine.transport import Transport
 from segops_server.ingestion.models import Event, EventShipCursor
 from segops_server.segments.tests.test_segments_api import _history
-from segops_server.testing.chdb import chdb_fresh, chdb_url, needs_chdb
+from segops_server.testing.chdb import chdb_engine, needs_chdb
 from segops_server.testing.factories import Team
 
 pytestmark = [needs_chdb, pytest.mark.django_db]
@@ -27,13 +27,8 @@ pytestmark = [needs_chdb, pytest.mark.django_db]
 
 @pytest.fixture
 def clickhouse(team: Team) -> Iterator[Transport]:
-    transport = chdb_fresh()
     _history(team)  # six events
-    with override_settings(
-        SEGOPS_EVENTS_ENGINE="clickhouse",
-        SEGOPS_CLICKHOUSE_URL=chdb_url(),
-        SEGOPS_CLICKHOUSE_SHIP_SETTLE_SECONDS=0,
-    ):
+    with chdb_engine() as transport:
         yield transport
 
 
