@@ -4,16 +4,16 @@
 access policy (`Policy.short_way`, the method) and a handler registered with `@short_way_of`;
 the routes are found in the URLconf (short_way_routes). A request to one (method and exact path)
 goes to that route's handler first, once the short way's credential adapter (keys/fastpath.py)
-has applied the view's own policy. A handler answers only a
-request that is valid, authenticated by a secret key and asks for nothing unusual, with the same
-services and selectors as the DRF view but without Django's middleware chain, URL resolver and
-DRF's request machinery (together about half the CPU time such a call costs). Anything else (a
-bad or missing key, a missing scope, invalid input, a quota reached, an Idempotency-Key, a
-person's JWT, a body over the limit, a Host not allowed) is declined before anything is written,
-and Django answers it exactly as it always has, audit entries included. So is whatever the short
-way does not understand exactly, since the full path may answer it otherwise: content negotiation
-(an Accept DRF would refuse or render with parameters), a Content-Type or Content-Encoding other
-than plain JSON, cookies, query parameters the route does not take.
+has applied the view's own policy. A handler answers only a valid request authenticated by a
+secret key that asks for nothing unusual, with the same services and selectors as the DRF view
+but without Django's middleware chain, URL resolver and DRF's request machinery (a plain GET
+without Django's request either: core/environ_request.py). Anything else (a bad or missing key,
+a missing scope, invalid input, a quota reached, an Idempotency-Key, a person's JWT, a body over
+the limit, a Host not allowed) is declined before anything is written, and Django answers it
+exactly as it always has, audit entries included. So is whatever the short way does not
+understand exactly, since the full path may answer it otherwise: content negotiation (an Accept
+DRF would refuse or render with parameters), a Content-Type or Content-Encoding other than plain
+JSON, cookies, query parameters the route does not take.
 
 The headers the middleware puts on an API answer (Content-Length, the security headers, HSTS,
 X-Frame-Options) come from those same middleware classes. What the short way mirrors (the
@@ -26,14 +26,12 @@ headers, body and the rows written. `SEGOPS_FAST_PATH=0` turns the short way off
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core import signals
 from django.core.exceptions import DisallowedHost, ImproperlyConfigured, RequestDataTooBig
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
@@ -48,13 +46,20 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from segops_server.core import requestsignals
+from segops_server.core.environ_request import (
+    EnvironRequest,
+    ShortRequest,
+    accepts_plain_json,
+    django_request,
+)
 from segops_server.core.parsers import JSONBodyError, json_decode
 from segops_server.core.urlconf import url_entries
 from segops_server.observability.context import ENVIRON_STARTED, HEADER, request_begin
 from segops_server.observability.metrics import request_record
 
-Handler = Callable[[HttpRequest, Any], tuple[int, Any]]  # (request, the credential grant)
-Grant = Callable[[HttpRequest, Any], Any]  # (request, the view's policy) -> grant, or Decline
+Handler = Callable[[ShortRequest, Any], tuple[int, Any]]  # (request, the credential grant)
+Grant = Callable[[ShortRequest, Any], Any]  # (request, the view's policy) -> grant, or Decline
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _renderer = JSONRenderer()
@@ -93,7 +98,7 @@ class Mirrors:
     parsers: tuple[type, ...]
     permissions: tuple[type, ...]  # the policy's adapters (accounts/tenancy.py)
     throttles: tuple[type, ...]
-    renderers: tuple[type, ...] = (JSONRenderer,)  # one renderer: see _accepts_plain_json
+    renderers: tuple[type, ...] = (JSONRenderer,)  # one renderer: see accepts_plain_json
     negotiation: type = DefaultContentNegotiation
     versioning: type | None = None
 
@@ -245,11 +250,11 @@ class FastPath:
         self, environ: dict[str, Any], handler: Handler, policy: Any, allow: str
     ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """(status line, headers, body), or None when declined (Django answers)."""
-        # Django's request signals, as its own handler sends them: their receivers drop database
-        # connections that are broken or past CONN_MAX_AGE.
-        signals.request_started.send(sender=self.__class__, environ=environ)
+        # Django's request signals, as its own handler sends them (core/requestsignals.py): their
+        # receivers drop database connections that are broken or past CONN_MAX_AGE.
+        requestsignals.request_started.send(sender=self.__class__, environ=environ)
         try:
-            request = WSGIRequest(environ)
+            request: ShortRequest = EnvironRequest.of(environ) or WSGIRequest(environ)
             try:
                 _check_plain(request)
                 status, body = handler(request, self._grant(request, policy))
@@ -258,14 +263,15 @@ class FastPath:
                     environ["wsgi.input"] = io.BytesIO(request._body)
                 return None
             except Exception as exc:  # what Django's handler would answer (logged; JSON 500)
-                response = self._finished(request, response_for_exception(request, exc))
+                full = django_request(request)
+                response = self._finished(full, response_for_exception(full, exc))
                 return self._status_line(response), list(response.items()), response.content  # type: ignore[attr-defined]
             content = _renderer.render(body)
             status_line, template = self._template(request, status, allow)
             length = str(len(content))
             return status_line, [(k, length if k == "Content-Length" else v) for k, v in template], content
         finally:
-            signals.request_finished.send(sender=self.__class__)
+            requestsignals.request_finished.send(sender=self.__class__)
 
     def _finished(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         for finisher in self._finishers:
@@ -276,7 +282,7 @@ class FastPath:
     def _status_line(response: HttpResponseBase) -> str:
         return f"{response.status_code} {response.reason_phrase}"
 
-    def _template(self, request: HttpRequest, status: int, allow: str) -> tuple[str, list[tuple[str, str]]]:
+    def _template(self, request: ShortRequest, status: int, allow: str) -> tuple[str, list[tuple[str, str]]]:
         """The status line and headers of a handler's JSON answer as the middleware finishes it:
         they depend on the status, the route and HTTPS (HSTS), not on the body but for its length,
         so one answer of each kind is finished and the others reuse its headers."""
@@ -285,13 +291,12 @@ class FastPath:
         if found is None:
             response: HttpResponseBase = HttpResponse(b"", status=status, content_type="application/json")
             response["Allow"] = allow
-            response = self._finished(request, response)
+            response = self._finished(django_request(request), response)
             found = self._templates[key] = (self._status_line(response), list(response.items()))
         return found
 
 
 _settings_generation = [0]  # moves when a setting changes: templates and judged hosts are forgotten
-
 
 # What get_host() reads, already judged against ALLOWED_HOSTS (a few in practice; bounded).
 _hosts: dict[tuple[str | None, ...], bool] = {}
@@ -304,7 +309,7 @@ def _settings_changed(**kwargs: Any) -> None:
     _hosts.clear()
 
 
-def _host_allowed(request: HttpRequest) -> bool:
+def _host_allowed(request: ShortRequest) -> bool:
     """Whether Django's get_host() accepts the request's host (else CommonMiddleware's 400)."""
     meta = request.META
     raw = (
@@ -334,7 +339,7 @@ def _allow(view_class: type[APIView]) -> str:
     return ", ".join(view.allowed_methods)
 
 
-def _check_plain(request: HttpRequest) -> None:
+def _check_plain(request: ShortRequest) -> None:
     """Decline what a middleware would answer or change (see settings.MIDDLEWARE)."""
     if not _host_allowed(request):
         raise Decline
@@ -351,31 +356,13 @@ def _check_plain(request: HttpRequest) -> None:
         raise Decline  # CsrfViewMiddleware renews a malformed csrftoken cookie (a Set-Cookie)
     if "HTTP_CONTENT_ENCODING" in request.META:
         raise Decline  # nothing decodes it; the full path says what it makes of the bytes
-    if not _accepts_plain_json(request.META.get("HTTP_ACCEPT")):
+    if not accepts_plain_json(request.META.get("HTTP_ACCEPT")):
         raise Decline  # DRF's content negotiation: a 406, or JSON indented as the Accept asks
 
 
-# The media ranges DRF's negotiation matches to JSONRenderer ("application/json"), and the shape
-# of any range: a type and subtype in lower case, without parameters (a parameter such as
-# `indent=4` changes the rendered bytes; `q` is ignored by DRF, but declined all the same).
-_JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
-_MEDIA_RANGE = re.compile(r"[a-z0-9*][a-z0-9!#$&^_.+*-]*/[a-z0-9*][a-z0-9!#$&^_.+*-]*")
-
-
-def _accepts_plain_json(accept: str | None) -> bool:
-    """True when DRF would answer this Accept with JSONRenderer and no media type parameter:
-    absent (DRF reads it as */*), or ranges without parameters of which one matches JSON. DRF
-    tries ranges by specificity, not by order or q, and any range it can match is JSON's."""
-    if accept is None:
-        return True
-    ranges = [part.strip() for part in accept.split(",")]
-    if not all(_MEDIA_RANGE.fullmatch(r) for r in ranges):
-        return False
-    return any(r in _JSON_RANGES for r in ranges)
-
-
-def json_body(request: HttpRequest) -> Any:
+def json_body(short: ShortRequest) -> Any:
     """The decoded JSON body, or Decline for anything the DRF parser would refuse or treat apart."""
+    request = django_request(short)
     # Parsed as DRF's parser selection parses it (media type in any case); a parameter other than
     # a UTF-8 charset is left to the full path, which says what it makes of it.
     params = request.content_params or {}
@@ -389,7 +376,7 @@ def json_body(request: HttpRequest) -> Any:
         raise Decline from None
 
 
-def query_params(request: HttpRequest, *, allowed: frozenset[str]) -> dict[str, str]:
+def query_params(request: ShortRequest, *, allowed: frozenset[str]) -> dict[str, str]:
     """Query parameters given once each and all in `allowed`; otherwise Decline."""
     found: dict[str, str] = {}
     for name, values in request.GET.lists():

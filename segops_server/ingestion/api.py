@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from django.http import HttpRequest
 from django.utils import timezone
 from django.views import View
 from drf_spectacular.utils import extend_schema
@@ -22,6 +21,7 @@ from segops_server.accounts.tenancy import (
     TenantScopedAPIView,
     TenantScopedMixin,
 )
+from segops_server.core.environ_request import ShortRequest
 from segops_server.core.errors import PayloadTooLarge
 from segops_server.core.fastpath import Decline, Mirrors, json_body, query_params, short_way_of
 from segops_server.core.parsers import FastJSONParser
@@ -91,7 +91,7 @@ class TrackView(_IngestionView):
         throttles=(PlanQuotaThrottle,),
     ),
 )
-def _track_fast(request: HttpRequest, grant: ShortWayGrant) -> tuple[int, Any]:
+def _track_fast(request: ShortRequest, grant: ShortWayGrant) -> tuple[int, Any]:
     """The short way (core/fastpath.py) for one valid event sent with a secret key."""
     query_params(request, allowed=frozenset())
     data = json_body(request)

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from segops_server.access.policy import Credential
 from segops_server.accounts.models import Tenant
+from segops_server.core.environ_request import EnvironRequest
 from segops_server.core.errors import Unauthenticated
 from segops_server.keys import services
 from segops_server.keys.format import KEY_PATTERN
@@ -49,7 +50,7 @@ class MachinePrincipal:
         return self.label
 
 
-def key_from_headers(request: HttpRequest | Request) -> str | None:
+def key_from_headers(request: HttpRequest | Request | EnvironRequest) -> str | None:
     """The key sent in `Authorization: ApiKey …` or `X-API-Key`; malformed headers raise (401)."""
     auth = get_authorization_header(request).split()  # type: ignore[arg-type]  # reads META only
     if auth and auth[0].lower() == b"apikey":
@@ -60,7 +61,7 @@ def key_from_headers(request: HttpRequest | Request) -> str | None:
     return header.strip() if header else None
 
 
-def key_in_url(request: HttpRequest | Request) -> bool:
+def key_in_url(request: HttpRequest | Request | EnvironRequest) -> bool:
     """A key in a URL ends up in access logs, browser history and Referer headers: refused."""
     if not request.META.get("QUERY_STRING"):
         return False  # nothing to parse (most requests): no QueryDict built

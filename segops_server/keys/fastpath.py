@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import HttpRequest
-
 from segops_server.access.policy import Caller, Credential, Policy, decide
 from segops_server.access.quota import call_admit, events_admit
 from segops_server.access.tenants import TenantContext
 from segops_server.accounts.models import Tenant
 from segops_server.accounts.permissions import TENANT_HEADER
+from segops_server.core.environ_request import ShortRequest
 from segops_server.core.errors import DomainError
 from segops_server.core.fastpath import Decline
 from segops_server.core.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -30,7 +29,7 @@ from segops_server.observability.context import tenant_note
 class ShortWayGrant:
     """What the short way's credential check found: the key and the tenant context it acts with."""
 
-    request: HttpRequest
+    request: ShortRequest
     policy: Policy
     key: ApiKey
     context: TenantContext
@@ -53,7 +52,7 @@ class ShortWayGrant:
         api_key_touch(self.key, self.request)
 
 
-def short_way_grant(request: HttpRequest, policy: Policy) -> ShortWayGrant:
+def short_way_grant(request: ShortRequest, policy: Policy) -> ShortWayGrant:
     """A live secret key the policy lets call this method, acting on its own tenant; else Decline."""
     authorization = request.META.get("HTTP_AUTHORIZATION")
     if (

@@ -285,6 +285,18 @@ _MEMBERSHIP_QUERIES = [
     "user_id=alice&format=json",
     "user_id=alice&debug=1",
     "user_id=alice&tenant=globex",
+    # What the short way reads from the environ itself or leaves to Django's QueryDict
+    # (core/environ_request.py): escapes, `+`, `;`, empty pairs, a key in the URL.
+    "user_id=al%69ce",
+    "user_id=al+ice",
+    "user_id=alice;segment_id={s}",
+    "user_id",
+    "user_id=alice&",
+    "&user_id=alice",
+    "user_id=ali=ce",
+    "user_id=%C3%BCn%C3%AF",
+    "user_id=alice&user_id=alice",
+    "user_id=sk_live_nope",
 ]
 
 _request = st.one_of(

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DataError
-from django.http import HttpRequest
 from django.views import View
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -24,6 +23,7 @@ from segops_server.accounts.permissions import PlanQuotaThrottle, PolicyPermissi
 from segops_server.accounts.tenancy import TenantScopedAPIView, TenantScopedMixin
 from segops_server.core.converters import MAX_ID_DIGITS
 from segops_server.core.cursors import cursor_page
+from segops_server.core.environ_request import ShortRequest
 from segops_server.core.errors import Conflict, Invalid
 from segops_server.core.fastpath import Decline, Mirrors, query_params, short_way_of
 from segops_server.core.ids import InvalidId, user_id_parse
@@ -147,7 +147,7 @@ _MEMBERSHIP_PARAMS = frozenset({"user_id", "segment_id"})
         throttles=(PlanQuotaThrottle,),
     ),
 )
-def _membership_fast(request: HttpRequest, grant: ShortWayGrant) -> tuple[int, Any]:
+def _membership_fast(request: ShortRequest, grant: ShortWayGrant) -> tuple[int, Any]:
     """The short way (core/fastpath.py) for a well-formed question from a secret key."""
     params = query_params(request, allowed=_MEMBERSHIP_PARAMS)
     try:
