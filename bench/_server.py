@@ -178,6 +178,12 @@ def wrk(url: str, lua: str, *, clients: int, seconds: float) -> dict[str, float]
     return result
 
 
+def run_wrk_get(url: str, clients: int, seconds: float) -> dict[str, float]:
+    """GET `url` from wrk: the ceilings the figures are set against (/healthz, a bare granian app)."""
+    load = wrk(url, 'wrk.method = "GET"\n', clients=clients, seconds=seconds)
+    return {"requests_per_s": load.get("rps", 0.0), "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"]}
+
+
 def django_child(database_url: str, code: str, *args: str) -> Any:
     """Run `code` in a child Python process with Django set up on `database_url` (its arguments in
     sys.argv[1:]); the JSON it prints last. For what the product computes, measured apart from

@@ -31,7 +31,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import Server, bare_granian, fresh_database, percentile, production_server, wrk
+from _server import Server, bare_granian, fresh_database, percentile, production_server, run_wrk_get, wrk
 
 # Single events: on PostgreSQL against the same server's /healthz, on the embedded SQLite absolute.
 PG_HEALTHZ_RATIO = 0.6
@@ -179,12 +179,6 @@ def run_phase(kind: str, port: int, key: str, clients: int, seconds: float) -> d
         "p99_ms": percentile(latencies, 99) * 1000,
         "events_sent": ok * per_request,
     }
-
-
-def run_wrk_get(url: str, clients: int, seconds: float) -> dict[str, float]:
-    """GET `url` from wrk: the ceilings the figures are set against (/healthz, a bare granian app)."""
-    load = wrk(url, 'wrk.method = "GET"\n', clients=clients, seconds=seconds)
-    return {"requests_per_s": load.get("rps", 0.0), "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"]}
 
 
 def _stored_events(server: Server) -> int:
