@@ -232,28 +232,58 @@ class ClickHouseCompiler(Compiler):
         return sql("{b}.{k}", b=base, k=self.param(name, "identifier"))
 
     def number_of(self, base: str, name: str) -> Sql:
-        """The number's exact value, as the databases read the JSON text.
+        """The number's exact value, as the databases read the JSON text: an amount in cents by
+        arithmetic (`_cents`), any other number from its shortest text (toString), which costs
+        about as much again as a Float64 sum. `if` reads the text only for the rows that need it."""
+        cents, exact = self._cents(base, name)
+        return sql("if({c}, {e}, {t})", c=cents, e=exact, t=self._number_text(base, name))
 
-        A Float64 is read from its shortest text (toString), which is the costly part of a sum
-        (about twice a Float64 sum's CPU). Amounts are mostly in cents, so those come first by
-        arithmetic: when |x| < 1e13 and r = round(x * 100) gives r / 100 = x (a division rounded
-        to the nearest double), the decimal r/100 reads back as x, and it is the only decimal of
-        at most two places that does (below 1e13 adjacent doubles are under 0.002 apart, two such
-        decimals at least 0.01), so x's shortest text, which has no more places, is r/100 too:
-        the same value, with no text. Every other number takes the text."""
+    def _number_text(self, base: str, name: str) -> Sql:
+        """A JSON number, or a string that is a plain decimal, read from its text; else NULL."""
         value = self.value_of(base, name)
-        cents = sql("round(dynamicElement({v}, 'Float64') * 100)", v=value)
+        read = sql("toDecimal128OrNull(toString({v}), 18)", v=value)
         return sql(
-            "multiIf(abs(dynamicElement({v}, 'Float64')) < 1e13 "
-            "AND {c} / 100 = dynamicElement({v}, 'Float64'), toDecimal128(toInt64({c}), 18) / 100, "
-            "dynamicType({v}) IN ('Int64', 'UInt64', 'Float64'), "
-            "toDecimal128OrNull(toString({v}), 18), "
-            "dynamicType({v}) = 'String' AND match(toString({v}), {re}), "
-            "toDecimal128OrNull(toString({v}), 18), NULL)",
+            "multiIf(dynamicType({v}) IN ('Int64', 'UInt64', 'Float64'), {read}, "
+            "dynamicType({v}) = 'String' AND match(toString({v}), {re}), {read}, NULL)",
             v=value,
-            c=cents,
+            read=read,
             re=PLAIN_DECIMAL,
         )
+
+    def number_sum(self, base: str, name: str, within: Sql | None) -> Sql:
+        """sum(number_of), with no NULL to track (a row that is no number adds 0)."""
+        cents, exact = self._cents(base, name)
+        row = sql("if({c}, {e}, ifNull({t}, 0))", c=cents, e=exact, t=self._number_text(base, name))
+        if within is None:
+            return sql("sum({r})", r=row)
+        return sql("sumIf({r}, {w})", r=row, w=within)
+
+    def number_count(self, base: str, name: str, within: Sql | None) -> Sql:
+        cents, _ = self._cents(base, name)
+        numbers = sql("({c} OR isNotNull({t}))", c=cents, t=self._number_text(base, name))
+        return sql("countIf({x})", x=numbers if within is None else sql("{x} AND {w}", x=numbers, w=within))
+
+    def _cents(self, base: str, name: str) -> tuple[Sql, Sql]:
+        """(cents, exact): whether the value is an amount in cents, and then its exact value.
+
+        A Float64 x is in cents when |x| < 1e13 and c = round(x * 100) gives c / 100 = x (a
+        division rounded to the nearest double): then the decimal c/100 reads back as x, and it
+        is the only decimal of at most two places that does (below 2^46 adjacent doubles are
+        under 0.01 apart, so at most one such decimal rounds to x; at 2^46 and above two can), so
+        x's shortest text, which has no more places, is c/100 too. An Int64 i below 1e13 is a
+        Float64 exactly (below 2^53), with c = 100i. So the value is c/100, an Int64 times a
+        constant, with no text (High-Value Churners on 10M events in cents: about 1.2 times the
+        hand-written Float64 sum, against about 1.45 with a Decimal division per row)."""
+        value = self.value_of(base, name)
+        number = sql(
+            "coalesce(dynamicElement({v}, 'Float64'), toFloat64(dynamicElement({v}, 'Int64')))", v=value
+        )
+        x = sql("assumeNotNull({n})", n=number)  # 0 where NULL, which `cents` then excludes
+        c = sql("round({x} * 100)", x=x)
+        cents = sql("(isNotNull({n}) AND abs({x}) < 1e13 AND {c} / 100 = {x})", n=number, x=x, c=c)
+        # c * 10^16 at scale 18 is c / 100: two multiplications, no Decimal division.
+        exact = sql("toDecimal128(toInt64({c}), 16) * toDecimal32('0.01', 2)", c=c)
+        return cents, exact
 
     def text_of(self, base: str, name: str) -> Sql:
         return sql("dynamicElement({v}, 'String')", v=self.value_of(base, name))

@@ -7,6 +7,8 @@ Every piece has one meaning, which the condition types rely on whatever the dial
 - `text_of`: a JSON string as text; NULL for any other value and for a missing key.
 - `is_set`: TRUE for any value but JSON null; FALSE or NULL when the key is missing or null.
 - `is_boolean`: TRUE when the value is that JSON boolean; FALSE or NULL otherwise.
+- `number_sum` / `number_count`: aggregates of `number_of` over a group's rows (those `within`
+  holds for, if given): the exact sum (NULL or 0 over no numbers), and how many numbers.
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ class Dialect:
             plain=plain,
         )
 
+    def number_sum(self, base: str, name: str, within: Sql | None) -> Sql:
+        value = _within(self.number_of(base, name), within)
+        return sql("SUM({v})" if self.pg else "TOTAL({v})", v=value)
+
+    def number_count(self, base: str, name: str, within: Sql | None) -> Sql:
+        return sql("COUNT({v})", v=_within(self.number_of(base, name), within))
+
     def text_of(self, base: str, name: str) -> Sql:
         if self.pg:
             return sql(
@@ -100,3 +109,8 @@ class Dialect:
         return sql(
             "(date(substr({m}, 1, 10), {d}) || substr({m}, 11))", m=moment, d=self.text(f"-{days} days")
         )
+
+
+def _within(value: Sql, within: Sql | None) -> Sql:
+    """The value on the rows `within` holds for, NULL on the others (which aggregates skip)."""
+    return value if within is None else sql("CASE WHEN {w} THEN {v} END", w=within, v=value)

@@ -46,20 +46,21 @@ class Monetary(AggregateType):
 
     def predicate(self, compiler: Compiler, condition: dict[str, Any], op: str, group: Group) -> Sql:
         start = compiler.window_start(condition["window_days"])
-        value = compiler.number_of("payload", condition["property"])
-        if start is not None:
-            value = sql("CASE WHEN occurred_at > {start} THEN {v} END", start=compiler.time(start), v=value)
+        name = condition["property"]
+        within = None if start is None else sql("occurred_at > {start}", start=compiler.time(start))
         metric = condition["metric"]
         if metric == "max":
+            value = compiler.number_of("payload", name)
+            if within is not None:
+                value = sql("CASE WHEN {w} THEN {v} END", w=within, v=value)
             top = compiler.aggregate(group, sql("MAX({v})", v=value), start)
             return sql("({m} IS NOT NULL AND {c})", m=top, c=compiler.compare(top, op, condition["value"]))
-        summed = "TOTAL({v})" if compiler.vendor == "sqlite" else "SUM({v})"
-        total = compiler.aggregate(group, sql(summed, v=value), start)
+        total = compiler.aggregate(group, compiler.number_sum("payload", name, within), start)
         total = sql("COALESCE({t}, 0)", t=total)  # a sum over no numbers is 0
         if metric == "sum":
             return compiler.compare(total, op, condition["value"])
         # avg compared exactly, without dividing: sum op value * count, for a count above zero.
-        count = compiler.aggregate(group, sql("COUNT({v})", v=value), start)
+        count = compiler.aggregate(group, compiler.number_count("payload", name, within), start)
         return sql(
             "({n} > 0 AND {c})", n=count, c=compiler.compare(total, op, condition["value"], scale=count)
         )
