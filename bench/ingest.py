@@ -241,7 +241,7 @@ def main() -> int:
     env = {"SEGOPS_KEY_CACHE": "0" if args.no_key_cache else "1"}
     env.update(item.split("=", 1) for item in args.env)  # type: ignore[arg-type]
     # The server's own defaults (segops_server/cli.py), for the bare application alike.
-    workers, threads = args.workers or 2, args.threads or 2
+    workers, threads = args.workers or 2, args.threads or 4
     database = contextlib.nullcontext(None) if args.sqlite else fresh_database("segops_bench_ingest")
     with (
         database as url,

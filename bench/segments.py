@@ -283,7 +283,7 @@ def main() -> int:
         healthz = run_wrk_get(f"http://127.0.0.1:{server.port}/healthz", args.clients, args.seconds)
     # The ceilings, with the same clients: the server's own /healthz (above) and a bare granian
     # application with the server's workers and threads (its defaults: segops_server/cli.py).
-    with bare_granian(workers=args.workers or 2, threads=args.threads or 2) as port:
+    with bare_granian(workers=args.workers or 2, threads=args.threads or 4) as port:
         bare = run_wrk_get(f"http://127.0.0.1:{port}/", args.clients, args.seconds)
     print(
         f"server: {args.workers or 'default'} workers x {args.threads or 'default'} threads, key cache {'off' if args.no_key_cache else 'on'}, "

@@ -121,11 +121,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     allowed_addresses(forwarded_allow_ips())  # refuse a malformed value here, not in every worker
     workers = env_int("SEGOPS_WORKERS", 2, minimum=1)
-    # Two Python threads per worker process: one request's database wait (a batch's COPY and
-    # commit) overlaps another's work, and a long request (a segment preview) leaves the worker
-    # able to answer. One thread gave a lower p99 at saturation for CPU-only answers; more
-    # threads add concurrency for slow requests at the cost of GIL hand-offs.
-    threads = env_int("SEGOPS_THREADS", 2, minimum=1)
+    # Four Python threads per worker process: one request's database wait (a commit, a batch's
+    # COPY) overlaps others' work, a long request (a segment preview) leaves the worker able to
+    # answer, and concurrent single events share a commit (SEGOPS_GROUP_COMMIT_MS, on by default
+    # outside tests): with two threads a group held at most two (docs/configuration.md).
+    threads = env_int("SEGOPS_THREADS", 4, minimum=1)
     access_log = env_bool("SEGOPS_ACCESS_LOG", False)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)

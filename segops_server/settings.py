@@ -255,9 +255,10 @@ SEGOPS_FAST_PATH = env_bool("SEGOPS_FAST_PATH", True)
 
 # Single events a server process stores at the same moment share one commit (see
 # ingestion/groupcommit.py): the first waits at most this many milliseconds for the others the
-# process is serving, a group holds at most SEGOPS_GROUP_COMMIT_MAX requests. 0 (default): off, as
-# with two threads a process (the default) the window costs what the shared commit saves.
-SEGOPS_GROUP_COMMIT_MS = env_int("SEGOPS_GROUP_COMMIT_MS", 0, minimum=0)
+# process is serving (not at all when it serves no other), a group holds at most
+# SEGOPS_GROUP_COMMIT_MAX requests. 0 turns it off. The suite's in-process tests default to off
+# and turn it on where they test it; live servers run with the default.
+SEGOPS_GROUP_COMMIT_MS = env_int("SEGOPS_GROUP_COMMIT_MS", 0 if TESTING else 2, minimum=0)
 SEGOPS_GROUP_COMMIT_MAX = env_int("SEGOPS_GROUP_COMMIT_MAX", 32, minimum=1)
 
 SEGOPS_ALLOW_REGISTRATION = env_bool("SEGOPS_ALLOW_REGISTRATION", True)

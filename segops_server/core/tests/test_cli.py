@@ -149,7 +149,7 @@ def test_it_migrates_bootstraps_and_supervises_granian_and_the_worker(
     assert _option(argv, "--host") == "127.0.0.1"
     assert _option(argv, "--port") == "8123"
     assert _option(argv, "--workers") == "2"
-    assert _option(argv, "--blocking-threads") == "2"
+    assert _option(argv, "--blocking-threads") == "4"
     assert "--no-ws" in argv
     assert "--respawn-failed-workers" in argv
     assert "--no-access-log" in argv  # off unless SEGOPS_ACCESS_LOG=1 (a proxy usually logs requests)
