@@ -23,7 +23,7 @@ RETRY_AFTER_SECONDS = 2
 LOG_EVERY_SECONDS = 60.0
 UNAVAILABLE = "The database is unavailable right now; retry shortly."
 BUSY = "The database is busy with another write; retry shortly."
-NOT_STORED = "The database failed while storing these events; nothing was stored. Retry shortly."
+NOT_STORED = "The database failed while storing these events; nothing was stored; retry shortly."
 
 # PostgreSQL SQLSTATEs that mean "this connection or server is going away or not there yet":
 # class 08 (connection exception), admin/crash shutdown, cannot connect now, too many connections.
