@@ -7,11 +7,11 @@ log context. Dispatching them (weak references resolved on each send) and reachi
 connection through Django's context-local registry once per receiver cost a third of what a
 delivery answer from a membership snapshot costs.
 
-When the receivers connected are exactly Django's and ours (`_STARTED`, `_FINISHED`, in any order: checked on
-every request by the signal's receiver keys, and the functions behind them looked at again
-whenever those change), the short way does their work in one pass over the connections for each
-signal. Any other receiver (a library's, a test's change) and the signals are sent as Django
-sends them, every receiver called.
+When the receivers connected are exactly Django's and ours (`_STARTED`, `_FINISHED`, in any
+order: checked on every request by the signal's receiver keys, and the functions behind them
+looked at again whenever those change), the short way does their work in one pass over the
+connections for each signal. Any other receiver (a library's, a test's change) and the signals
+are sent as Django sends them, every receiver called.
 """
 
 from __future__ import annotations
