@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "segops_server.console.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "segops_server.console.middleware.ContentSecurityPolicyMiddleware",
 ]
@@ -311,6 +311,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["segops_server.accounts.permissions.PolicyPermission"],
     "DEFAULT_THROTTLE_CLASSES": ["segops_server.accounts.permissions.PlanQuotaThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "segops_server.core.negotiation.RememberingContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["segops_server.core.parsers.DepthLimitedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "segops_server.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

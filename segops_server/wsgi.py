@@ -6,8 +6,6 @@ import gc
 import os
 from typing import TYPE_CHECKING, Any
 
-from django.core.wsgi import get_wsgi_application
-
 from segops_server.core.middleware import chunked_bodies_buffered
 from segops_server.core.proxy import forwarded_allow_ips, process_environment_dropped, trusted_proxy_scheme
 
@@ -19,7 +17,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segops_server.settings")
 
 def build_application() -> FastPath:
     """A new application; middleware and the short way read the settings as they are now."""
-    django_app = get_wsgi_application()  # sets Django up: the apps' modules import after it
+    from segops_server.core.routes import django_application
+
+    django_app = django_application()  # sets Django up: the apps' modules import after it
     from django.conf import settings
     from django.db import connection
 

@@ -1,10 +1,13 @@
-"""The console's Content-Security-Policy header."""
+"""The console's Content-Security-Policy header, and its messages' storage built when used."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
 
 # Scripts and styles from this origin only: no inline script or style, no eval, no third-party
 # host. htmx is vendored (static/console/htmx.min.js) and configured not to eval or inject its
@@ -49,3 +52,21 @@ class ContentSecurityPolicyMiddleware:
         if match is not None and ("console" in match.namespaces or match.url_name in OTHER_PAGES):
             response.headers.setdefault("Content-Security-Policy", POLICY)
         return response
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's MessageMiddleware with the storage built on first use.
+
+    Only console pages show or add messages; building the storage (a session storage and a
+    signed-cookie one) cost every API request ~10 µs. A storage never used has nothing to store:
+    Django's `update` then writes nothing, so skipping it answers the same.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))  # type: ignore[attr-defined]
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages.__dict__["_wrapped"] is empty:
+            return response
+        return super().process_response(request, response)

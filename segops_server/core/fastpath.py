@@ -42,7 +42,6 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import get_script_prefix, resolve, reverse
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
@@ -53,6 +52,7 @@ from segops_server.core.environ_request import (
     accepts_plain_json,
     django_request,
 )
+from segops_server.core.negotiation import RememberingContentNegotiation
 from segops_server.core.parsers import JSONBodyError, json_decode
 from segops_server.core.urlconf import url_entries
 from segops_server.observability.context import ENVIRON_STARTED, HEADER, request_begin
@@ -80,7 +80,7 @@ MIRRORED_MIDDLEWARE = (
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "segops_server.console.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "segops_server.console.middleware.ContentSecurityPolicyMiddleware",
 )
@@ -99,7 +99,7 @@ class Mirrors:
     permissions: tuple[type, ...]  # the policy's adapters (accounts/tenancy.py)
     throttles: tuple[type, ...]
     renderers: tuple[type, ...] = (JSONRenderer,)  # one renderer: see accepts_plain_json
-    negotiation: type = DefaultContentNegotiation
+    negotiation: type = RememberingContentNegotiation
     versioning: type | None = None
 
 
