@@ -112,11 +112,9 @@ SEGOPS_SQLITE_WRITE_WAIT_SECONDS = env_int("SEGOPS_SQLITE_WRITE_WAIT_SECONDS", 5
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+_VALIDATORS = ("UserAttributeSimilarity", "MinimumLength", "CommonPassword", "NumericPassword")
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{v}Validator"} for v in _VALIDATORS
 ]
 if TESTING:
     # A fast hasher keeps the suite quick; production uses Django's default (PBKDF2).
