@@ -63,7 +63,7 @@ def _answer(chooser: Any, request: Request, renderers: list[BaseRenderer], suffi
         renderer, media_type = chooser.select_renderer(request, renderers, suffix)
     except NotAcceptable as refused:
         return ("406", refused.available_renderers == renderers)
-    except Exception as error:  # noqa: BLE001 (the same error both ways is the property)
+    except Exception as error:  # the same error both ways is the property
         return (type(error).__name__,)
     return (renderers.index(renderer), media_type)
 
@@ -81,7 +81,9 @@ def test_it_answers_as_drf_first_and_from_memory(
     renderers = [cls() for cls in classes]
     expected = _answer(DefaultContentNegotiation(), _request(accept, query), renderers, suffix)
     for _ in range(2):
-        assert _answer(RememberingContentNegotiation(), _request(accept, query), renderers, suffix) == expected
+        assert (
+            _answer(RememberingContentNegotiation(), _request(accept, query), renderers, suffix) == expected
+        )
 
 
 def test_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,7 +91,7 @@ def test_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(negotiation, "_memory", {})
     renderers: list[BaseRenderer] = [JSONRenderer()]
     for n in range(20):
-        renderer, media_type = RememberingContentNegotiation().select_renderer(
+        _, media_type = RememberingContentNegotiation().select_renderer(
             _request(f"application/json; indent={n}"), renderers
         )
         assert media_type == f"application/json; indent={n}"
