@@ -81,14 +81,17 @@ def production_server(
     workers: int | None = None,
     threads: int | None = None,
     env: dict[str, str] | None = None,
+    checkout: Path | None = None,
 ) -> Iterator[Server]:
     """`segops run` on `database_url`; None: the embedded SQLite default, started as the README
-    starts it (the `segops` script, no DATABASE_URL), its file in the server's data directory."""
+    starts it (the `segops` script, no DATABASE_URL), its file in the server's data directory.
+    `checkout`: another working tree's server (see live_server_start)."""
     data_dir = Path(tempfile.mkdtemp(prefix="segops-bench-"))
     live = live_server_start(
         data_dir=data_dir,
         database_url=database_url,
         console_script=database_url is None,
+        checkout=checkout,
         workers=workers,
         env={
             **({"SEGOPS_THREADS": str(threads)} if threads is not None else {}),  # else the server's default

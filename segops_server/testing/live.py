@@ -23,12 +23,12 @@ START_TIMEOUT_SECONDS = 90
 COMMAND = [sys.executable, "-c", "from segops_server.cli import main; main(['run'])"]
 
 
-def console_script_command() -> list[str]:
+def console_script_command(python: str = sys.executable) -> list[str]:
     """`segops run` as an operator types it: the installed console script, else the same entry point."""
-    script = Path(sys.executable).with_name("segops")
+    script = Path(python).with_name("segops")
     if script.exists():
         return [str(script), "run"]
-    return [sys.executable, "-c", "import sys; from segops_server.cli import main; sys.exit(main(['run']))"]
+    return [python, "-c", "import sys; from segops_server.cli import main; sys.exit(main(['run']))"]
 
 
 def free_port() -> int:
@@ -104,6 +104,7 @@ def live_server_start(
     workers: int | None = 2,
     env: dict[str, str] | None = None,
     console_script: bool = False,
+    checkout: Path | None = None,
 ) -> LiveServer:
     """Start `segops run` and wait until /readyz answers; RuntimeError (with the log) if it does not.
 
@@ -112,8 +113,10 @@ def live_server_start(
     `env` adds variables (e.g. SEGOPS_THREADS, SEGOPS_ACCESS_LOG); `console_script` runs the
     installed `segops` script rather than the interpreter. Inherited GRANIAN_* variables are
     dropped: granian reads one for each option `segops run` does not pass, so they would change
-    the server under test."""
+    the server under test. `checkout` serves another working tree of SegOps (its own `.venv`, set
+    up by scripts/_uv.sh) instead of this one: benchmarks compare two versions side by side."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    python = str(checkout / ".venv" / "bin" / "python") if checkout is not None else sys.executable
     port = free_port()
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("SEGOPS_", "DATABASE_URL", "GRANIAN_"))
@@ -122,7 +125,7 @@ def live_server_start(
         SEGOPS_ENV="local",
         SEGOPS_DATA_DIR=str(data_dir),
         SEGOPS_PORT=str(port),
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        PATH=os.pathsep.join([str(Path(python).parent), os.environ.get("PATH", "")]),
     )
     if database_url is not None:
         environment["DATABASE_URL"] = database_url
@@ -132,7 +135,8 @@ def live_server_start(
     log = data_dir / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603  (our own interpreter and entry point)
-            console_script_command() if console_script else COMMAND,
+            console_script_command(python) if console_script else [python, *COMMAND[1:]],
+            cwd=checkout,
             env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,
