@@ -2,7 +2,7 @@
 SQLite default started as the README starts it), driven over HTTP by concurrent clients.
 
     uv run --frozen python bench/ingest.py [--seconds 15] [--clients 4] [--sqlite]
-        [--env SEGOPS_GROUP_COMMIT_MS=0]
+        [--env SEGOPS_GROUP_COMMIT_MS=0] [--against DIR [--rounds 3]]
 
 Prints events/s and p50/p99 request latency for batches of 500 and for single events, each
 beside two ceilings measured in the same run with the same clients: the same server's /healthz,
@@ -12,6 +12,12 @@ batches are also set against a plain COPY of the same rows into the same table (
 transaction, the same number of client processes), the database's own ceiling for them. Single events are sent by wrk (Debian package
 `wrk`) when it is installed, since Python clients would take much of the shared 2 cores; else by
 Python clients like the batches.
+
+`--against DIR` compares this tree with another working tree of SegOps (an older commit, its
+`.venv` set up by scripts/_uv.sh), both servers on PostgreSQL with the same settings: each round
+sends batches to both servers at the same time, then single events to both at the same time, so
+both meet the same machine, and prints this tree's figures as a ratio of the other's. Runs of one
+server after the other scattered by 15-20 % on a shared machine.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import multiprocessing
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,6 +223,10 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--no-batch", action="store_true", help="leave out the batches of 500")
     parser.add_argument(
+        "--against", type=Path, metavar="DIR", help="compare with the server of this other working tree"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the comparison (--against)")
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -242,6 +253,8 @@ def main() -> int:
     env.update(item.split("=", 1) for item in args.env)  # type: ignore[arg-type]
     # The server's own defaults (segops_server/cli.py), for the bare application alike.
     workers, threads = args.workers or 2, args.threads or 4
+    if args.against is not None:
+        return compare(args, env)
     database = contextlib.nullcontext(None) if args.sqlite else fresh_database("segops_bench_ingest")
     with (
         database as url,
@@ -300,6 +313,68 @@ def main() -> int:
         + ("" if stored >= sent else "  MISSING EVENTS")
     )
     return 0 if stored >= sent else 1
+
+
+def compare(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """This tree's server and the other tree's, loaded at the same time, round after round."""
+    if args.sqlite:
+        raise SystemExit("--against compares PostgreSQL servers")
+    other = args.against.resolve()
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for label, checkout in (("this", None), ("other", other)):
+            url = stack.enter_context(fresh_database(f"segops_bench_ingest_{label}"))
+            server = stack.enter_context(
+                production_server(url, workers=args.workers, threads=args.threads, env=env, checkout=checkout)
+            )
+            servers[label] = (server, server.secret_key())
+        for server, key in servers.values():
+            run_phase("single", server.port, key, 2, 2)  # warm-up
+        before = {label: _stored_events(server) for label, (server, _) in servers.items()}
+        sent = dict.fromkeys(servers, 0.0)
+        print(f"this tree against {other}, both at once; {args.seconds:.0f}s a phase")
+        for n in range(args.rounds):
+            phases = [] if args.no_batch else [("batch of 500", "batch", args.clients)]
+            for name, kind, clients in [*phases, ("single event", "single", args.single_clients)]:
+                figures = _at_once(servers, kind, clients, args.seconds)
+                for label in servers:
+                    sent[label] += figures[label]["events_sent"]
+                mine, theirs = figures["this"], figures["other"]
+                print(
+                    f"round {n + 1} {name:13} {clients} clients: this {mine['events_per_s']:>9,.0f} events/s"
+                    f" p99 {mine['p99_ms']:6.1f} ms | other {theirs['events_per_s']:>9,.0f} events/s"
+                    f" p99 {theirs['p99_ms']:6.1f} ms | this / other {mine['events_per_s'] / theirs['events_per_s']:.3f}",
+                    flush=True,
+                )
+        missing = 0
+        for label, (server, _) in servers.items():
+            stored = _stored_events(server) - before[label]
+            print(f"{label}: stored {stored:,} of {sent[label]:,.0f} events answered 202")
+            missing += stored < sent[label]
+    return 1 if missing else 0
+
+
+def _at_once(
+    servers: dict[str, tuple[Server, str]], kind: str, clients: int, seconds: float
+) -> dict[str, dict[str, float]]:
+    """One phase on every server at the same time."""
+    figures: dict[str, dict[str, float]] = {}
+
+    def load(label: str, port: int, key: str) -> None:
+        if kind == "single" and shutil.which("wrk"):
+            figures[label] = run_wrk_single(port, key, clients, seconds)
+        else:
+            figures[label] = run_phase(kind, port, key, clients, seconds)
+
+    threads = [
+        threading.Thread(target=load, args=(label, server.port, key))
+        for label, (server, key) in servers.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return figures
 
 
 def _verdict(single: dict[str, float], healthz: dict[str, float], *, sqlite: bool, clients: int) -> str:
