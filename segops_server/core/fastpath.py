@@ -52,6 +52,7 @@ from segops_server.core.environ_request import (
     accepts_plain_json,
     django_request,
 )
+from segops_server.core.memo import memo_put
 from segops_server.core.negotiation import RememberingContentNegotiation
 from segops_server.core.parsers import JSONBodyError, json_decode
 from segops_server.core.urlconf import url_entries
@@ -325,9 +326,7 @@ def _host_allowed(request: ShortRequest) -> bool:
             allowed = True
         except DisallowedHost:
             allowed = False
-        if len(_hosts) >= _HOSTS_MAX:
-            _hosts.clear()
-        _hosts[raw] = allowed
+        memo_put(_hosts, raw, allowed, _HOSTS_MAX)
     return allowed
 
 

@@ -17,6 +17,8 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
+from segops_server.core.memo import memo_put
+
 LIMIT = 256
 _NOT_ACCEPTABLE = -1
 
@@ -44,9 +46,7 @@ class RememberingContentNegotiation(DefaultContentNegotiation):
                 found = (_NOT_ACCEPTABLE, "")
             else:
                 found = (next(i for i, r in enumerate(renderers) if r is renderer), media_type)
-            if len(_memory) >= LIMIT:
-                _memory.clear()
-            _memory[key] = found
+            memo_put(_memory, key, found, LIMIT)
         index, media_type = found
         if index == _NOT_ACCEPTABLE:
             raise NotAcceptable(available_renderers=renderers)

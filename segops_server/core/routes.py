@@ -23,6 +23,8 @@ from django.http import HttpRequest
 from django.urls import URLResolver, get_resolver
 from django.urls.resolvers import ResolverMatch
 
+from segops_server.core.memo import memo_put
+
 LIMIT = 4096
 _MEMORY = "_segops_matches"  # the attribute of a resolver that holds its remembered matches
 _ARGUMENT_DICTS = ("kwargs", "captured_kwargs", "extra_kwargs")
@@ -35,10 +37,7 @@ def resolved(resolver: URLResolver, path: str) -> ResolverMatch:
         memory = resolver.__dict__.setdefault(_MEMORY, {})
     found = memory.get(path)
     if found is None:
-        found = resolver.resolve(path)
-        if len(memory) >= LIMIT:
-            memory.clear()
-        memory[path] = found
+        found = memo_put(memory, path, resolver.resolve(path), LIMIT)
     match = ResolverMatch.__new__(ResolverMatch)  # a copy (it refuses copy.copy: no pickling)
     attributes = match.__dict__
     attributes.update(found.__dict__)
